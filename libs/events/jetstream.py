@@ -1,0 +1,182 @@
+"""Thin, fast JetStream calls over a plain nats-py connection.
+
+nats-py's high-level helpers allocate and validate more than the hot paths need, and it
+has no batch Direct Get or atomic batch publish, so these are written against the
+JetStream API subjects directly (ADR-31, ADR-50).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+
+from libs.events.errors import EventStoreError, ServerTooOld, StreamMissing
+
+WRONG_LAST_SEQUENCE = 10071
+STREAM_NOT_FOUND = 10059
+MIN_SERVER = (2, 12)
+DIRECT_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class StoredMsg:
+    subject: str
+    seq: int
+    data: bytes
+    headers: dict[str, str]
+    timestamp: str
+
+
+@dataclass(frozen=True)
+class PubAck:
+    seq: int
+    duplicate: bool
+
+
+class PublishRefused(EventStoreError):
+    def __init__(self, err_code: int, description: str) -> None:
+        super().__init__(f"{err_code}: {description}")
+        self.err_code = err_code
+        self.description = description
+
+
+def check_server_version(nc: NATS) -> str:
+    version = nc.connected_server_version
+    if (version.major, version.minor) < MIN_SERVER:
+        raise ServerTooOld(f"nats-server {version} is older than 2.12")
+    return str(version)
+
+
+async def api(nc: NATS, subject: str, body: dict[str, Any] | None = None, timeout: float = 5.0) -> dict[str, Any]:
+    msg = await nc.request(f"$JS.API.{subject}", orjson.dumps(body) if body is not None else b"", timeout=timeout)
+    reply: dict[str, Any] = orjson.loads(msg.data)
+    return reply
+
+
+async def stream_info(nc: NATS, stream: str) -> dict[str, Any]:
+    reply = await api(nc, f"STREAM.INFO.{stream}")
+    err = reply.get("error")
+    if err:
+        if err.get("err_code") == STREAM_NOT_FOUND:
+            raise StreamMissing(stream)
+        raise EventStoreError(f"stream info {stream}: {err}")
+    return reply
+
+
+async def last_seq(nc: NATS, stream: str) -> int:
+    info = await stream_info(nc, stream)
+    return int(info["state"]["last_seq"])
+
+
+def _parse_ack(data: bytes) -> PubAck:
+    reply = orjson.loads(data)
+    err = reply.get("error")
+    if err:
+        raise PublishRefused(int(err.get("err_code", 0)), str(err.get("description", "")))
+    return PubAck(seq=int(reply["seq"]), duplicate=bool(reply.get("duplicate", False)))
+
+
+async def publish(nc: NATS, subject: str, payload: bytes, headers: dict[str, str], timeout: float = 5.0) -> PubAck:
+    msg = await nc.request(subject, payload, timeout=timeout, headers=headers)
+    return _parse_ack(msg.data)
+
+
+async def publish_atomic(
+    nc: NATS, subject: str, payloads: list[tuple[bytes, dict[str, str]]], batch_id: str, timeout: float = 5.0
+) -> PubAck:
+    """All-or-nothing publish of several messages (needs ``allow_atomic`` on the stream)."""
+    last = len(payloads)
+    for i, (payload, headers) in enumerate(payloads[:-1], start=1):
+        await nc.publish(subject, payload, headers={**headers, "Nats-Batch-Id": batch_id, "Nats-Batch-Sequence": str(i)})
+    payload, headers = payloads[-1]
+    commit = {**headers, "Nats-Batch-Id": batch_id, "Nats-Batch-Sequence": str(last), "Nats-Batch-Commit": "1"}
+    msg = await nc.request(subject, payload, timeout=timeout, headers=commit)
+    return _parse_ack(msg.data)
+
+
+def _stored(m: Msg) -> StoredMsg:
+    h = m.headers or {}
+    return StoredMsg(
+        subject=h.get("Nats-Subject", m.subject),
+        seq=int(h.get("Nats-Sequence", "0")),
+        data=m.data,
+        headers=h,
+        timestamp=h.get("Nats-Time-Stamp", ""),
+    )
+
+
+async def direct_get_subject(
+    nc: NATS, stream: str, subject: str, start_seq: int = 1, timeout: float = 5.0
+) -> AsyncIterator[StoredMsg]:
+    """Every stored message of ``subject`` from ``start_seq`` on, oldest first, via batch Direct Get.
+
+    The server walks its per-subject index, so the cost depends on the aggregate's length,
+    not on the stream's.
+    """
+    seq = start_seq
+    while True:
+        inbox = nc.new_inbox()
+        queue: asyncio.Queue[Msg] = asyncio.Queue()
+
+        async def cb(m: Msg, q: asyncio.Queue[Msg] = queue) -> None:
+            q.put_nowait(m)
+
+        sub = await nc.subscribe(inbox, cb=cb)
+        got = 0
+        more = False
+        try:
+            req = {"seq": seq, "next_by_subj": subject, "batch": DIRECT_BATCH}
+            await nc.publish(f"$JS.API.DIRECT.GET.{stream}", orjson.dumps(req), reply=inbox)
+            while True:
+                try:
+                    m = await asyncio.wait_for(queue.get(), timeout)
+                except asyncio.TimeoutError:
+                    raise NatsTimeout() from None
+                status = (m.headers or {}).get("Status")
+                if status:
+                    if status in ("404", "204"):  # nothing (more) / end of batch
+                        more = status == "204" and int((m.headers or {}).get("Nats-Num-Pending", "0")) > 0
+                        break
+                    raise EventStoreError(f"direct get {stream} {subject}: status {status}")
+                sm = _stored(m)
+                got += 1
+                seq = sm.seq + 1
+                yield sm
+        finally:
+            await sub.unsubscribe()
+        if not more:
+            return
+
+
+async def direct_get_last(nc: NATS, stream: str, subject: str, timeout: float = 5.0) -> StoredMsg | None:
+    req = {"last_by_subj": subject}
+    m = await nc.request(f"$JS.API.DIRECT.GET.{stream}", orjson.dumps(req), timeout=timeout)
+    status = (m.headers or {}).get("Status")
+    if status == "404":
+        return None
+    if status:
+        raise EventStoreError(f"direct get last {stream} {subject}: status {status}")
+    return _stored(m)
+
+
+async def direct_get_seq(nc: NATS, stream: str, seq: int, timeout: float = 5.0) -> StoredMsg | None:
+    m = await nc.request(f"$JS.API.DIRECT.GET.{stream}", orjson.dumps({"seq": seq}), timeout=timeout)
+    if (m.headers or {}).get("Status"):
+        return None
+    return _stored(m)
+
+
+async def direct_get_first(nc: NATS, stream: str, subject: str, timeout: float = 5.0) -> StoredMsg | None:
+    m = await nc.request(
+        f"$JS.API.DIRECT.GET.{stream}", orjson.dumps({"seq": 1, "next_by_subj": subject}), timeout=timeout
+    )
+    if (m.headers or {}).get("Status"):
+        return None
+    return _stored(m)

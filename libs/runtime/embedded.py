@@ -1,0 +1,127 @@
+"""``renda up``: the whole system on one machine — embedded NATS, streams, every service, one URL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import nats
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from rich.console import Console
+from rich.table import Table
+
+from libs.config.settings import Settings
+from libs.events import jetstream as jsapi
+from libs.events.errors import StreamMissing
+from libs.events.streams import ensure_streams
+from libs.runtime import services as registry
+from libs.runtime.gateway import Gateway
+from libs.runtime.home import home_app
+from libs.runtime.nats_server import EmbeddedNats, NatsStartError, port_free
+from libs.service.app import readiness
+
+console = Console(stderr=True)
+MARKER = "streams.created"
+
+
+class StartupRefused(RuntimeError):
+    pass
+
+
+async def prepare_streams(settings: Settings) -> list[str]:
+    """Create the streams on a new installation; refuse when an initialised one lost a stream."""
+    marker: Path = settings.data_dir / MARKER
+    nc = await nats.connect(servers=settings.nats_servers, name="renda-up", connect_timeout=5)
+    try:
+        jsapi.check_server_version(nc)
+        try:
+            created = await ensure_streams(nc, settings.stream_replicas, create_missing=not marker.exists())
+        except StreamMissing as exc:
+            raise StartupRefused(
+                f"事件流 {exc} 不存在，但本安装已初始化过（{marker}）。为避免掩盖数据丢失，不会自动重建；"
+                "请恢复 NATS 数据目录，或确认后删除该标记文件再启动。"
+            ) from None
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text("streams created by renda up\n")
+        return created
+    finally:
+        await nc.drain()
+
+
+def build_gateway(settings: Settings) -> tuple[Gateway, list[str]]:
+    names = registry.available()
+    apps = {name: registry.factory(name)(settings) for name in names}
+    home = home_app(names)
+
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    async def readyz() -> Response:
+        results = {name: await readiness(app) for name, app in apps.items()}
+        ready = all(ok for _, ok in results.values())
+        return ORJSONResponse(
+            {"status": "ready" if ready else "not_ready", "services": {n: b for n, (b, _) in results.items()}},
+            status_code=200 if ready else 503,
+        )
+
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    home.add_api_route("/healthz", healthz, methods=["GET"])
+    home.add_api_route("/readyz", readyz, methods=["GET"])
+    home.add_api_route("/metrics", metrics, methods=["GET"])
+    return Gateway(apps, home), names
+
+
+def print_banner(settings: Settings, names: list[str], nats_url: str, host: str, port: int) -> None:
+    base = f"http://{host}:{port}"
+    t = Table(title="renda 已启动", show_header=True)
+    t.add_column("内容")
+    t.add_column("地址")
+    t.add_row("控制台 dashboard", base + "/")
+    for n in names:
+        t.add_row(f"{n} API 文档", f"{base}/api/{n}/docs")
+    t.add_row("就绪 / 指标", f"{base}/readyz · {base}/metrics")
+    t.add_row("NATS JetStream", nats_url)
+    t.add_row("数据目录", str(settings.data_dir.resolve()))
+    console.print(t)
+    console.print("按 Ctrl-C 停止全部服务。")
+
+
+def up(settings: Settings, host: str, port: int) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not port_free(port, host):
+        raise StartupRefused(f"端口 {host}:{port} 已被占用：请停止占用它的程序，或用 --port / RENDA_HTTP_PORT 换一个端口。")
+    server_nats: EmbeddedNats | None = None
+    if settings.embedded_nats:
+        try:
+            server_nats = EmbeddedNats(settings.embedded_nats_port, settings.data_dir / "nats").start()
+        except NatsStartError as exc:
+            raise StartupRefused(str(exc)) from None
+    try:
+        created = asyncio.run(prepare_streams(settings))
+        if created:
+            console.print(f"已创建事件流：{', '.join(created)}")
+        gateway, names = build_gateway(settings)
+        print_banner(settings, names, ",".join(settings.nats_servers), host, port)
+        config = uvicorn.Config(gateway, host=host, port=port, lifespan="on", log_level="warning",
+                                timeout_graceful_shutdown=5)
+        server = uvicorn.Server(config)
+        server.run()
+    finally:
+        if server_nats is not None:
+            with contextlib.suppress(Exception):
+                server_nats.stop()
+        console.print("renda 已停止。")
+
+
+def serve(settings: Settings, name: str, host: str, port: int) -> None:
+    """One service alone, against ``RENDA_NATS_URL`` and ``RENDA_DATABASE_URL`` (the production shape)."""
+    if name not in registry.available():
+        raise StartupRefused(f"没有名为 {name} 的服务；可选：{', '.join(registry.available())}")
+    app: FastAPI = registry.factory(name)(settings)
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)

@@ -1,0 +1,166 @@
+"""``create_app``: the one wiring of a service — NATS, store, database, projections, routes, health."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import nats
+import structlog
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import ORJSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from libs.auth.tokens import signing_key
+from libs.config.settings import Settings
+from libs.db.engine import make_engine
+from libs.events import jetstream as jsapi
+from libs.events.locator import locate_with, locator_projection
+from libs.events.projection import Projection, ProjectionRunner
+from libs.events.store import EventStore
+from libs.events.streams import ensure_streams
+from libs.events.subjects import CONTEXTS
+from libs.observability.logging import configure
+from libs.service.runtime import Background, ServiceRuntime
+from libs.web import errors
+from libs.web.idempotency import Idempotency
+from libs.web.idempotency import metadata as idempotency_metadata
+from libs.web.middleware import RequestContext
+
+log = structlog.get_logger("service")
+
+
+@dataclass
+class ServiceDefinition:
+    name: str  # "deputies": API under /api/deputies
+    title: str  # zh-CN, shown in the OpenAPI docs
+    routers: list[APIRouter]
+    projections: Callable[[Settings], list[Projection]] = lambda _s: []
+    background: list[Background] = field(default_factory=list)
+    extra_prefixes: tuple[str, ...] = ()  # other /api/... prefixes it serves (auth lives in deputies)
+
+
+async def connect_nats(settings: Settings, name: str) -> nats.NATS:
+    nc = await nats.connect(
+        servers=settings.nats_servers,
+        name=f"renda-{name}",
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        connect_timeout=5,
+        allow_reconnect=True,
+    )
+    jsapi.check_server_version(nc)
+    return nc
+
+
+def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
+    prefix = f"/api/{defn.name}"
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure(settings.log_level)
+        nc = await connect_nats(settings, defn.name)
+        engine = make_engine(settings.database_url_for(defn.name))
+        try:
+            # Never create streams here: a missing stream on a running installation is lost data.
+            await ensure_streams(nc, settings.stream_replicas, create_missing=False)
+            async with engine.begin() as tx:
+                await tx.run_sync(idempotency_metadata.create_all)
+            projections = list(defn.projections(settings))
+            locate = None
+            if defn.name in CONTEXTS:
+                locator = locator_projection(defn.name)
+                projections.insert(0, locator)
+                locate = locate_with(engine, locator)
+            rt = ServiceRuntime(
+                name=defn.name,
+                settings=settings,
+                nc=nc,
+                store=EventStore(nc, locate=locate),  # type: ignore[arg-type]
+                engine=engine,
+                signing_key=signing_key(settings.jwt_secret, settings.data_dir),
+            )
+            app.state.runtime = rt
+            for p in projections:
+                runner = ProjectionRunner(nc, engine, p, service=defn.name)
+                await runner.start()
+                rt.runners[p.name] = runner
+            for bg in defn.background:
+                rt.tasks.append(asyncio.create_task(bg(rt), name=f"{defn.name}:{bg.__name__}"))
+            log.info("service.started", service=defn.name, projections=list(rt.runners))
+            yield
+        finally:
+            rt_ = getattr(app.state, "runtime", None)
+            if rt_ is not None:
+                for t in rt_.tasks:
+                    t.cancel()
+                for t in rt_.tasks:
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await t
+                for r in rt_.runners.values():
+                    await r.stop()
+            with contextlib.suppress(Exception):
+                await nc.drain()
+            await engine.dispose()
+            log.info("service.stopped", service=defn.name)
+
+    app = FastAPI(
+        title=defn.title,
+        version="0.1.0",
+        docs_url=f"{prefix}/docs",
+        redoc_url=None,
+        openapi_url=f"{prefix}/openapi.json",
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+    )
+    errors.install(app)
+    for router in defn.routers:
+        app.include_router(router)
+    ops = APIRouter(tags=["运维"])
+
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": defn.name}
+
+    async def readyz(request: Request) -> Response:
+        body, ready = await readiness(request.app)
+        return ORJSONResponse(body, status_code=200 if ready else 503)
+
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for base in (prefix, ""):
+        ops.add_api_route(f"{base}/healthz", healthz, methods=["GET"], include_in_schema=bool(base))
+        ops.add_api_route(f"{base}/readyz", readyz, methods=["GET"], include_in_schema=bool(base))
+        ops.add_api_route(f"{base}/metrics", metrics, methods=["GET"], include_in_schema=bool(base))
+    for route_fn in (healthz, readyz, metrics):
+        route_fn.access_roles = ("*",)  # type: ignore[attr-defined]
+    app.include_router(ops)
+    app.add_middleware(Idempotency, engine_of=lambda: app.state.runtime.engine)
+    app.add_middleware(RequestContext, service=defn.name)
+    app.state.definition = defn
+    return app
+
+
+async def readiness(app: FastAPI) -> tuple[dict[str, object], bool]:
+    rt: ServiceRuntime | None = getattr(app.state, "runtime", None)
+    if rt is None:
+        return {"status": "starting"}, False
+    nats_ok = rt.nc.is_connected
+    lag: dict[str, dict[str, int]] = {}
+    running = True
+    if nats_ok:
+        for name, runner in rt.runners.items():
+            try:
+                lag[name] = await runner.lag()
+            except Exception:
+                nats_ok = False
+            running = running and runner.running()
+    ready = nats_ok and running
+    return {
+        "status": "ready" if ready else "not_ready",
+        "service": rt.name,
+        "nats": "connected" if nats_ok else "disconnected",
+        "projections": {n: {"running": r.running(), "lag": lag.get(n, {})} for n, r in rt.runners.items()},
+    }, ready

@@ -1,0 +1,44 @@
+"""What a running service holds: settings, its NATS connection, store, database and runners."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from nats.aio.client import Client as NATS
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from libs.config.settings import Settings
+from libs.events.projection import Projection, ProjectionRunner
+from libs.events.store import EventStore
+
+Background = Callable[["ServiceRuntime"], Awaitable[None]]
+
+
+@dataclass
+class ServiceRuntime:
+    name: str
+    settings: Settings
+    nc: NATS
+    store: EventStore
+    engine: AsyncEngine
+    signing_key: str
+    runners: dict[str, ProjectionRunner] = field(default_factory=dict)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def runner(self, projection: type[Projection] | str) -> ProjectionRunner:
+        name = projection if isinstance(projection, str) else projection.name
+        return self.runners[name]
+
+    async def caught_up(self, positions: dict[str, int], timeout: float) -> bool:
+        """Wait until every runner reading one of ``positions``' streams has reached it."""
+        waits = [
+            r.wait_for(stream, seq, timeout)
+            for r in self.runners.values()
+            for stream, seq in positions.items()
+            if stream in r.streams
+        ]
+        return all(await asyncio.gather(*waits)) if waits else True

@@ -1,0 +1,166 @@
+"""``Idempotency-Key``: the same key and body answer the same, and nothing is recorded twice.
+
+``Nats-Msg-Id`` de-duplicates only within a two-minute window, so keys have their own
+durable record in the service's database: the request's hash and the answer. The command
+id handed to the handler derives from the key, so even a crash between the append and the
+record leaves the retry harmless (the store sees the command already applied).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import jwt
+import orjson
+from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, String, Table, delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from libs.web.errors import error_body
+
+metadata = MetaData()
+records = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer, nullable=True),  # null while the first attempt runs
+    Column("content_type", String(100), nullable=True),
+    Column("position", String(200), nullable=True),
+    Column("body", LargeBinary, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+COMMAND_NS = uuid.UUID("0d7f5f0a-64c7-4f51-9a55-3f6b8f7d2b11")
+IN_PROGRESS_FOR = timedelta(seconds=60)
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _subject(scope: Scope) -> str:
+    for k, v in scope["headers"]:
+        if k == b"authorization":
+            token = v.decode("latin-1").removeprefix("Bearer ").strip()
+            try:
+                return str(jwt.decode(token, options={"verify_signature": False}).get("sub", ""))
+            except jwt.PyJWTError:
+                return ""
+    return ""
+
+
+async def _reply(send: Send, status: int, body: bytes, content_type: str, extra: list[tuple[bytes, bytes]]) -> None:
+    headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode()), *extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _final(status: int, body: bytes) -> bool:
+    """Answers worth replaying; a lost race, a lockout or a server fault is retried for real."""
+    if status >= 500 or status in (401, 429):
+        return False
+    return not (status == 409 and b"concurrency_conflict" in body)
+
+
+class Idempotency:
+    def __init__(self, app: ASGIApp, engine_of: object) -> None:
+        self.app = app
+        self._engine_of = engine_of  # callable returning the service's engine once started
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in MUTATING:
+            await self.app(scope, receive, send)
+            return
+        key_header = next((v for k, v in scope["headers"] if k == b"idempotency-key"), None)
+        if key_header is None:
+            scope.setdefault("state", {})["command_id"] = str(uuid.uuid4())
+            await self.app(scope, receive, send)
+            return
+        engine: AsyncEngine = self._engine_of()  # type: ignore[operator]
+        chunks = []
+        more = True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        scope_key = f"{_subject(scope)}\n{scope['method']}\n{scope['path']}\n{key_header.decode('latin-1')}"
+        key = hashlib.sha256(scope_key.encode()).hexdigest()
+        request_hash = hashlib.sha256(scope.get("query_string", b"") + b"\n" + body).hexdigest()
+        now = datetime.now(timezone.utc)
+
+        async with engine.begin() as tx:
+            row = (await tx.execute(select(records).where(records.c.key == key))).mappings().first()
+        if row is not None:
+            if row["request_hash"] != request_hash:
+                payload = orjson.dumps(error_body(
+                    "idempotency_key_reused",
+                    "这个 Idempotency-Key 已用于另一份不同的请求内容；请为新的请求使用新的 Key。",
+                    {"field": "Idempotency-Key"},
+                ))
+                await _reply(send, 422, payload, "application/json", [])
+                return
+            if row["status"] is not None:
+                extra = [(b"idempotent-replayed", b"true")]
+                if row["position"]:
+                    extra.append((b"renda-position", row["position"].encode()))
+                await _reply(send, row["status"], row["body"] or b"", row["content_type"] or "application/json", extra)
+                return
+            created = row["created_at"] if row["created_at"].tzinfo else row["created_at"].replace(tzinfo=timezone.utc)
+            if now - created < IN_PROGRESS_FOR:
+                payload = orjson.dumps(error_body(
+                    "idempotency_in_progress", "同一请求正在处理中，请稍后再试。", {"field": "Idempotency-Key"}
+                ))
+                await _reply(send, 409, payload, "application/json", [(b"retry-after", b"1")])
+                return
+        else:
+            try:
+                async with engine.begin() as tx:
+                    await tx.execute(records.insert().values(key=key, request_hash=request_hash, created_at=now))
+            except IntegrityError:
+                payload = orjson.dumps(error_body(
+                    "idempotency_in_progress", "同一请求正在处理中，请稍后再试。", {"field": "Idempotency-Key"}
+                ))
+                await _reply(send, 409, payload, "application/json", [(b"retry-after", b"1")])
+                return
+
+        scope.setdefault("state", {})["command_id"] = str(uuid.uuid5(COMMAND_NS, key))
+        sent = False
+
+        async def replay_receive() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        status = 500
+        content_type = "application/json"
+        position = None
+        out: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal status, content_type, position
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                for k, v in message.get("headers", []):
+                    if k == b"content-type":
+                        content_type = v.decode("latin-1")
+                    elif k == b"renda-position":
+                        position = v.decode("latin-1")
+            elif message["type"] == "http.response.body":
+                out.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, replay_receive, capture)
+        finally:
+            async with engine.begin() as tx:
+                if not _final(status, b"".join(out)):
+                    await tx.execute(delete(records).where(records.c.key == key))
+                else:
+                    await tx.execute(
+                        update(records).where(records.c.key == key).values(
+                            status=status, content_type=content_type, position=position, body=b"".join(out)
+                        )
+                    )

@@ -1,0 +1,1 @@
+"""Meetings, review opinions and county–township joint inspections (县乡联动)."""

@@ -1,0 +1,1 @@
+"""The pure domain of meetings: events, aggregates, quorum arithmetic and compliance facts."""
