@@ -9,7 +9,7 @@ from pathlib import Path
 import nats
 import uvicorn
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from rich.console import Console
 from rich.table import Table
@@ -63,7 +63,7 @@ def build_gateway(settings: Settings) -> tuple[Gateway, list[str]]:
     async def readyz() -> Response:
         results = {name: await readiness(app) for name, app in apps.items()}
         ready = all(ok for _, ok in results.values())
-        return ORJSONResponse(
+        return JSONResponse(
             {"status": "ready" if ready else "not_ready", "services": {n: b for n, (b, _) in results.items()}},
             status_code=200 if ready else 503,
         )

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import nats
 import structlog
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import ORJSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from libs.auth.tokens import signing_key
@@ -113,7 +113,6 @@ def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
         redoc_url=None,
         openapi_url=f"{prefix}/openapi.json",
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
     )
     errors.install(app)
     for router in defn.routers:
@@ -125,7 +124,7 @@ def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
 
     async def readyz(request: Request) -> Response:
         body, ready = await readiness(request.app)
-        return ORJSONResponse(body, status_code=200 if ready else 503)
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -7,7 +7,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from libs.domain.errors import DomainError
@@ -43,8 +43,8 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 
 
-def respond(status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None) -> ORJSONResponse:
-    return ORJSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+def respond(status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
 
 
 _FIELD_MESSAGES = {
@@ -97,7 +97,7 @@ def _details(details: list[dict[str, Any]]) -> dict[str, Any]:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> ORJSONResponse:
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         message, details = validation_details(exc)
         if any(d["type"] == "json_invalid" for d in details):
             for d in details:
@@ -106,42 +106,42 @@ def install(app: FastAPI) -> None:
         return respond(422, "invalid_input", message, _details(details))
 
     @app.exception_handler(DomainError)
-    async def _domain(_: Request, exc: DomainError) -> ORJSONResponse:
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
         details = exc.details
         return respond(exc.status, exc.code, exc.text, details)
 
     @app.exception_handler(ConcurrencyConflict)
-    async def _conflict(_: Request, exc: ConcurrencyConflict) -> ORJSONResponse:
+    async def _conflict(_: Request, exc: ConcurrencyConflict) -> JSONResponse:
         return respond(409, exc.code, exc.message)
 
     @app.exception_handler(EventStoreError)
-    async def _store(_: Request, exc: EventStoreError) -> ORJSONResponse:
+    async def _store(_: Request, exc: EventStoreError) -> JSONResponse:
         log.error("events.store_error", error=str(exc), code=exc.code)
         return respond(503, exc.code, exc.message, headers={"Retry-After": "2"})
 
     @app.exception_handler(Unauthenticated)
-    async def _unauth(_: Request, exc: Unauthenticated) -> ORJSONResponse:
+    async def _unauth(_: Request, exc: Unauthenticated) -> JSONResponse:
         return respond(401, exc.code, exc.message, headers={"WWW-Authenticate": "Bearer"})
 
     @app.exception_handler(Forbidden)
-    async def _forbidden(_: Request, exc: Forbidden) -> ORJSONResponse:
+    async def _forbidden(_: Request, exc: Forbidden) -> JSONResponse:
         return respond(403, exc.code, exc.text)
 
     @app.exception_handler(NotVisible)
-    async def _not_visible(_: Request, exc: NotVisible) -> ORJSONResponse:
+    async def _not_visible(_: Request, exc: NotVisible) -> JSONResponse:
         return respond(404, "not_found", "找不到该记录，或您无权查看。")
 
     @app.exception_handler(ReadModelBehind)
-    async def _behind(_: Request, exc: ReadModelBehind) -> ORJSONResponse:
+    async def _behind(_: Request, exc: ReadModelBehind) -> JSONResponse:
         return respond(503, exc.code, exc.message, headers={"Retry-After": "1"})
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: ("not_found", "找不到该地址。"), 405: ("method_not_allowed", "该地址不支持此请求方法。")}
         code, message = codes.get(exc.status_code, ("http_error", str(exc.detail)))
         return respond(exc.status_code, code, message)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> ORJSONResponse:
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("web.unexpected_error", error_type=type(exc).__name__)
         return respond(500, "internal_error", "系统内部错误，已记录。请稍后重试，或联系运维人员。")

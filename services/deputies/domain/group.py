@@ -7,7 +7,7 @@ current, are facts of other aggregates: the caller passes them in.
 
 from __future__ import annotations
 
-from collections.abc import AbstractSet, Iterable
+from collections.abc import Iterable, Set
 from dataclasses import dataclass, replace
 
 from libs.domain.errors import AlreadyExists, InvalidInput
@@ -77,7 +77,7 @@ def decide_form(
     c: FormDeputyGroup,
     *,
     central_group_exists: bool,
-    current_ids: AbstractSet[str] | None = None,
+    current_ids: Set[str] | None = None,
 ) -> list[Event]:
     """Form a group.
 
@@ -109,7 +109,7 @@ def decide_change(
     c: ChangeDeputyGroup,
     *,
     central_group_exists: bool,
-    current_ids: AbstractSet[str] | None = None,
+    current_ids: Set[str] | None = None,
 ) -> list[Event]:
     """Change name, leaders, members or the central flag; an unchanged group records nothing.
 
@@ -138,7 +138,7 @@ def _composition(
     name: str,
     leader_ids: Iterable[str],
     member_ids: Iterable[str],
-    current_ids: AbstractSet[str] | None,
+    current_ids: Set[str] | None,
 ) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """Name, leaders and members (leaders included, each once, in the given order)."""
     name = name.strip()

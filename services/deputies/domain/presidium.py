@@ -8,7 +8,7 @@ caller passes in.
 
 from __future__ import annotations
 
-from collections.abc import AbstractSet
+from collections.abc import Set
 from dataclasses import dataclass
 from datetime import date
 
@@ -77,8 +77,8 @@ def decide_form(
     *,
     is_street: bool,
     large_township: bool,
-    office_holder_ids: AbstractSet[str],
-    current_ids: AbstractSet[str] | None = None,
+    office_holder_ids: Set[str],
+    current_ids: Set[str] | None = None,
     size: SizeRule = SizeRule(),
 ) -> list[Event]:
     """Form (or re-form) the presidium of ``c.township``.
