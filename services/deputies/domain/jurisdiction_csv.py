@@ -64,20 +64,24 @@ def parse_jurisdiction_csv(text: str, *, known: Collection[str] = ()) -> CsvResu
 
     problems: list[CsvProblem] = []
     rows: list[JurisdictionRow] = []
-    codes_in_file: set[str] = set()  # invalid rows included: their children blame them, not "missing"
+    codes_in_file: dict[str, int] = {}  # code -> first row, invalid rows included
     for number, values in enumerate(reader, start=2):
         if not any(v.strip() for v in values):
             continue  # blank lines are no rows
         if len(rows) >= MAX_ROWS:
             problems.append(CsvProblem(number, "code", f"文件超过 {MAX_ROWS} 行，请分批导入。"))
             break
-        if index["code"] < len(values):
-            codes_in_file.add(values[index["code"]].strip())
+        code = values[index["code"]].strip() if index["code"] < len(values) else ""
+        if code in codes_in_file:
+            reason = f"代码「{code}」与第 {codes_in_file[code]} 行重复。"
+            problems.append(CsvProblem(number, "code", reason))
+        elif code:
+            codes_in_file[code] = number
         row = _row(number, values, index, problems)
         if row is not None:
             rows.append(row)
 
-    problems.extend(_tree_problems(rows, codes_in_file | set(known)))
+    problems.extend(_parent_problems(rows, set(codes_in_file) | set(known)))
     if problems:
         return _fail(problems)
     order = {"city": 0, "county": 1, "township": 2, "street": 2}
@@ -122,21 +126,13 @@ def _row(
     return JurisdictionRow(row=number, code=code, name=name, kind=cast(Kind, kind), parent=parent or None)
 
 
-def _tree_problems(rows: list[JurisdictionRow], known: set[str]) -> list[CsvProblem]:
-    """Duplicate codes, and parents found neither in the file nor among ``known`` codes."""
-    problems: list[CsvProblem] = []
-    first: dict[str, JurisdictionRow] = {}
-    for r in rows:
-        if r.code in first:
-            problems.append(CsvProblem(r.row, "code", f"代码「{r.code}」与第 {first[r.code].row} 行重复。"))
-        else:
-            first[r.code] = r
-    for r in rows:
-        if r.parent is None or r.kind == "city":
-            continue
-        if r.parent not in known:
-            problems.append(CsvProblem(r.row, "parent", f"上级「{r.parent}」既不在本文件中，也未登记。"))
-    return problems
+def _parent_problems(rows: list[JurisdictionRow], known: set[str]) -> list[CsvProblem]:
+    """Parents found neither in the file (invalid rows included) nor among ``known`` codes."""
+    return [
+        CsvProblem(r.row, "parent", f"上级「{r.parent}」既不在本文件中，也未登记。")
+        for r in rows
+        if r.parent is not None and r.parent not in known
+    ]
 
 
 def _fail(problems: list[CsvProblem]) -> CsvResult:

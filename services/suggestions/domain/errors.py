@@ -38,6 +38,9 @@ STATUS_ZH = {
     "replied": "已答复、待代表评价",
     "rehandling": "重新办理中",
     "closed": "已办结",
+    "recorded": "已登记、待处理",
+    "converted": "已转为代表建议",
+    "answered": "已直接答复",
 }
 
 ACTION_ZH = {

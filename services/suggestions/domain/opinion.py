@@ -32,15 +32,9 @@ from services.suggestions.domain.events import (
     ConstituentOpinionConverted,
     ConstituentOpinionRecorded,
 )
-from services.suggestions.domain.suggestion import text
+from services.suggestions.domain.state import text
 
 OpinionStatus = Literal["new", "recorded", "converted", "answered"]
-OPINION_STATUS_ZH = {
-    "new": "尚未登记",
-    "recorded": "已登记、待处理",
-    "converted": "已转为代表建议",
-    "answered": "已直接答复",
-}
 
 
 @dataclass(frozen=True)
@@ -89,7 +83,7 @@ def _require_recorded(o: ConstituentOpinion, action: str) -> None:
     if o.status == "new":
         raise NotFound("找不到该群众意见，或您无权查看。")
     if o.status != "recorded":
-        raise WrongTransition(OPINION_STATUS_ZH[o.status], action)
+        raise WrongTransition(o.status, action)
 
 
 def decide_record(

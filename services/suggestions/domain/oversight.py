@@ -39,9 +39,9 @@ from services.suggestions.domain.events import (
     SuggestionMerged,
     UnsatisfiedJustified,
 )
-from services.suggestions.domain.suggestion import OPEN, Suggestion, require, text
+from services.suggestions.domain.state import OPEN, Status, Suggestion, require, text
 
-NOT_CLOSED = ("submitted", "assigned", "replied", "rehandling")
+NOT_CLOSED: tuple[Status, ...] = ("submitted", "assigned", "replied", "rehandling")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 

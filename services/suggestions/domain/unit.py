@@ -14,7 +14,7 @@ from libs.events.event import Event
 from services.suggestions.domain.commands import RegisterOrganizerUnit
 from services.suggestions.domain.errors import AlreadyExists, InvalidInput
 from services.suggestions.domain.events import OrganizerUnitRegistered
-from services.suggestions.domain.suggestion import text
+from services.suggestions.domain.state import text
 
 
 @dataclass(frozen=True)

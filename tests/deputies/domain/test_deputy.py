@@ -62,7 +62,10 @@ def register(deputy_id: str = "d1", **kw: object) -> RegisterDeputy:
 
 
 def registered(deputy_id: str = "d1", **kw: object):
-    return DEPUTY.replay(deputy_id, decide_register(DEPUTY.initial(deputy_id), register(deputy_id, **kw), congress_is_street=False))
+    return DEPUTY.replay(
+        deputy_id,
+        decide_register(DEPUTY.initial(deputy_id), register(deputy_id, **kw), congress_is_street=False),
+    )
 
 
 def terminated(on: date = date(2023, 3, 1)):
@@ -71,8 +74,12 @@ def terminated(on: date = date(2023, 3, 1)):
     return evolve(d, e)
 
 
-def activity(kind: str = "constituent_visit", on: date = date(2024, 3, 5), **kw: object) -> RecordDutyActivity:
-    base = RecordDutyActivity(deputy_id="d1", activity_id="a1", kind=kind, on=on, summary="走访", people_count=4)  # type: ignore[arg-type]
+def activity(
+    kind: str = "constituent_visit", on: date = date(2024, 3, 5), **kw: object
+) -> RecordDutyActivity:
+    base = RecordDutyActivity(
+        deputy_id="d1", activity_id="a1", kind=kind, on=on, summary="走访", people_count=4
+    )  # type: ignore[arg-type]
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
@@ -122,7 +129,9 @@ def test_a_province_deputy_may_give_the_six_digit_province_code():
 
 def test_a_congress_code_of_the_wrong_length_is_refused():
     with pytest.raises(InvalidInput) as err:
-        decide_register(DEPUTY.initial("d1"), register(level="city", congress="340403"), congress_is_street=False)
+        decide_register(
+            DEPUTY.initial("d1"), register(level="city", congress="340403"), congress_is_street=False
+        )
     assert err.value.field == "congress"
 
 
@@ -235,7 +244,13 @@ def test_require_current_refuses_a_terminated_deputy_with_its_code():
 def test_an_activity_carries_the_read_model_codes():
     [e] = decide_record_activity(registered(), activity(), today=TODAY)
     assert isinstance(e, DutyActivityRecorded)
-    assert (e.kind, e.people_count, e.congress, e.township, e.level) == ("constituent_visit", 4, T, T, "township")
+    assert (e.kind, e.people_count, e.congress, e.township, e.level) == (
+        "constituent_visit",
+        4,
+        T,
+        T,
+        "township",
+    )
 
 
 def test_a_terminated_deputy_records_no_activity_after_termination():
@@ -285,7 +300,9 @@ def test_only_a_report_to_voters_has_a_mode():
 
 
 def contact(kind: str = "presidium_member", **kw: object) -> RecordContact:
-    base = RecordContact(deputy_id="d1", contact_id="c1", kind=kind, on=date(2024, 1, 10), contact_deputy_id="d2")  # type: ignore[arg-type]
+    base = RecordContact(
+        deputy_id="d1", contact_id="c1", kind=kind, on=date(2024, 1, 10), contact_deputy_id="d2"
+    )  # type: ignore[arg-type]
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
@@ -293,7 +310,9 @@ def test_a_presidium_member_records_a_deputy_contact_once():
     d = registered()
     [e] = decide_record_contact(d, contact(), is_presidium_member=True, today=TODAY)
     assert e.contact_deputy_id == "d2"
-    again = decide_record_contact(evolve(d, e), contact(contact_id="c2"), is_presidium_member=True, today=TODAY)
+    again = decide_record_contact(
+        evolve(d, e), contact(contact_id="c2"), is_presidium_member=True, today=TODAY
+    )
     assert again == []
 
 
@@ -312,8 +331,10 @@ def test_a_terminated_contact_deputy_is_refused():
 def test_a_constituent_contact_needs_name_and_village_and_hides_the_name():
     with pytest.raises(InvalidInput) as err:
         decide_record_contact(
-            registered(), contact("constituent", contact_deputy_id=None, constituent_name="李四"),
-            is_presidium_member=False, today=TODAY,
+            registered(),
+            contact("constituent", contact_deputy_id=None, constituent_name="李四"),
+            is_presidium_member=False,
+            today=TODAY,
         )
     assert err.value.field == "contact"
     [e] = decide_record_contact(

@@ -11,8 +11,18 @@ from services.meetings.domain.errors import (
     InvalidTransition,
     ReviewOpinionNotAllowed,
 )
-from services.meetings.domain.events import ReviewOpinionAnswered, ReviewOpinionOverdue, ReviewOpinionReminderDue
-from services.meetings.domain.meeting import MEETING, Meeting, ScheduleMeeting, decide_convene, decide_schedule
+from services.meetings.domain.events import (
+    ReviewOpinionAnswered,
+    ReviewOpinionOverdue,
+    ReviewOpinionReminderDue,
+)
+from services.meetings.domain.meeting import (
+    MEETING,
+    Meeting,
+    ScheduleMeeting,
+    decide_convene,
+    decide_schedule,
+)
 from services.meetings.domain.review_opinion import (
     REVIEW_OPINION,
     ReviewOpinion,
@@ -32,9 +42,16 @@ LEADS = (CalendarDuration.parse("P14D"), CalendarDuration.parse("P3D"))
 
 def held(kind: str = "inspection", *, convene: bool = True) -> Meeting:
     c = ScheduleMeeting(
-        meeting_id="m-1", kind=kind, body="340403001", title="视察农村道路建设", starts_at=T0 - timedelta(days=1),
-        ends_at=T0 - timedelta(hours=18), agenda=("视察农村道路建设",), invitee_ids=("a", "b"), group_id="g1",
-    )  # fmt: skip
+        meeting_id="m-1",
+        kind=kind,
+        body="340403001",
+        title="视察农村道路建设",
+        starts_at=T0 - timedelta(days=1),
+        ends_at=T0 - timedelta(hours=18),
+        agenda=("视察农村道路建设",),
+        invitee_ids=("a", "b"),
+        group_id="g1",
+    )
     events = decide_schedule(Meeting("m-1"), c, is_street=False)
     m = MEETING.replay("m-1", events)
     if convene:
@@ -43,9 +60,16 @@ def held(kind: str = "inspection", *, convene: bool = True) -> Meeting:
 
 
 def send(deadline: str = "P2M", now: datetime = T0, meeting: Meeting | None = None) -> list[Event]:
-    c = SendReviewOpinion(review_opinion_id=R1, agenda_index=0, to_unit_id="unit-transport", content="加快道路修缮")
+    c = SendReviewOpinion(
+        review_opinion_id=R1, agenda_index=0, to_unit_id="unit-transport", content="加快道路修缮"
+    )
     return decide_send(
-        ReviewOpinion(R1), c, meeting=meeting or held(), deadline=CalendarDuration.parse(deadline), tz=TZ, now=now
+        ReviewOpinion(R1),
+        c,
+        meeting=meeting or held(),
+        deadline=CalendarDuration.parse(deadline),
+        tz=TZ,
+        now=now,
     )
 
 
@@ -84,7 +108,9 @@ def test_a_review_opinion_follows_a_held_meeting_only() -> None:
 def test_a_review_opinion_names_a_real_agenda_item() -> None:
     c = SendReviewOpinion(review_opinion_id=R1, agenda_index=3, to_unit_id="u", content="x")
     with pytest.raises(InvalidInput):
-        decide_send(ReviewOpinion(R1), c, meeting=held(), deadline=CalendarDuration.parse("P2M"), tz=TZ, now=T0)
+        decide_send(
+            ReviewOpinion(R1), c, meeting=held(), deadline=CalendarDuration.parse("P2M"), tz=TZ, now=T0
+        )
 
 
 def test_the_clock_with_short_durations_reminds_once_then_raises_overdue_once() -> None:
