@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ def signing_key(secret: str, data_dir: Path) -> str:
 
 
 def issue(principal: Principal, key: str, ttl: timedelta, *, now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     claims: dict[str, Any] = {
         "iss": ISSUER,
         "sub": principal.subject,

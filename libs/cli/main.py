@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -14,8 +14,8 @@ from rich.console import Console
 
 from libs.auth.actor import ROLES, Principal
 from libs.auth.tokens import issue, signing_key
-from libs.config.settings import Settings
 from libs.cli.connection import operator_nats
+from libs.config.settings import Settings
 
 app = typer.Typer(help="renda 人大工作平台命令行", no_args_is_help=True, pretty_exceptions_enable=False)
 audit_app = typer.Typer(help="审计：校验哈希链、查看某条记录的全部历史", no_args_is_help=True)
@@ -195,4 +195,4 @@ def events_export(since: Annotated[datetime | None, typer.Option(help="只导出
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

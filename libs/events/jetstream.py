@@ -137,7 +137,7 @@ async def direct_get_subject(
             while True:
                 try:
                     m = await asyncio.wait_for(queue.get(), timeout)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     raise NatsTimeout() from None
                 status = (m.headers or {}).get("Status")
                 if status:

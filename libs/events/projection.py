@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import orjson
@@ -152,7 +152,7 @@ class PullSource:
         out: list[_Delivered] = []
         try:
             m = await asyncio.wait_for(self._queue.get(), expires + 1.0)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self._outstanding = 0
             return out
         while True:
@@ -221,7 +221,7 @@ class ProjectionRunner:
                 rows = []
             await tx.run_sync(self.projection.metadata.create_all)
             have = {r["stream"]: int(r["position"]) for r in rows}
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             for stream in self.streams:
                 if stream not in have:
                     await tx.execute(
@@ -322,7 +322,7 @@ class ProjectionRunner:
             await tx.execute(
                 update(checkpoints)
                 .where(checkpoints.c.projection == name, checkpoints.c.stream == stream)
-                .values(position=position, updated_at=datetime.now(timezone.utc))
+                .values(position=position, updated_at=datetime.now(UTC))
             )
         last = delivered[-1]
         self.heads[stream] = max(self.heads.get(stream, 0), last.seq + last.pending)
@@ -425,7 +425,7 @@ async def rebuild(
             await tx.execute(
                 checkpoints.insert().values(
                     projection=projection.name, stream=stream, position=0, definition=definition,
-                    updated_at=datetime.now(timezone.utc),
+                    updated_at=datetime.now(UTC),
                 )
             )
     runner = ProjectionRunner(nc, engine, projection, batch=batch)

@@ -90,7 +90,7 @@ class EmbeddedNats:
         conf = (self.data_dir / "nats-server.conf").resolve()
         store = (self.data_dir / "jetstream").resolve()
         conf.write_text(CONFIG.format(port=self.port, monitor_port=self.monitor_port, store=store))
-        log = open(self.data_dir / "nats-server.log", "ab")  # noqa: SIM115 - lives as long as the process
+        log = open(self.data_dir / "nats-server.log", "ab")
         self.process = subprocess.Popen(
             [binary(), "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
@@ -105,7 +105,7 @@ def command_context(*roles: str) -> Callable[..., Coroutine[Any, Any, CommandCon
             actor=Actor(subject=principal.subject, role=principal.role),
             correlation_id=state.get("correlation_id", ""),
             command_id=state.get("command_id", ""),
-            now=datetime.now(timezone.utc),
+            now=datetime.now(UTC),
         )
         return CommandContext(rt.store, principal, meta, rt, response)
 

@@ -83,7 +83,7 @@ def validation_details(exc: RequestValidationError) -> tuple[str, list[dict[str,
             expected = str(ctx.get("expected", "")).replace(" or ", "、").replace("', '", "'、'")
             message = template.format(f=field, expected=expected)
         elif err.get("type") == "value_error":
-            message = f"「{field}」：{str(ctx.get('error', err.get('msg', '')))}"
+            message = f"「{field}」：{ctx.get('error', err.get('msg', ''))!s}"
         else:
             message = f"「{field}」的值无效。"
         details.append({"field": field, "message": message, "type": err.get("type")})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import orjson
@@ -87,7 +87,7 @@ class Idempotency:
         scope_key = f"{_subject(scope)}\n{scope['method']}\n{scope['path']}\n{key_header.decode('latin-1')}"
         key = hashlib.sha256(scope_key.encode()).hexdigest()
         request_hash = hashlib.sha256(scope.get("query_string", b"") + b"\n" + body).hexdigest()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
 
         async with engine.begin() as tx:
             row = (await tx.execute(select(records).where(records.c.key == key))).mappings().first()
@@ -106,7 +106,7 @@ class Idempotency:
                     extra.append((b"renda-position", row["position"].encode()))
                 await _reply(send, row["status"], row["body"] or b"", row["content_type"] or "application/json", extra)
                 return
-            created = row["created_at"] if row["created_at"].tzinfo else row["created_at"].replace(tzinfo=timezone.utc)
+            created = row["created_at"] if row["created_at"].tzinfo else row["created_at"].replace(tzinfo=UTC)
             if now - created < IN_PROGRESS_FOR:
                 payload = orjson.dumps(error_body(
                     "idempotency_in_progress", "同一请求正在处理中，请稍后再试。", {"field": "Idempotency-Key"}

@@ -12,7 +12,7 @@ import hashlib
 import io
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from nats.aio.client import Client as NATS
@@ -53,7 +53,7 @@ async def load_jurisdictions_file(path: Path, store: EventStore, nc: NATS | None
             actor=Actor(subject="operator:cli", role="operator"),
             correlation_id=f"jurisdictions-load:{digest[:16]}",
             command_id=str(uuid.uuid5(LOAD_NS, f"{digest}/{row.code}")),
-            now=datetime.now(timezone.utc),
+            now=datetime.now(UTC),
         )
         c = commands.RegisterJurisdiction(code=row.code, name=row.name, kind=row.kind, parent=row.parent)
         try:

@@ -164,8 +164,14 @@ class ContactCheck:
     other_levels: tuple[ContactCount, ...]  # other levels grouped there: constituents
 
     @property
-    def short(self) -> tuple[str, ...]:
-        return tuple(c.deputy_id for c in (*self.presidium, *self.congress) if not c.met)
+    def presidium_short(self) -> tuple[str, ...]:
+        """Presidium members below their deputies target."""
+        return tuple(c.deputy_id for c in self.presidium if not c.met)
+
+    @property
+    def deputies_short(self) -> tuple[str, ...]:
+        """Deputies of the township's congress below their constituents target."""
+        return tuple(c.deputy_id for c in self.congress if not c.met)
 
 
 def contact_checks(

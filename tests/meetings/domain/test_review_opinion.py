@@ -2,6 +2,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from libs.config.durations import CalendarDuration
 from libs.events.event import Event
@@ -172,3 +174,26 @@ def test_feedback_needs_a_sent_opinion_and_content() -> None:
         decide_answer(ReviewOpinion(R1), content="x", now=T0)
     with pytest.raises(InvalidInput):
         decide_answer(sent(), content="  ", now=T0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 20), max_size=15), st.integers(0, 20) | st.none())
+def test_any_watcher_schedule_reminds_each_lead_and_raises_overdue_at_most_once(
+    ticks: list[int], answer_at: int | None
+) -> None:
+    leads = (CalendarDuration.parse("PT8S"), CalendarDuration.parse("PT3S"))
+    events = send("PT10S")
+    state = REVIEW_OPINION.replay(R1, events)
+    for second in sorted(ticks):
+        now = T0 + timedelta(seconds=second)
+        if answer_at is not None and second >= answer_at and state.status == "sent":
+            new = decide_answer(state, content="已办理", now=now)
+        else:
+            new = decide_remind(state, lead_times=leads, tz=TZ, now=now) + decide_overdue(state, now=now)
+        events += new
+        state = step(state, new)
+    assert REVIEW_OPINION.replay(R1, events) == state
+    reminded = [lead for e in events if isinstance(e, ReviewOpinionReminderDue) for lead in e.leads]
+    assert len(reminded) == len(set(reminded))
+    assert sum(isinstance(e, ReviewOpinionOverdue) for e in events) <= 1
+    assert all(e.due_at == T0 + timedelta(seconds=10) for e in events if isinstance(e, ReviewOpinionOverdue))
