@@ -10,9 +10,10 @@ from typing import Any
 import orjson
 from nats.aio.client import Client as NATS
 
+from libs.events import jetstream as jsapi
 from libs.events.envelope import GENESIS, chain_hash
 from libs.events.projection import read_stream
-from libs.events.subjects import CONTEXTS
+from libs.events.subjects import CONTEXTS, stream_name
 
 
 @dataclass
@@ -27,12 +28,25 @@ class AuditReport:
 
 
 async def verify_all(nc: NATS, contexts: tuple[str, ...] = CONTEXTS) -> AuditReport:
-    """Recompute every aggregate's chain in stream order, keeping only each chain's last link."""
+    """Recompute every aggregate's chain in stream order, keeping only each chain's last link.
+
+    The streams deny deletes, so every stream sequence up to the head must be readable: the server
+    silently skips a message whose stored checksum no longer matches (altered on disk), which
+    would otherwise hide an altered last event of an aggregate.
+    """
     report = AuditReport()
     for context in contexts:
         last: dict[str, tuple[int, str]] = {}
+        state = (await jsapi.stream_info(nc, stream_name(context)))["state"]
+        head = int(state["last_seq"])
+        expected = int(state["first_seq"]) or 1
         async for batch in read_stream(nc, context):
             for d in batch:
+                if expected < d.seq and expected <= head:
+                    report.breaks.append(
+                        f"{stream_name(context)} stream seq {expected}..{min(d.seq - 1, head)}: stored but unreadable"
+                    )
+                expected = max(expected, d.seq + 1)
                 report.events += 1
                 try:
                     body = orjson.loads(d.data)
@@ -48,6 +62,8 @@ async def verify_all(nc: NATS, contexts: tuple[str, ...] = CONTEXTS) -> AuditRep
                     last[d.subject] = (int(body.get("sequence", seq + 1)), str(body.get("hash", "")))
                 except (orjson.JSONDecodeError, TypeError, AttributeError):
                     report.breaks.append(f"{d.subject} (stream seq {d.seq}): not a readable envelope")
+        if head and expected <= head:
+            report.breaks.append(f"{stream_name(context)} stream seq {expected}..{head}: stored but unreadable")
         report.aggregates += len(last)
     return report
 

@@ -38,6 +38,8 @@ class ServiceDefinition:
     title: str  # zh-CN, shown in the OpenAPI docs
     routers: list[APIRouter]
     projections: Callable[[Settings], list[Projection]] = lambda _s: []
+    # Process managers: projections that issue commands (need the store); never replayed by hand.
+    reactions: Callable[[ServiceRuntime], list[Projection]] = lambda _rt: []
     background: list[Background] = field(default_factory=list)
     extra_prefixes: tuple[str, ...] = ()  # other /api/... prefixes it serves (auth lives in deputies)
 
@@ -83,7 +85,7 @@ def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
                 signing_key=signing_key(settings.jwt_secret, settings.data_dir),
             )
             app.state.runtime = rt
-            for p in projections:
+            for p in [*projections, *defn.reactions(rt)]:
                 runner = ProjectionRunner(nc, engine, p, service=defn.name)
                 await runner.start()
                 rt.runners[p.name] = runner

@@ -1,8 +1,8 @@
 """Duty-record arithmetic (履职档案): pure functions over plain records a read model produces.
 
 Dates are local calendar dates (``RENDA_TIMEZONE``); a year is the calendar year of ``on``.
-Township figures count the deputies of that township's congress (level ``township``, congress
-= the township); deputies of other levels grouped there are reported separately.
+This module holds the records, the rate and one deputy's year (dossier, 六个一); township
+figures (inactivity, reports to voters, contacts) are in ``duty_township``.
 """
 
 from __future__ import annotations
@@ -181,9 +181,7 @@ def six_ones(
 ) -> SixOnes:
     """The "六个一" items met and missing for ``deputy_id`` in ``year``."""
     mine = [a for a in activities if a.deputy_id == deputy_id and a.on.year == year]
-    valuable = sum(
-        1 for s in _suggestions_of(deputy_id, year, suggestions) if _is_valuable(s, targets.valuable)
-    )
+    valuable = sum(1 for s in _suggestions_of(deputy_id, year, suggestions) if _is_valuable(s, targets.valuable))
     done = {
         "visit_constituents": sum(a.people_count for a in mine if a.kind == "constituent_visit"),
         "constituent_meeting": _count(mine, "constituent_meeting"),

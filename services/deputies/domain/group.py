@@ -66,9 +66,7 @@ def evolve(g: DeputyGroup, e: Event) -> DeputyGroup:
                 central=e.central,
             )
         case DeputyGroupChanged():
-            return replace(
-                g, name=e.name, leader_ids=e.leader_ids, member_ids=e.member_ids, central=e.central
-            )
+            return replace(g, name=e.name, leader_ids=e.leader_ids, member_ids=e.member_ids, central=e.central)
     return g
 
 

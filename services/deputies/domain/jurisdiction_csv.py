@@ -88,9 +88,7 @@ def parse_jurisdiction_csv(text: str, *, known: Collection[str] = ()) -> CsvResu
     return CsvResult(rows=tuple(sorted(rows, key=lambda r: (order[r.kind], r.row))), problems=())
 
 
-def _row(
-    number: int, values: list[str], index: dict[str, int], problems: list[CsvProblem]
-) -> JurisdictionRow | None:
+def _row(number: int, values: list[str], index: dict[str, int], problems: list[CsvProblem]) -> JurisdictionRow | None:
     def cell(name: str) -> str:
         i = index[name]
         return values[i].strip() if i < len(values) else ""
@@ -113,9 +111,7 @@ def _row(
         if not parent:
             found.append(CsvProblem(number, "parent", f"{KIND_ZH[kind]}必须填写上级代码。"))
         elif not (parent.isdigit() and len(parent) == PARENT_LENGTH[kind]):
-            found.append(
-                CsvProblem(number, "parent", f"{KIND_ZH[kind]}的上级代码应为 {PARENT_LENGTH[kind]} 位数字。")
-            )
+            found.append(CsvProblem(number, "parent", f"{KIND_ZH[kind]}的上级代码应为 {PARENT_LENGTH[kind]} 位数字。"))
         elif code.isdigit() and not code.startswith(parent):
             found.append(CsvProblem(number, "parent", f"代码「{code}」不以上级代码「{parent}」开头。"))
     elif kind == "city" and parent:

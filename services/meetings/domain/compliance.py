@@ -111,13 +111,9 @@ def _period_end(year: int, as_of: date | None) -> date:
     return year_end if as_of is None else min(as_of, year_end)
 
 
-def _held(
-    records: Iterable[MeetingRecord], kind: str, body: str, tz: ZoneInfo, until: date
-) -> list[MeetingRecord]:
+def _held(records: Iterable[MeetingRecord], kind: str, body: str, tz: ZoneInfo, until: date) -> list[MeetingRecord]:
     chosen = [
-        r
-        for r in records
-        if r.kind == kind and r.body == body and r.held and local_date(r.starts_at, tz) <= until
+        r for r in records if r.kind == kind and r.body == body and r.held and local_date(r.starts_at, tz) <= until
     ]
     return sorted(chosen, key=lambda r: (r.starts_at, r.meeting_id))
 
@@ -134,14 +130,10 @@ def sessions_compliance(
 ) -> SessionCompliance:
     end = _period_end(year, as_of)
     sessions = [
-        r
-        for r in _held(records, "congress_session", township, tz, end)
-        if local_date(r.starts_at, tz).year == year
+        r for r in _held(records, "congress_session", township, tz, end) if local_date(r.starts_at, tz).year == year
     ]
     short = tuple(
-        r.meeting_id
-        for r in sessions
-        if not session_long_enough(r.starts_at, r.ends_at, min_days=min_days, tz=tz)
+        r.meeting_id for r in sessions if not session_long_enough(r.starts_at, r.ends_at, min_days=min_days, tz=tz)
     )
     long_enough = len(sessions) - len(short)
     complete = end == date(year, 12, 31)
@@ -198,9 +190,7 @@ def presidium_compliance(
     ]
     if end > points[-1]:
         last = points[-1]
-        gaps.append(
-            Gap(start=last, end=end, days=(end - last).days, open=True, over_limit=end > last + limit)
-        )
+        gaps.append(Gap(start=last, end=end, days=(end - last).days, open=True, over_limit=end > last + limit))
     longest = max(gaps, key=lambda g: (g.days, g.end), default=None)
     over = tuple(g for g in gaps if g.over_limit)
     flags: list[str] = []

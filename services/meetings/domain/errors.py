@@ -88,6 +88,4 @@ class TownshipNotParticipating(DomainError):
     message = "该乡镇（街道）未参加本次县乡联动检查。"
 
     def __init__(self, township: str) -> None:
-        super().__init__(
-            f"乡镇（街道）{township} 未参加本次县乡联动检查，不能登记检查发现的问题。", township=township
-        )
+        super().__init__(f"乡镇（街道）{township} 未参加本次县乡联动检查，不能登记检查发现的问题。", township=township)

@@ -14,9 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from libs.events.event import Event
 
-MeetingKind = Literal[
-    "congress_session", "presidium_meeting", "group_activity", "inspection", "special_report_hearing"
-]
+MeetingKind = Literal["congress_session", "presidium_meeting", "group_activity", "inspection", "special_report_hearing"]
 AttendanceStatus = Literal["present", "on_leave", "absent"]
 
 

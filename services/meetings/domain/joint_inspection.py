@@ -104,9 +104,7 @@ JOINT_INSPECTION: AggregateType[JointInspection] = AggregateType(
 )
 
 
-def decide_launch(
-    j: JointInspection, c: LaunchJointInspection, *, meeting_ids: Mapping[str, str]
-) -> list[Event]:
+def decide_launch(j: JointInspection, c: LaunchJointInspection, *, meeting_ids: Mapping[str, str]) -> list[Event]:
     """``meeting_ids`` maps each township (or street) code to the id of its new inspection meeting."""
     if j.status != "new":
         raise InvalidTransition(j.status, "launch_joint_inspection")
@@ -140,9 +138,7 @@ def decide_launch(
     ]
 
 
-def township_inspection(
-    launched: JointInspectionLaunched, link: LinkedInspection, *, tz: ZoneInfo
-) -> ScheduleMeeting:
+def township_inspection(launched: JointInspectionLaunched, link: LinkedInspection, *, tz: ZoneInfo) -> ScheduleMeeting:
     """The inspection meeting a township gets: the whole window, in the township's own body."""
     starts_at = datetime.combine(launched.window_start, time(0), tz)
     ends_at = datetime.combine(launched.window_end + timedelta(days=1), time(0), tz)
@@ -158,9 +154,7 @@ def township_inspection(
     )
 
 
-def decide_record_finding(
-    j: JointInspection, c: RecordFinding, *, finding_id: str, now: datetime
-) -> list[Event]:
+def decide_record_finding(j: JointInspection, c: RecordFinding, *, finding_id: str, now: datetime) -> list[Event]:
     if j.status != "launched":
         raise InvalidTransition(j.status, "record_finding")
     if any(f.finding_id == finding_id for f in j.findings):

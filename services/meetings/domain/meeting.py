@@ -181,9 +181,7 @@ def _fields(e: Event, *skip: str) -> dict[str, Any]:
     return {name: getattr(e, name) for name in type(e).model_fields if name not in skip}
 
 
-MEETING: AggregateType[Meeting] = AggregateType(
-    name="meeting", context="meetings", initial=initial, evolve=evolve
-)
+MEETING: AggregateType[Meeting] = AggregateType(name="meeting", context="meetings", initial=initial, evolve=evolve)
 
 
 # --- quorum -----------------------------------------------------------------------------------
@@ -272,9 +270,7 @@ def decide_cancel(m: Meeting, *, reason: str = "") -> list[Event]:
     return [MeetingCancelled(meeting_id=m.id, reason=reason.strip(), invitee_ids=m.invitee_ids)]
 
 
-def decide_record_attendance(
-    m: Meeting, c: RecordAttendance, *, current_members: frozenset[str]
-) -> list[Event]:
+def decide_record_attendance(m: Meeting, c: RecordAttendance, *, current_members: frozenset[str]) -> list[Event]:
     """Only invitees who are current members (as of the meeting date) may be listed."""
     if m.status not in ("scheduled", "convened"):
         raise InvalidTransition(m.status, "record_attendance")
@@ -375,9 +371,7 @@ def decide_speech(m: Meeting, c: RecordSpeech) -> list[Event]:
     if c.agenda_index is not None:
         _check_agenda_index(m, c.agenda_index)
     return [
-        SpeechRecorded(
-            meeting_id=m.id, speaker_id=c.speaker_id, summary=c.summary.strip(), agenda_index=c.agenda_index
-        )
+        SpeechRecorded(meeting_id=m.id, speaker_id=c.speaker_id, summary=c.summary.strip(), agenda_index=c.agenda_index)
     ]
 
 

@@ -80,8 +80,7 @@ def build_minutes(m: Meeting, *, adjourned_at: datetime, notes: str = "") -> dic
             for r in m.resolutions
         ],
         "speeches": [
-            {"speaker_id": s.speaker_id, "agenda_index": s.agenda_index, "summary": s.summary}
-            for s in m.speeches
+            {"speaker_id": s.speaker_id, "agenda_index": s.agenda_index, "summary": s.summary} for s in m.speeches
         ],
         "notes": notes,
     }
@@ -105,8 +104,7 @@ def render_minutes(minutes: dict[str, Any], *, names: dict[str, str] | None = No
     q, att = minutes["quorum"], minutes["attendance"]
     lines = [
         f"{minutes['title']}（{KIND_NAMES.get(minutes['kind'], minutes['kind'])}）会议纪要",
-        f"地点：{minutes['venue'] or '未填写'}；"
-        f"开会：{minutes['convened_at']}；散会：{minutes['adjourned_at']}",
+        f"地点：{minutes['venue'] or '未填写'}；开会：{minutes['convened_at']}；散会：{minutes['adjourned_at']}",
         f"应到 {q['members']} 人，实到 {q['present']} 人，法定人数 {q['needed']} 人。",
         f"出席：{people(att['present'])}",
         f"请假：{people(att['on_leave'])}",
@@ -121,9 +119,7 @@ def render_minutes(minutes: dict[str, Any], *, names: dict[str, str] | None = No
             f"（全体组成人员 {v['members']} 人），{outcome}。"
         )
     lines += [f"决议：{r['title']}" for r in minutes["resolutions"]]
-    lines += [
-        f"发言：{who.get(s['speaker_id'], s['speaker_id'])}：{s['summary']}" for s in minutes["speeches"]
-    ]
+    lines += [f"发言：{who.get(s['speaker_id'], s['speaker_id'])}：{s['summary']}" for s in minutes["speeches"]]
     if minutes["notes"]:
         lines.append(f"记录：{minutes['notes']}")
     return "\n".join(lines)

@@ -133,9 +133,7 @@ def decide_remind(
     """
     if r.status != "sent" or r.due_at is None or now >= r.due_at:
         return []
-    due = tuple(
-        lead.text for lead in lead_times if lead.text not in r.reminded and now >= lead.before(r.due_at, tz)
-    )
+    due = tuple(lead.text for lead in lead_times if lead.text not in r.reminded and now >= lead.before(r.due_at, tz))
     if not due:
         return []
     return [

@@ -311,8 +311,9 @@ def decide_evaluate(
         raise NotLeadDeputy()
     r = s.current_round
     if s.status != "replied" or r is None:
-        if r is not None and r.satisfaction is not None:
-            raise AlreadyEvaluated()
+        last_reply = next((x for x in reversed(s.rounds) if x.replied_at is not None), None)
+        if last_reply is not None and last_reply.satisfaction is not None:
+            raise AlreadyEvaluated()  # the latest reply was evaluated (closed, or re-handling since)
         raise WrongTransition(s.status, "evaluate")
     if c.satisfaction not in SATISFACTIONS:
         raise InvalidInput("satisfaction", "评价须为满意、基本满意或不满意。")

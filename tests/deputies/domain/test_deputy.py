@@ -74,12 +74,8 @@ def terminated(on: date = date(2023, 3, 1)):
     return evolve(d, e)
 
 
-def activity(
-    kind: str = "constituent_visit", on: date = date(2024, 3, 5), **kw: object
-) -> RecordDutyActivity:
-    base = RecordDutyActivity(
-        deputy_id="d1", activity_id="a1", kind=kind, on=on, summary="走访", people_count=4
-    )  # type: ignore[arg-type]
+def activity(kind: str = "constituent_visit", on: date = date(2024, 3, 5), **kw: object) -> RecordDutyActivity:
+    base = RecordDutyActivity(deputy_id="d1", activity_id="a1", kind=kind, on=on, summary="走访", people_count=4)  # type: ignore[arg-type]
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
@@ -129,17 +125,13 @@ def test_a_province_deputy_may_give_the_six_digit_province_code():
 
 def test_a_congress_code_of_the_wrong_length_is_refused():
     with pytest.raises(InvalidInput) as err:
-        decide_register(
-            DEPUTY.initial("d1"), register(level="city", congress="340403"), congress_is_street=False
-        )
+        decide_register(DEPUTY.initial("d1"), register(level="city", congress="340403"), congress_is_street=False)
     assert err.value.field == "congress"
 
 
 def test_a_township_deputy_of_a_street_is_refused_not_for_street():
     with pytest.raises(NotForStreet) as err:
-        decide_register(
-            DEPUTY.initial("d1"), register(congress="340403001", township=None), congress_is_street=True
-        )
+        decide_register(DEPUTY.initial("d1"), register(congress="340403001", township=None), congress_is_street=True)
     assert err.value.code == "not_for_street"
 
 
@@ -300,9 +292,7 @@ def test_only_a_report_to_voters_has_a_mode():
 
 
 def contact(kind: str = "presidium_member", **kw: object) -> RecordContact:
-    base = RecordContact(
-        deputy_id="d1", contact_id="c1", kind=kind, on=date(2024, 1, 10), contact_deputy_id="d2"
-    )  # type: ignore[arg-type]
+    base = RecordContact(deputy_id="d1", contact_id="c1", kind=kind, on=date(2024, 1, 10), contact_deputy_id="d2")  # type: ignore[arg-type]
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
@@ -310,9 +300,7 @@ def test_a_presidium_member_records_a_deputy_contact_once():
     d = registered()
     [e] = decide_record_contact(d, contact(), is_presidium_member=True, today=TODAY)
     assert e.contact_deputy_id == "d2"
-    again = decide_record_contact(
-        evolve(d, e), contact(contact_id="c2"), is_presidium_member=True, today=TODAY
-    )
+    again = decide_record_contact(evolve(d, e), contact(contact_id="c2"), is_presidium_member=True, today=TODAY)
     assert again == []
 
 
@@ -323,9 +311,7 @@ def test_only_a_presidium_member_records_deputy_contacts():
 
 def test_a_terminated_contact_deputy_is_refused():
     with pytest.raises(DeputyTerminated):
-        decide_record_contact(
-            registered(), contact(), is_presidium_member=True, contact_is_current=False, today=TODAY
-        )
+        decide_record_contact(registered(), contact(), is_presidium_member=True, contact_is_current=False, today=TODAY)
 
 
 def test_a_constituent_contact_needs_name_and_village_and_hides_the_name():

@@ -35,9 +35,7 @@ def act(deputy_id, kind, on, people=0, mode=None):
 
 
 def township_deputy(deputy_id, township=T, **kw):
-    return DeputyRecord(
-        deputy_id, "township", township, township, elected_on=kw.pop("elected_on", ELECTED), **kw
-    )
+    return DeputyRecord(deputy_id, "township", township, township, elected_on=kw.pop("elected_on", ELECTED), **kw)
 
 
 # ---- the hand-counted dossier of d1 for 2024 -----------------------------------------------
@@ -107,9 +105,7 @@ def test_a_joint_suggestion_counts_for_every_co_submitter():
 
 
 def test_a_b_promise_kept_counts_as_resolved():
-    kept = SuggestionRecord(
-        "s5", date(2024, 4, 1), ("d1",), assigned=True, result="B", promise_carried_out=True
-    )
+    kept = SuggestionRecord("s5", date(2024, 4, 1), ("d1",), assigned=True, result="B", promise_carried_out=True)
     assert suggestion_counts("d1", 2024, [*SUGGESTIONS, kept]).resolved == 2
 
 
@@ -244,9 +240,7 @@ def test_contact_checks_count_distinct_current_contacts():
     contacts += [ContactRecord("d11", "presidium_member", "gone")]  # terminated: not counted
     contacts += [ContactRecord("d1", "constituent", f"村民{i}|姚湾村") for i in range(3)]
     contacts += [ContactRecord("d2", "constituent", "村民0|姚湾村")] * 3  # one person thrice
-    check = contact_checks(
-        deputies, contacts, township=T, presidium_member_ids=["d0", "d11"], on=date(2024, 6, 1)
-    )
+    check = contact_checks(deputies, contacts, township=T, presidium_member_ids=["d0", "d11"], on=date(2024, 6, 1))
     assert [(c.deputy_id, c.count, c.met) for c in check.presidium] == [("d0", 10, True), ("d11", 9, False)]
     by_id = {c.deputy_id: c for c in check.congress}
     assert by_id["d1"].met and by_id["d2"].count == 1 and not by_id["d2"].met

@@ -21,9 +21,7 @@ from services.deputies.domain.group import (
 T = "340403101"  # 安成镇
 
 
-def form(
-    central: bool = False, leaders=("d1",), members=("d2", "d3"), name="第一代表小组"
-) -> FormDeputyGroup:
+def form(central: bool = False, leaders=("d1",), members=("d2", "d3"), name="第一代表小组") -> FormDeputyGroup:
     return FormDeputyGroup("g1", T, name, tuple(leaders), tuple(members), central)
 
 
@@ -86,10 +84,7 @@ def test_changing_members_records_the_whole_new_composition():
 def test_an_unchanged_group_records_nothing():
     g = formed()
     assert (
-        decide_change(
-            g, ChangeDeputyGroup("g1", g.name, g.leader_ids, g.member_ids), central_group_exists=False
-        )
-        == []
+        decide_change(g, ChangeDeputyGroup("g1", g.name, g.leader_ids, g.member_ids), central_group_exists=False) == []
     )
 
 
@@ -106,24 +101,18 @@ def test_the_central_group_stays_central_when_changed():
 def test_making_a_group_central_when_another_is_central_is_refused():
     g = formed()
     with pytest.raises(CentralGroupExists):
-        decide_change(
-            g, ChangeDeputyGroup("g1", g.name, g.leader_ids, g.member_ids, True), central_group_exists=True
-        )
+        decide_change(g, ChangeDeputyGroup("g1", g.name, g.leader_ids, g.member_ids, True), central_group_exists=True)
 
 
 def test_changing_an_unknown_group_is_not_found():
     with pytest.raises(GroupNotFormed):
-        decide_change(
-            GROUP.initial("x"), ChangeDeputyGroup("x", "n", ("d1",), ()), central_group_exists=False
-        )
+        decide_change(GROUP.initial("x"), ChangeDeputyGroup("x", "n", ("d1",), ()), central_group_exists=False)
 
 
 @given(st.integers(min_value=1, max_value=400), st.integers(min_value=1, max_value=5))
 def test_no_group_size_is_ever_refused(size, leaders):
     members = tuple(f"d{i}" for i in range(size))
-    [e] = decide_form(
-        GROUP.initial("g1"), form(leaders=members[:leaders], members=members), central_group_exists=False
-    )
+    [e] = decide_form(GROUP.initial("g1"), form(leaders=members[:leaders], members=members), central_group_exists=False)
     state = evolve(GROUP.initial("g1"), e)
     assert len(state.member_ids) == size
     assert set(state.leader_ids) <= set(state.member_ids)

@@ -25,9 +25,7 @@ T = "340403103"  # 三和镇
 
 def test_missing_items_of_the_six_haves_come_in_the_standards_order():
     assert missing_six_haves(SixHaves(place=True, sign=True, records=True)) == ("rules", "materials", "roll")
-    assert meets_six_haves(
-        SixHaves(place=True, sign=True, rules=True, materials=True, records=True, roll=True)
-    )
+    assert meets_six_haves(SixHaves(place=True, sign=True, rules=True, materials=True, records=True, roll=True))
 
 
 def test_registering_normalises_reception_days():
@@ -40,9 +38,7 @@ def test_registering_normalises_reception_days():
 
 def test_an_unknown_reception_day_is_refused():
     with pytest.raises(InvalidInput) as err:
-        decide_register(
-            STATION.initial("s1"), RegisterLiaisonStation("s1", T, "站", reception_days=("周一",))
-        )
+        decide_register(STATION.initial("s1"), RegisterLiaisonStation("s1", T, "站", reception_days=("周一",)))
     assert err.value.field == "reception_days"
 
 
@@ -53,9 +49,7 @@ def test_updating_the_checklist_records_the_new_snapshot_once():
     assert missing_six_haves(e.six_haves) == ("rules", "materials", "records", "roll")
     assert (
         decide_update(
-            STATION.replay(
-                "s1", [*decide_register(STATION.initial("s1"), RegisterLiaisonStation("s1", T, "站")), e]
-            ),
+            STATION.replay("s1", [*decide_register(STATION.initial("s1"), RegisterLiaisonStation("s1", T, "站")), e]),
             c,
         )
         == []

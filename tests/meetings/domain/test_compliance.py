@@ -47,9 +47,7 @@ def rec(
         (datetime(2025, 3, 1, 15, tzinfo=UTC), datetime(2025, 3, 1, 18, tzinfo=UTC), 2),
     ],
 )
-def test_a_session_day_is_six_hours_or_two_local_dates(
-    starts_at: datetime, ends_at: datetime, days: int
-) -> None:
+def test_a_session_day_is_six_hours_or_two_local_dates(starts_at: datetime, ends_at: datetime, days: int) -> None:
     assert session_days(starts_at, ends_at, TZ) == days
 
 
@@ -115,9 +113,7 @@ def presidium(*days: date, status: str = "adjourned") -> list[MeetingRecord]:
 
 
 def test_one_meeting_a_quarter_without_long_gaps_complies() -> None:
-    records = presidium(
-        date(2024, 12, 20), date(2025, 3, 10), date(2025, 6, 5), date(2025, 9, 1), date(2025, 11, 28)
-    )
+    records = presidium(date(2024, 12, 20), date(2025, 3, 10), date(2025, 6, 5), date(2025, 9, 1), date(2025, 11, 28))
     facts = presidium_compliance(records, township=T, year=2025, tz=TZ)
     assert facts.per_quarter == (1, 1, 1, 1)
     assert facts.flags == ()
@@ -125,9 +121,7 @@ def test_one_meeting_a_quarter_without_long_gaps_complies() -> None:
 
 
 def test_a_quarter_without_a_meeting_is_flagged() -> None:
-    records = presidium(
-        date(2025, 1, 10), date(2025, 2, 10), date(2025, 4, 20), date(2025, 10, 2), date(2025, 12, 1)
-    )
+    records = presidium(date(2025, 1, 10), date(2025, 2, 10), date(2025, 4, 20), date(2025, 10, 2), date(2025, 12, 1))
     facts = presidium_compliance(records, township=T, year=2025, tz=TZ)
     assert facts.per_quarter == (2, 1, 0, 2)
     assert facts.quarters_missing == (3,)
@@ -187,9 +181,7 @@ def test_a_presidium_silent_too_long_shows_at_once_as_an_open_gap() -> None:
 
 
 def test_no_meeting_at_all_flags_both_rules() -> None:
-    facts = presidium_compliance(
-        presidium(date(2025, 3, 1), status="cancelled"), township=T, year=2025, tz=TZ
-    )
+    facts = presidium_compliance(presidium(date(2025, 3, 1), status="cancelled"), township=T, year=2025, tz=TZ)
     assert facts.per_quarter == (0, 0, 0, 0) and facts.quarters_missing == (1, 2, 3, 4)
     assert facts.flags == ("quarter_without_presidium_meeting", "presidium_gap_over_3_months")
 
@@ -211,7 +203,5 @@ def test_each_group_needs_two_activities_a_year() -> None:
     assert (g1.held, g1.flags) == (2, ())
     assert (g2.held, g2.flags) == (1, ("group_activities_below_minimum",))
     assert (g3.held, g3.flags) == (0, ("group_activities_below_minimum",))
-    midyear = group_activity_compliance(
-        records, group_id="g2", township=T, year=2025, tz=TZ, as_of=date(2025, 9, 30)
-    )
+    midyear = group_activity_compliance(records, group_id="g2", township=T, year=2025, tz=TZ, as_of=date(2025, 9, 30))
     assert (midyear.held, midyear.flags) == (1, ())

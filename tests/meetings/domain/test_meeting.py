@@ -56,9 +56,7 @@ def ids(n: int, prefix: str = "d") -> tuple[str, ...]:
     return tuple(f"{prefix}{i:03d}" for i in range(n))
 
 
-def schedule(
-    kind: str = "congress_session", invitees: tuple[str, ...] = ids(41), **kw: object
-) -> ScheduleMeeting:
+def schedule(kind: str = "congress_session", invitees: tuple[str, ...] = ids(41), **kw: object) -> ScheduleMeeting:
     fields: dict = {
         "meeting_id": M1,
         "kind": kind,
@@ -158,9 +156,7 @@ def test_a_cancelled_meeting_cannot_change_and_cancelling_twice_changes_nothing(
 def test_attendance_lists_only_invitees() -> None:
     given_ = scheduled(invitees=("a", "b"))
     with pytest.raises(NotInvitee) as err:
-        decide_record_attendance(
-            given_, RecordAttendance(present=("a", "z")), current_members=frozenset("abz")
-        )
+        decide_record_attendance(given_, RecordAttendance(present=("a", "z")), current_members=frozenset("abz"))
     assert err.value.details == {"person_ids": ["z"]}
 
 
@@ -168,17 +164,13 @@ def test_a_deputy_who_left_before_the_meeting_date_cannot_attend() -> None:
     given_ = scheduled(invitees=("a", "b", "gone"))
     members_on_meeting_date = frozenset({"a", "b"})  # "gone" was terminated before the date
     with pytest.raises(NotCurrentMember) as err:
-        decide_record_attendance(
-            given_, RecordAttendance(absent=("gone",)), current_members=members_on_meeting_date
-        )
+        decide_record_attendance(given_, RecordAttendance(absent=("gone",)), current_members=members_on_meeting_date)
     assert err.value.code == "not_current_member"
 
 
 def test_a_deputy_who_joined_before_the_meeting_date_can_attend() -> None:
     given_ = scheduled(invitees=("a", "new"))
-    [e] = decide_record_attendance(
-        given_, RecordAttendance(present=("new",)), current_members=frozenset({"a", "new"})
-    )
+    [e] = decide_record_attendance(given_, RecordAttendance(present=("new",)), current_members=frozenset({"a", "new"}))
     assert isinstance(e, AttendanceRecorded) and e.present == ("new",)
 
 
@@ -193,10 +185,7 @@ def test_one_person_in_two_lists_is_refused() -> None:
 
 def test_recording_the_same_attendance_again_records_nothing() -> None:
     given_ = with_present(scheduled(invitees=("a", "b")), ("a",), frozenset("ab"))
-    assert (
-        decide_record_attendance(given_, RecordAttendance(present=("a",)), current_members=frozenset("ab"))
-        == []
-    )
+    assert decide_record_attendance(given_, RecordAttendance(present=("a",)), current_members=frozenset("ab")) == []
     [e] = decide_record_attendance(given_, RecordAttendance(on_leave=("a",)), current_members=frozenset("ab"))
     assert step(given_, [e]).attendance == {"a": "on_leave"}
 
@@ -283,15 +272,9 @@ def test_abstentions_count_against(yes: int, abstain: int, passed: bool) -> None
     assert events[0].passed is passed and len(events) == (2 if passed else 1)
 
 
-@pytest.mark.parametrize(
-    ("members", "yes", "passed"), [(9, 5, True), (9, 4, False), (13, 7, True), (13, 6, False)]
-)
-def test_presidium_motions_pass_by_more_than_half_of_its_members(
-    members: int, yes: int, passed: bool
-) -> None:
-    [vote, *_] = decide_vote(
-        convened(members, members, "presidium_meeting"), HoldVote(0, yes, members - yes, 0)
-    )
+@pytest.mark.parametrize(("members", "yes", "passed"), [(9, 5, True), (9, 4, False), (13, 7, True), (13, 6, False)])
+def test_presidium_motions_pass_by_more_than_half_of_its_members(members: int, yes: int, passed: bool) -> None:
+    [vote, *_] = decide_vote(convened(members, members, "presidium_meeting"), HoldVote(0, yes, members - yes, 0))
     assert vote.passed is passed
 
 
@@ -316,9 +299,7 @@ def test_a_vote_needs_a_convened_meeting_and_a_real_agenda_item() -> None:
 def test_only_invitees_and_observers_speak() -> None:
     with pytest.raises(NotInvitee):
         decide_speech(convened(9, 9), RecordSpeech(speaker_id="stranger", summary="..."))
-    [e] = decide_speech(
-        convened(9, 9), RecordSpeech(speaker_id="d001", summary="建议增加道路养护资金", agenda_index=1)
-    )
+    [e] = decide_speech(convened(9, 9), RecordSpeech(speaker_id="d001", summary="建议增加道路养护资金", agenda_index=1))
     assert e.speaker_id == "d001"
 
 
@@ -344,9 +325,7 @@ def test_adjourning_generates_minutes_with_their_sha256() -> None:
     assert isinstance(adjourned, MeetingAdjourned)
     minutes = adjourned.minutes
     assert minutes["attendance"]["present"] == list(ids(13)[:10])
-    assert minutes["attendance"]["on_leave"] == ["d010", "d011"] and minutes["attendance"]["absent"] == [
-        "d012"
-    ]
+    assert minutes["attendance"]["on_leave"] == ["d010", "d011"] and minutes["attendance"]["absent"] == ["d012"]
     assert minutes["quorum"] == {"present": 10, "members": 13, "needed": 9}
     assert [(v["yes"], v["passed"]) for v in minutes["votes"]] == [(9, True), (6, False)]
     assert [r["title"] for r in minutes["resolutions"]] == ["审议政府工作报告"]

@@ -13,9 +13,7 @@ from services.meetings.domain.quorum import (
 )
 
 
-@pytest.mark.parametrize(
-    ("members", "needed"), [(9, 6), (13, 9), (40, 27), (41, 28), (3, 2), (1, 1), (15, 10)]
-)
+@pytest.mark.parametrize(("members", "needed"), [(9, 6), (13, 9), (40, 27), (41, 28), (3, 2), (1, 1), (15, 10)])
 def test_quorum_is_two_thirds_of_all_members_rounded_up(members: int, needed: int) -> None:
     assert needed_for_quorum(members) == needed
     assert quorum_met(needed, members)

@@ -62,9 +62,7 @@ def held(kind: str = "inspection", *, convene: bool = True) -> Meeting:
 
 
 def send(deadline: str = "P2M", now: datetime = T0, meeting: Meeting | None = None) -> list[Event]:
-    c = SendReviewOpinion(
-        review_opinion_id=R1, agenda_index=0, to_unit_id="unit-transport", content="加快道路修缮"
-    )
+    c = SendReviewOpinion(review_opinion_id=R1, agenda_index=0, to_unit_id="unit-transport", content="加快道路修缮")
     return decide_send(
         ReviewOpinion(R1),
         c,
@@ -110,9 +108,7 @@ def test_a_review_opinion_follows_a_held_meeting_only() -> None:
 def test_a_review_opinion_names_a_real_agenda_item() -> None:
     c = SendReviewOpinion(review_opinion_id=R1, agenda_index=3, to_unit_id="u", content="x")
     with pytest.raises(InvalidInput):
-        decide_send(
-            ReviewOpinion(R1), c, meeting=held(), deadline=CalendarDuration.parse("P2M"), tz=TZ, now=T0
-        )
+        decide_send(ReviewOpinion(R1), c, meeting=held(), deadline=CalendarDuration.parse("P2M"), tz=TZ, now=T0)
 
 
 def test_the_clock_with_short_durations_reminds_once_then_raises_overdue_once() -> None:
