@@ -57,7 +57,7 @@ def table(rows: list[Row], title: str) -> Table:
 
 
 async def main(quick: bool, only: list[str]) -> int:
-    console = Console()
+    console = Console(width=150)
     sizes = Sizes.of(quick)
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

@@ -304,12 +304,12 @@ class ProjectionRunner:
         started = time.perf_counter()
         name = self.projection.name
         async with self.engine.begin() as tx:
-            row = await tx.execute(
-                select(checkpoints.c.position)
-                .where(checkpoints.c.projection == name, checkpoints.c.stream == stream)
-                .with_for_update()
-            )
-            position = int(row.scalar_one())
+            # Write first: it takes the row lock on PostgreSQL (a second instance waits, then
+            # skips what this one applied) and the write lock on SQLite up front, where a read
+            # that later upgrades to a write can fail with SQLITE_BUSY instead of waiting.
+            where = (checkpoints.c.projection == name) & (checkpoints.c.stream == stream)
+            await tx.execute(update(checkpoints).where(where).values(updated_at=datetime.now(UTC)))
+            position = int((await tx.execute(select(checkpoints.c.position).where(where))).scalar_one())
             applied = 0
             for d in delivered:
                 if d.seq <= position:
@@ -319,11 +319,7 @@ class ProjectionRunner:
                     await self.projection.apply(env, tx)
                     applied += 1
                 position = d.seq
-            await tx.execute(
-                update(checkpoints)
-                .where(checkpoints.c.projection == name, checkpoints.c.stream == stream)
-                .values(position=position, updated_at=datetime.now(UTC))
-            )
+            await tx.execute(update(checkpoints).where(where).values(position=position))
         last = delivered[-1]
         self.heads[stream] = max(self.heads.get(stream, 0), last.seq + last.pending)
         async with self._changed:

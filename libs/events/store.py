@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import structlog
 from nats.aio.client import Client as NATS
@@ -31,6 +31,7 @@ from libs.events.subjects import aggregate_subject, any_jurisdiction_subject, st
 
 S = TypeVar("S")
 log = structlog.get_logger("events.store")
+STATE_CACHE = 1_000  # aggregates whose state is kept between commands (bounded: causations grow)
 EVENT_NS = uuid.UUID("5b0f7d8e-2c1a-4b7e-9a59-6c0d8e1f2a30")
 
 Locate = Callable[[str, str, str], Awaitable[str | None]]  # (context, aggregate_type, id) -> jurisdiction
@@ -81,6 +82,10 @@ class EventStore:
         self._locate = locate
         self._where: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._cache_size = cache_size
+        # Aggregates this process loaded or wrote last, by subject: a load then reads only the
+        # events stored after them (the stream is append-only: deny_delete, deny_purge).
+        self._states: OrderedDict[str, Loaded[Any]] = OrderedDict()
+        self._states_size = min(cache_size, STATE_CACHE)
 
     # -- where an aggregate lives -------------------------------------------------------------
     def _remember(self, agg: AggregateType[S], aggregate_id: str, jurisdiction: str) -> None:
@@ -123,11 +128,32 @@ class EventStore:
         that names its place, like a division code); otherwise it is looked up.
         """
         known = jurisdiction or await self._jurisdiction_of(agg, aggregate_id)
-        envelopes = await self.read(agg, aggregate_id, known) if known else []
-        state = agg.initial(aggregate_id)
+        if not known:
+            return self._fold(agg, aggregate_id, None, [], None)
+        subject = aggregate_subject(agg.context, known, agg.name, aggregate_id)
+        cached = self._states.get(subject)
+        if cached is not None and cached.type is not agg:
+            cached = None
+        after = cached.last_stream_seq + 1 if cached is not None else 1
+        envelopes = [
+            decode(m.data, stream_seq=m.seq, subject=m.subject)
+            async for m in jsapi.direct_get_subject(self.nc, stream_name(agg.context), subject, start_seq=after)
+        ]
+        loaded = self._fold(agg, aggregate_id, known, envelopes, cached)
+        self._keep(subject, loaded)
+        return loaded
+
+    def _fold(
+        self, agg: AggregateType[S], aggregate_id: str, known: str | None, envelopes: list[Envelope],
+        cached: Loaded[S] | None,
+    ) -> Loaded[S]:
+        if cached is not None and not envelopes:
+            return cached
+        state = cached.state if cached is not None else agg.initial(aggregate_id)
         for env in envelopes:
             state = agg.evolve(state, env.data)
         last = envelopes[-1] if envelopes else None
+        causations = frozenset(e.causation_id for e in envelopes)
         return Loaded(
             type=agg,
             id=aggregate_id,
@@ -136,8 +162,19 @@ class EventStore:
             last_stream_seq=last.stream_seq if last else 0,
             last_hash=last.hash if last else GENESIS,
             jurisdiction=known,
-            causations=frozenset(e.causation_id for e in envelopes),
+            causations=cached.causations | causations if cached is not None else causations,
         )
+
+    def _keep(self, subject: str, loaded: Loaded[Any]) -> None:
+        if self._states_size <= 0 or not loaded.exists:
+            return
+        held = self._states.get(subject)
+        if held is not None and held.last_stream_seq > loaded.last_stream_seq:
+            return  # a concurrent command of this process got further
+        self._states[subject] = loaded
+        self._states.move_to_end(subject)
+        if len(self._states) > self._states_size:
+            self._states.popitem(last=False)
 
     # -- the command path -------------------------------------------------------------------
     async def execute(
@@ -195,7 +232,7 @@ class EventStore:
             else:
                 ack = await jsapi.publish_atomic(self.nc, subject, messages, batch_id=envelopes[0].id)
         except jsapi.PublishRefused as refused:
-            if refused.err_code != jsapi.WRONG_LAST_SEQUENCE:
+            if refused.err_code not in (jsapi.WRONG_LAST_SEQUENCE, jsapi.BATCH_DUPLICATE_MSG_ID):
                 raise
             ack = await self._stored_already(stream, subject, envelopes[-1].id)
         self._remember(agg, loaded.id, where)
@@ -211,6 +248,10 @@ class EventStore:
             jurisdiction=where,
             causations=loaded.causations | {meta.command_id},
         )
+        if ack.duplicate:
+            self._states.pop(subject, None)  # not ours to vouch for: the next load reads it all
+        else:
+            self._keep(subject, new)
         stored = tuple(replace(env, stream_seq=ack.seq - len(envelopes) + 1 + k, subject=subject) for k, env in enumerate(envelopes))
         return Appended(new, stored, stream, ack.seq)
 

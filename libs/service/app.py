@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from libs.auth.revocation import revocations_projection, token_check
 from libs.auth.tokens import signing_key
 from libs.config.settings import Settings
 from libs.db.engine import make_engine
@@ -71,6 +72,8 @@ def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
             async with engine.begin() as tx:
                 await tx.run_sync(idempotency_metadata.create_all)
             projections = list(defn.projections(settings))
+            revocations = revocations_projection(defn.name)  # disabled users: refused by every service
+            projections.append(revocations)
             locate = None
             if defn.name in CONTEXTS:
                 locator = locator_projection(defn.name)
@@ -84,6 +87,7 @@ def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
                 engine=engine,
                 signing_key=signing_key(settings.jwt_secret, settings.data_dir),
             )
+            rt.extras["token_check"] = token_check(engine, revocations)
             app.state.runtime = rt
             for p in [*projections, *defn.reactions(rt)]:
                 runner = ProjectionRunner(nc, engine, p, service=defn.name)

@@ -84,9 +84,7 @@ class ConsultationRequired(DomainError):
 
     def __init__(self, *, face_to_face: bool = False) -> None:
         if face_to_face:
-            super().__init__(
-                "本地规定须与代表当面面商：请先登记一次面对面面商，再答复。", mode="face_to_face"
-            )
+            super().__init__("本地规定须与代表当面面商：请先登记一次面对面面商，再答复。", mode="face_to_face")
         else:
             super().__init__()
 

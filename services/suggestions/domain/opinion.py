@@ -125,9 +125,7 @@ def decide_convert(o: ConstituentOpinion, c: ConvertOpinion, *, now: datetime) -
     ]
 
 
-def opinion_submission(
-    o: ConstituentOpinion, *, suggestion_id: str, title: str | None = None
-) -> SubmitSuggestion:
+def opinion_submission(o: ConstituentOpinion, *, suggestion_id: str, title: str | None = None) -> SubmitSuggestion:
     """The suggestion an opinion becomes: submitted by the deputy who gathered it, linked to it."""
     return SubmitSuggestion(
         suggestion_id=suggestion_id,
@@ -145,8 +143,4 @@ def opinion_submission(
 def decide_answer(o: ConstituentOpinion, c: AnswerOpinion, *, now: datetime) -> list[Event]:
     _require_recorded(o, "answer")
     content = text(c.content, "content", "请填写答复群众的内容。")
-    return [
-        ConstituentOpinionAnswered(
-            opinion_id=o.id, jurisdiction=o.jurisdiction, content=content, answered_at=now
-        )
-    ]
+    return [ConstituentOpinionAnswered(opinion_id=o.id, jurisdiction=o.jurisdiction, content=content, answered_at=now)]

@@ -50,9 +50,7 @@ def _street_rule(is_street: bool, actor_role: str) -> None:
         raise NotForStreet()
 
 
-def decide_extend(
-    s: Suggestion, c: ExtendDeadline, *, now: datetime, is_street: bool, actor_role: str
-) -> list[Event]:
+def decide_extend(s: Suggestion, c: ExtendDeadline, *, now: datetime, is_street: bool, actor_role: str) -> list[Event]:
     """Extension with the presidium's or the standing committee's approval, and a reason."""
     require(s, OPEN, "extend")
     _street_rule(is_street, actor_role)

@@ -102,9 +102,7 @@ def records_of(s: Suggestion, evaluations: Iterable[EvaluationRecord] = ()) -> S
         ),
         evaluations=tuple(evaluations),
         promises=tuple(
-            PromiseRecord(s.id, p.round, p.promised_by, p.carried_out_on)
-            for p in s.promises
-            if not p.superseded
+            PromiseRecord(s.id, p.round, p.promised_by, p.carried_out_on) for p in s.promises if not p.superseded
         ),
         justified_ids=frozenset({s.id}) if s.justified else frozenset(),
     )
@@ -143,9 +141,7 @@ def on_time_reply_rate(
     return rate(on_time, due)
 
 
-def _replies(
-    replies: Iterable[ReplyRecord], as_of: datetime, tz: ZoneInfo, year: int | None
-) -> list[ReplyRecord]:
+def _replies(replies: Iterable[ReplyRecord], as_of: datetime, tz: ZoneInfo, year: int | None) -> list[ReplyRecord]:
     return [r for r in replies if r.replied_at <= as_of and _in_year(_day(r.replied_at, tz), year)]
 
 
@@ -197,9 +193,7 @@ def resolution_rate(
             latest[r.suggestion_id] = r
     kept = {(p.suggestion_id, p.round) for p in promises if _kept(p, today)}
     resolved = sum(
-        1
-        for r in latest.values()
-        if r.result == "A" or (r.result == "B" and (r.suggestion_id, r.round) in kept)
+        1 for r in latest.values() if r.result == "A" or (r.result == "B" and (r.suggestion_id, r.round) in kept)
     )
     return rate(resolved, len(latest))
 

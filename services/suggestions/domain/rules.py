@@ -81,9 +81,7 @@ def return_deadline(assigned_at: datetime, policy: SuggestionPolicy) -> datetime
     return policy.return_window.after(assigned_at, policy.tz)
 
 
-def reminder_schedule(
-    started_at: datetime, due_at: datetime, policy: SuggestionPolicy
-) -> list[tuple[str, datetime]]:
+def reminder_schedule(started_at: datetime, due_at: datetime, policy: SuggestionPolicy) -> list[tuple[str, datetime]]:
     """(lead time, when to remind) for each configured lead time that falls inside the round.
 
     A lead time longer than the whole round (P14D before a PT5S deadline) reminds nothing;

@@ -171,9 +171,7 @@ def decide_assign(
     if is_street and actor_role != "county_staff":
         raise NotForStreet()
     lead = text(c.lead_unit_id, "lead_unit_id", "请选择主办单位。")
-    leader = text(
-        c.responsible_leader, "responsible_leader", "请填写分管领导（“三落实”：单位、领导、经办人）。"
-    )
+    leader = text(c.responsible_leader, "responsible_leader", "请填写分管领导（“三落实”：单位、领导、经办人）。")
     if lead in c.co_unit_ids or len(set(c.co_unit_ids)) != len(c.co_unit_ids):
         raise InvalidInput("co_unit_ids", "协办单位不能重复，也不能与主办单位相同。")
     if c.complexity not in ("normal", "complex"):
@@ -203,11 +201,7 @@ def decide_acknowledge(s: Suggestion, *, unit_id: str | None, now: datetime) -> 
         return []  # signing twice changes nothing
     require(s, ("assigned",), "acknowledge")
     unit = s.lead_unit_id or ""
-    return [
-        SuggestionAcknowledged(
-            suggestion_id=s.id, jurisdiction=s.jurisdiction, unit_id=unit, acknowledged_at=now
-        )
-    ]
+    return [SuggestionAcknowledged(suggestion_id=s.id, jurisdiction=s.jurisdiction, unit_id=unit, acknowledged_at=now)]
 
 
 def decide_return(s: Suggestion, c: ReturnSuggestion, *, unit_id: str | None, now: datetime) -> list[Event]:
@@ -265,9 +259,7 @@ def decide_reply(
     r = s.current_round
     assert r is not None
     if c.result not in RESULTS:
-        raise InvalidInput(
-            "result", "答复类别须为 A（已解决/采纳）、B（正在解决/列入计划）或 C（暂不能解决）。"
-        )
+        raise InvalidInput("result", "答复类别须为 A（已解决/采纳）、B（正在解决/列入计划）或 C（暂不能解决）。")
     content = text(c.content, "content", "请填写答复内容。")
     promised_by, measures, reason = None, None, None
     if c.result == "B":

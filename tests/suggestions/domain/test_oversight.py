@@ -77,8 +77,13 @@ def unsatisfied() -> sg.Suggestion:
 # -- extension ---------------------------------------------------------------------------------------
 def test_an_approved_extension_moves_the_rounds_due_at():
     s = assigned()
-    [e] = sg.decide_extend(s, ExtendDeadline("s-1", s.due_at + 30 * DAY, "需协调资金"), now=T0, is_street=False,
-                           actor_role="township_staff")  # fmt: skip
+    [e] = sg.decide_extend(
+        s,
+        ExtendDeadline("s-1", s.due_at + 30 * DAY, "需协调资金"),
+        now=T0,
+        is_street=False,
+        actor_role="township_staff",
+    )
     assert (e.previous_due_at, e.new_due_at) == (s.due_at, s.due_at + 30 * DAY)
     assert sg.evolve(s, e).due_at == s.due_at + 30 * DAY
 
@@ -145,8 +150,10 @@ def test_a_merge_closes_the_merged_one_and_its_deputies_join_the_target():
 
 def test_a_merge_into_itself_a_closed_or_another_townships_suggestion_is_refused():
     source = submitted("s-1")
-    closed_target = fold(submitted("s-2"), sg.decide_merge(submitted("s-2"), MergeSuggestion("s-2", "s-3", "x"),
-                                                           target=submitted("s-3"), now=T0))  # fmt: skip
+    closed_target = fold(
+        submitted("s-2"),
+        sg.decide_merge(submitted("s-2"), MergeSuggestion("s-2", "s-3", "x"), target=submitted("s-3"), now=T0),
+    )
     for target in (source, closed_target, submitted("s-4", town="340403002")):
         with pytest.raises(MergeTargetInvalid):
             sg.decide_merge(source, MergeSuggestion("s-1", target.id, "x"), target=target, now=T0)

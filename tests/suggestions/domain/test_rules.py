@@ -136,8 +136,16 @@ def test_an_extended_deadline_that_passes_is_overdue_again():
     s = assigned()
     old = s.due_at
     s = fold(s, sg.decide_overdue(s, now=old + DAY))
-    s = fold(s, sg.decide_extend(s, ExtendDeadline(S1, old + 10 * DAY, "批准延期"), now=old + DAY, is_street=False,
-                                 actor_role="township_staff"))  # fmt: skip
+    s = fold(
+        s,
+        sg.decide_extend(
+            s,
+            ExtendDeadline(S1, old + 10 * DAY, "批准延期"),
+            now=old + DAY,
+            is_street=False,
+            actor_role="township_staff",
+        ),
+    )
     assert sg.decide_overdue(s, now=old + 5 * DAY) == []
     [again] = sg.decide_overdue(s, now=old + 11 * DAY)
     assert again.due_at == old + 10 * DAY

@@ -176,8 +176,14 @@ def test_assigning_an_assigned_suggestion_is_an_invalid_transition():
 
 def test_a_suggestion_never_submitted_is_not_found():
     with pytest.raises(SuggestionNotFound):
-        sg.decide_assign(sg.Suggestion(id="nope"), AssignSuggestion("nope", UNIT, "张"), now=T0, policy=POLICY,
-                         is_street=False, actor_role="township_staff")  # fmt: skip
+        sg.decide_assign(
+            sg.Suggestion(id="nope"),
+            AssignSuggestion("nope", UNIT, "张"),
+            now=T0,
+            policy=POLICY,
+            is_street=False,
+            actor_role="township_staff",
+        )
 
 
 def test_the_lead_unit_signs_once_and_signing_again_changes_nothing():
@@ -204,8 +210,17 @@ def test_a_return_within_the_window_sends_it_back_for_reassignment():
         assigned(), sg.decide_return(assigned(), ReturnSuggestion(S1, "不属于本所职责"), unit_id=UNIT, now=T0 + 7 * DAY)
     )
     assert (s.status, s.lead_unit_id, s.rounds, s.due_at) == ("submitted", None, (), None)
-    again = fold(s, sg.decide_assign(s, AssignSuggestion(S1, CO_UNIT, "王"), now=T0 + 8 * DAY, policy=POLICY,
-                                     is_street=False, actor_role="township_staff"))  # fmt: skip
+    again = fold(
+        s,
+        sg.decide_assign(
+            s,
+            AssignSuggestion(S1, CO_UNIT, "王"),
+            now=T0 + 8 * DAY,
+            policy=POLICY,
+            is_street=False,
+            actor_role="township_staff",
+        ),
+    )
     assert [r.number for r in again.rounds] == [1] and again.lead_unit_id == CO_UNIT
 
 
@@ -224,8 +239,9 @@ def test_a_consultation_counts_for_the_current_round():
 def test_a_consultation_dated_in_the_future_or_before_the_round_is_refused():
     for held_on in (T0.date() + 2 * DAY, T0.date() - DAY):
         with pytest.raises(InvalidInput) as refused:
-            sg.decide_consult(assigned(), RecordConsultation(S1, held_on, "phone", "x"), unit_id=UNIT, now=T0 + DAY,
-                              policy=POLICY)  # fmt: skip
+            sg.decide_consult(
+                assigned(), RecordConsultation(S1, held_on, "phone", "x"), unit_id=UNIT, now=T0 + DAY, policy=POLICY
+            )
         assert refused.value.field == "held_on"
 
 
@@ -280,8 +296,9 @@ def test_b_needs_a_promised_date_and_measures_and_c_needs_a_reason(result, kw, f
 
 def test_a_late_reply_is_recorded_with_the_rounds_due_at():
     s = consulted(assigned(), T0 + 100 * DAY)
-    [e] = sg.decide_reply(s, ReplyToSuggestion(S1, "C", "x", reason="政策不允许"), unit_id=UNIT, now=T0 + 100 * DAY,
-                          policy=POLICY)  # fmt: skip
+    [e] = sg.decide_reply(
+        s, ReplyToSuggestion(S1, "C", "x", reason="政策不允许"), unit_id=UNIT, now=T0 + 100 * DAY, policy=POLICY
+    )
     assert isinstance(e, SuggestionReplied) and e.due_at == s.due_at and e.replied_at > e.due_at
 
 
@@ -357,8 +374,9 @@ def test_a_b_promise_is_tracked_after_closing_until_carried_out():
 
 def test_implementation_without_an_open_promise_is_refused():
     with pytest.raises(NoOpenPromise):
-        sg.decide_implementation(answered(), RecordImplementation(S1, T0.date(), "x"), unit_id=UNIT, now=T0 + 20 * DAY,
-                                 policy=POLICY)  # fmt: skip
+        sg.decide_implementation(
+            answered(), RecordImplementation(S1, T0.date(), "x"), unit_id=UNIT, now=T0 + 20 * DAY, policy=POLICY
+        )
 
 
 def test_a_later_reply_replaces_an_unkept_promise():

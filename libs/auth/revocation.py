@@ -1,0 +1,102 @@
+"""Tokens that stop working before they expire: every service keeps its own list, from events.
+
+A projection of the deputies stream's directory events, added to every service by
+``create_app`` (each in its own table, so services sharing one database never collide):
+
+- ``UserDisabled`` — every token of that subject is refused from then on;
+- ``RoleGranted`` after the account's creation, ``PasswordChanged`` — tokens issued before it
+  are refused (the holder logs in again and gets the new role).
+
+``token_check`` is the hook ``libs.web.deps.current_principal`` calls on every request; it reads
+this service's own table (one primary-key lookup), so a disabled user is refused by every
+service as soon as that service has read the event, whichever replica serves the request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import BigInteger, Boolean, Column, MetaData, String, Table, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from libs.auth.actor import Principal
+from libs.events.envelope import Envelope
+from libs.events.projection import Projection
+
+# The directory's events are the deputies context's published language (contract "Event types").
+from services.deputies.domain.directory_events import PasswordChanged, RoleGranted, UserDisabled
+from libs.web.errors import Unauthenticated
+
+TokenCheck = Callable[[Principal, dict[str, Any]], Awaitable[None]]
+CREATION_GRANT_SEQUENCE = 2  # decide_create appends UserCreated (1) and the first RoleGranted (2)
+
+
+class AccountDisabled(Unauthenticated):
+    code = "account_disabled"
+    message = "该账号已停用，令牌已失效。如有疑问，请联系管理员。"
+
+
+class TokenSuperseded(Unauthenticated):
+    code = "token_superseded"
+    message = "账号的角色或密码已变更，请重新登录。"
+
+
+def revocations_projection(service: str) -> Projection:
+    metadata = MetaData()
+    table = Table(
+        f"{service}_auth_revocations",
+        metadata,
+        Column("subject", String(100), primary_key=True),
+        Column("disabled", Boolean, nullable=False, default=False),
+        Column("not_before", BigInteger, nullable=False, default=0),  # epoch seconds; older tokens refused
+    )
+
+    class Revocations(Projection):
+        name: ClassVar[str] = f"{service}-auth-revocations"
+        contexts: ClassVar[tuple[str, ...]] = ("deputies",)
+        handles = (UserDisabled, RoleGranted, PasswordChanged)
+
+        async def apply(self, env: Envelope, tx: AsyncConnection) -> None:
+            e = env.data
+            subject = getattr(e, "username", None)
+            if subject is None:
+                return
+            if isinstance(e, RoleGranted) and env.sequence <= CREATION_GRANT_SEQUENCE:
+                return
+            row = (await tx.execute(select(table).where(table.c.subject == subject))).mappings().first()
+            disabled = bool(row and row["disabled"]) or isinstance(e, UserDisabled)
+            not_before = int(row["not_before"]) if row else 0
+            if isinstance(e, RoleGranted | PasswordChanged):
+                not_before = max(not_before, _seconds(env.occurred_at))
+            if row is None:
+                await tx.execute(table.insert().values(subject=subject, disabled=disabled, not_before=not_before))
+            else:
+                await tx.execute(
+                    table.update().where(table.c.subject == subject).values(disabled=disabled, not_before=not_before)
+                )
+
+    Revocations.metadata = metadata
+    Revocations.table = table  # type: ignore[attr-defined]
+    return Revocations()
+
+
+def _seconds(t: datetime) -> int:
+    return int(t.timestamp())
+
+
+def token_check(engine: AsyncEngine, projection: Projection) -> TokenCheck:
+    table: Table = projection.table  # type: ignore[attr-defined]
+
+    async def check(principal: Principal, claims: dict[str, Any]) -> None:
+        async with engine.connect() as conn:
+            row = (await conn.execute(select(table).where(table.c.subject == principal.subject))).mappings().first()
+        if row is None:
+            return
+        if row["disabled"]:
+            raise AccountDisabled()
+        if int(claims.get("iat", 0)) < int(row["not_before"]):
+            raise TokenSuperseded()
+
+    return check
