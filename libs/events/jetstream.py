@@ -221,6 +221,19 @@ async def direct_get_seq(nc: NATS, stream: str, seq: int, timeout: float = 5.0) 
     return _stored(m)
 
 
+async def direct_get_next(nc: NATS, stream: str, subject: str, seq: int, timeout: float = 5.0) -> StoredMsg | None:
+    """The first message of ``subject`` at or after ``seq``, or None (one plain request)."""
+    m = await nc.request(
+        f"$JS.API.DIRECT.GET.{stream}", orjson.dumps({"seq": seq, "next_by_subj": subject}), timeout=timeout
+    )
+    status = (m.headers or {}).get("Status")
+    if status == "404":
+        return None
+    if status:
+        raise EventStoreError(f"direct get next {stream} {subject}: status {status}")
+    return _stored(m)
+
+
 async def direct_get_first(nc: NATS, stream: str, subject: str, timeout: float = 5.0) -> StoredMsg | None:
     m = await nc.request(
         f"$JS.API.DIRECT.GET.{stream}", orjson.dumps({"seq": 1, "next_by_subj": subject}), timeout=timeout

@@ -135,9 +135,12 @@ class EventStore:
         if cached is not None and cached.type is not agg:
             cached = None
         after = cached.last_stream_seq + 1 if cached is not None else 1
+        stream = stream_name(agg.context)
+        if cached is not None and await jsapi.direct_get_next(self.nc, stream, subject, after) is None:
+            return cached  # nothing stored since: one plain request, the usual case of a busy aggregate
         envelopes = [
             decode(m.data, stream_seq=m.seq, subject=m.subject)
-            async for m in jsapi.direct_get_subject(self.nc, stream_name(agg.context), subject, start_seq=after)
+            async for m in jsapi.direct_get_subject(self.nc, stream, subject, start_seq=after)
         ]
         loaded = self._fold(agg, aggregate_id, known, envelopes, cached)
         self._keep(subject, loaded)
