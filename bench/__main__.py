@@ -11,7 +11,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -21,6 +21,7 @@ from rich.table import Table
 from bench import append, decisions, http, load, memory, peer, replay
 from bench.common import Row, Sizes, fresh_nats
 from bench.context import Ctx
+from libs.observability.logging import configure
 
 BENCHES: dict[str, Callable[[Ctx], Awaitable[list[Row]]]] = {
     "append": append.run,
@@ -60,7 +61,7 @@ async def main(quick: bool, only: list[str]) -> int:
     console = Console(width=150)
     sizes = Sizes.of(quick)
     RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS / f"{stamp}.jsonl"
     rows: list[Row] = []
     started = time.perf_counter()
@@ -101,5 +102,6 @@ if __name__ == "__main__":
                         help=f"run only this benchmark (repeatable): {', '.join(BENCHES)}")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
+    configure("INFO")  # as a service runs: the per-batch debug lines are not rendered
     logging.getLogger("eventsourcing").setLevel(logging.WARNING)
     raise SystemExit(asyncio.run(main(args.quick, args.only)))

@@ -111,8 +111,9 @@ async def run(ctx: Ctx) -> list[Row]:
         await create_stream(nc, WRITE_CONTEXT)
         s = ctx.sizes
         # Interleave the sides (raw, ours, raw, ours) and keep the better of two, to damp the noise.
-        raw_seq = max(await measure_raw(nc, s.append_seq // 2, 1, "rs1-"), await measure_raw(nc, s.append_seq // 2, 1, "rs2-"))
-        ours_seq = max(await measure_ours(nc, s.append_seq // 2, 1, "os1-"), await measure_ours(nc, s.append_seq // 2, 1, "os2-"))
+        half = s.append_seq // 2
+        raw_seq = max(await measure_raw(nc, half, 1, "rs1-"), await measure_raw(nc, half, 1, "rs2-"))
+        ours_seq = max(await measure_ours(nc, half, 1, "os1-"), await measure_ours(nc, half, 1, "os2-"))
         raw_pipe = max(await measure_raw(nc, s.append_pipe // 2, IN_FLIGHT, "rp1-"),
                        await measure_raw(nc, s.append_pipe // 2, IN_FLIGHT, "rp2-"))
         ours_pipe = max(await measure_ours(nc, s.append_pipe // 2, IN_FLIGHT, "op1-"),

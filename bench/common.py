@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -178,14 +178,14 @@ def jurisdiction_of(i: int) -> str:
 
 def meta() -> CommandMeta:
     return CommandMeta(actor=ACTOR, correlation_id=str(uuid.uuid4()), command_id=str(uuid.uuid4()),
-                       now=datetime.now(timezone.utc))
+                       now=datetime.now(UTC))
 
 
 def counter_envelopes(counter_id: str, jurisdiction: str, n: int, start: int = 1, prev: str = "",
                       note: str = NOTE) -> list[bytes]:
     """``n`` sealed, hash-chained envelopes of one counter, encoded as stored."""
     out = []
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for seq in range(start, start + n):
         env = seal(id=str(uuid.uuid4()), event=BenchIncremented(counter_id=counter_id, by=1, note=note),
                    aggregate_type=COUNTER.name, aggregate_id=counter_id, sequence=seq, jurisdiction=jurisdiction,

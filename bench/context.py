@@ -11,7 +11,15 @@ from typing import Any
 from nats.aio.client import Client as NATS
 from rich.console import Console
 
-from bench.common import BENCH_CONTEXT, Sizes, connect, counter_envelopes, counter_subject, create_stream, jurisdiction_of
+from bench.common import (
+    BENCH_CONTEXT,
+    Sizes,
+    connect,
+    counter_envelopes,
+    counter_subject,
+    create_stream,
+    jurisdiction_of,
+)
 from bench.seed import publish_batches
 from libs.runtime.nats_server import EmbeddedNats
 from tests.support.postgres import Postgres, postgres

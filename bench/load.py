@@ -114,7 +114,8 @@ async def run(ctx: Ctx) -> list[Row]:
             ("20 events", big["target"], 20, 1.5),
             ("500 events", big["long"], 500, None),
         ):
-            res = await measure(nc, cid, j, events, ctx.sizes.load_samples, with_ordered=True)
+            samples = ctx.sizes.load_samples if events <= 20 else max(40, ctx.sizes.load_samples // 5)
+            res = await measure(nc, cid, j, events, samples, with_ordered=True)
             raw_name = "direct"
             if res["ordered"] and p(res["ordered"], 50) < p(res["direct"], 50):
                 raw_name = "ordered"

@@ -16,11 +16,13 @@ The decision is a pure function of the failure times and an injected clock.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, delete, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.domain.errors import DomainError
@@ -49,14 +51,15 @@ class LoginLocked(DomainError):
         seconds = max(1, math.ceil(retry_after.total_seconds()))
         minutes = math.ceil(seconds / 60)
         super().__init__(
-            f"15 分钟内连续 {LIMIT} 次登录失败，账号已临时锁定，请 {minutes} 分钟后再试；如忘记密码，请联系管理员重置。",
+            f"15 分钟内连续 {LIMIT} 次登录失败，账号已临时锁定，请 {minutes} 分钟后再试；"
+            "如忘记密码，请联系管理员重置。",
             retry_after=seconds,
         )
         self.retry_after = seconds
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def locked_for(
@@ -78,7 +81,7 @@ def key(username: str) -> str:
 
 
 def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 class LoginGuard:
@@ -92,11 +95,21 @@ class LoginGuard:
         self.limit = limit
         self.window = window
         self._ready = False
+        self._lock = asyncio.Lock()
 
     async def ensure(self) -> None:
-        if not self._ready:
-            async with self.engine.begin() as tx:
-                await tx.run_sync(metadata.create_all)
+        """Create the table once; concurrent first logins (or replicas) may race, and that is fine."""
+        if self._ready:
+            return
+        async with self._lock:
+            if self._ready:
+                return
+            try:
+                async with self.engine.begin() as tx:
+                    await tx.run_sync(metadata.create_all)
+            except DBAPIError:
+                async with self.engine.connect() as conn:  # another process created it meanwhile
+                    await conn.execute(select(func.count()).select_from(failures))
             self._ready = True
 
     async def _recent(self, name: str, now: datetime) -> list[datetime]:

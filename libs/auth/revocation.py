@@ -24,10 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from libs.auth.actor import Principal
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
+from libs.web.errors import Unauthenticated
 
 # The directory's events are the deputies context's published language (contract "Event types").
 from services.deputies.domain.directory_events import PasswordChanged, RoleGranted, UserDisabled
-from libs.web.errors import Unauthenticated
 
 TokenCheck = Callable[[Principal, dict[str, Any]], Awaitable[None]]
 CREATION_GRANT_SEQUENCE = 2  # decide_create appends UserCreated (1) and the first RoleGranted (2)

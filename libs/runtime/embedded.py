@@ -23,6 +23,7 @@ from libs.runtime.gateway import Gateway
 from libs.runtime.home import home_app
 from libs.runtime.nats_server import EmbeddedNats, NatsStartError, port_free
 from libs.service.app import readiness
+from libs.web import errors
 
 console = Console(stderr=True)
 MARKER = "streams.created"
@@ -56,6 +57,7 @@ def build_gateway(settings: Settings) -> tuple[Gateway, list[str]]:
     names = registry.available()
     apps = {name: registry.factory(name)(settings) for name in names}
     home = home_app(names)
+    errors.install(home)  # paths outside every service answer the contract's error shape too
 
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}

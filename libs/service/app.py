@@ -121,8 +121,6 @@ def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    for router in defn.routers:
-        app.include_router(router)
     ops = APIRouter(tags=["运维"])
 
     async def healthz() -> dict[str, str]:
@@ -141,7 +139,9 @@ def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
         ops.add_api_route(f"{base}/metrics", metrics, methods=["GET"], include_in_schema=bool(base))
     for route_fn in (healthz, readyz, metrics):
         route_fn.access_roles = ("*",)  # type: ignore[attr-defined]
-    app.include_router(ops)
+    app.include_router(ops)  # first, so a service's "/{id}" route never shadows /healthz, /readyz, /metrics
+    for router in defn.routers:
+        app.include_router(router)
     app.add_middleware(Idempotency, engine_of=lambda: app.state.runtime.engine)
     app.add_middleware(RequestContext, service=defn.name)
     app.state.definition = defn

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 import services.suggestions.domain.events as sug  # registers the suggestions' event types
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
+from services.deputies.reference import reference_projection
 from services.meetings.domain.events import (
     AttendanceRecorded,
     InspectionFindingRecorded,
@@ -35,6 +36,10 @@ from services.meetings.domain.events import (
     ReviewOpinionReminderDue,
     ReviewOpinionSent,
 )
+
+# Jurisdictions, deputies (elected / terminated), presidium compositions and groups, from the
+# deputies' events: quorum and attendance are checked against these as of the meeting date.
+reference, ref = reference_projection("meetings")
 
 UTC_TEXT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
 
@@ -303,6 +308,7 @@ _SUGGESTION_STATES: dict[type, str] = {
     sug.RehandlingStarted: "rehandling",
     sug.SuggestionClosed: "closed",
 }
+_SUGGESTION_DEADLINES = (sug.ReplyOverdue, sug.DeadlineExtended)
 
 
 class JointInspectionProgress(Projection):
@@ -319,7 +325,7 @@ class JointInspectionProgress(Projection):
         ReviewOpinionOverdue,
         ReviewOpinionAnswered,
         sug.SuggestionSubmitted,
-        sug.ReplyOverdue,
+        *_SUGGESTION_DEADLINES,
         *_SUGGESTION_STATES,
     )
 
@@ -379,7 +385,9 @@ class JointInspectionProgress(Projection):
                     .values(status="adjourned", present=len(e.present_ids))
                 )
             case MeetingCancelled() as e:
-                await tx.execute(joint_townships.update().where(t.meeting_id == e.meeting_id).values(status="cancelled"))
+                await tx.execute(
+                    joint_townships.update().where(t.meeting_id == e.meeting_id).values(status="cancelled")
+                )
             case ReviewOpinionSent() as e if e.joint_inspection_id:
                 await tx.execute(
                     joint_opinions.insert().values(
@@ -417,6 +425,8 @@ class JointInspectionProgress(Projection):
                 )
             case sug.ReplyOverdue() as e:
                 await self._suggestion(tx, e.suggestion_id, overdue=True, updated_at=at)
+            case sug.DeadlineExtended() as e:
+                await self._suggestion(tx, e.suggestion_id, due_at=utc_text(e.new_due_at), overdue=False, updated_at=at)
             case _ if type(env.data) in _SUGGESTION_STATES:
                 await self._suggestion_state(tx, env.data, at)
 

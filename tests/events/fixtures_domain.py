@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, select, update
@@ -81,7 +81,7 @@ def meta(command_id: str | None = None) -> CommandMeta:
         actor=Actor(subject="test:clerk", role="county_staff"),
         correlation_id="corr-" + uuid.uuid4().hex[:8],
         command_id=command_id or str(uuid.uuid4()),
-        now=datetime.now(timezone.utc),
+        now=datetime.now(UTC),
     )
 
 
@@ -129,3 +129,12 @@ async def table_checksum(engine: AsyncEngine) -> tuple[str, int]:
         rows = (await conn.execute(select(totals))).all()
     text = "\n".join(repr(tuple(r)) for r in sorted(tuple(r) for r in rows))
     return hashlib.sha256(text.encode()).hexdigest(), len(rows)
+
+
+async def read_until(stdout: Any, marker: bytes, limit: int = 10_000) -> bytes:
+    """Read a child's output lines (logs may come first) until one is ``marker``; b"" at its end."""
+    for _ in range(limit):
+        line = await stdout.readline()
+        if not line or line.strip() == marker:
+            return bytes(line.strip())
+    return b""

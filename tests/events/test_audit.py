@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nats
@@ -161,7 +161,7 @@ async def test_history_and_export(fresh_nats: EmbeddedNats) -> None:
     try:
         await ensure_streams(conn, 1, create_missing=True)
         a, b = await fill(conn, aggregates=2, increments=2)
-        middle = datetime.now(timezone.utc)
+        middle = datetime.now(UTC)
         (c,) = await fill(conn, aggregates=1, increments=0, label="late")
         hist = await history(conn, a)
         assert [h["sequence"] for h in hist] == [1, 2, 3]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 import pytest
@@ -39,7 +39,7 @@ CONTRACT_KEYS = {
     "id", "type", "version", "aggregate_type", "aggregate_id", "sequence", "jurisdiction",
     "occurred_at", "actor", "correlation_id", "causation_id", "prev_hash", "hash", "data",
 }
-NOW = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def chain(cid: str, events: list[Event]) -> list[dict]:
@@ -160,7 +160,7 @@ def test_registry_upcasts_and_refuses_unknown_types_and_missing_steps() -> None:
 def test_declaring_another_class_under_an_existing_type_name_is_refused() -> None:
     with pytest.raises(ValueError, match="declared twice"):
 
-        class Impostor(Event, type_name="TestCounterOpened"):  # noqa: F841
+        class Impostor(Event, type_name="TestCounterOpened"):
             counter_id: str
 
 

@@ -35,6 +35,7 @@ from tests.events.fixtures_domain import (
     CounterOpened,
     meta,
     new_id,
+    read_until,
 )
 from tests.support.waiting import eventually
 
@@ -61,6 +62,7 @@ async def test_twenty_concurrent_appends_one_wins_per_sequence_and_retries_land_
     opened = await open_counter(store)
     cid = opened.loaded.id
     n = 20
+    stores = [EventStore(nc) for _ in range(4)]  # like four service instances, each with its own cache
     barrier = asyncio.Barrier(n)
     winners: dict[int, list[int]] = {}  # aggregate sequence -> tasks that stored it
     conflicts: list[int] = []
@@ -68,6 +70,7 @@ async def test_twenty_concurrent_appends_one_wins_per_sequence_and_retries_land_
 
     async def worker(i: int) -> None:
         m = meta()  # one command, retried until it lands
+        store = stores[i % len(stores)]
         first = True
         while True:
             loaded = await store.load(COUNTER, cid)
@@ -250,12 +253,12 @@ async def test_a_process_killed_between_publishes_stores_none_of_the_command(fre
 
         await conn.subscribe(SUBJECT_OF(cid), cb=on_msg)
         await conn.flush()
-        child = subprocess.Popen(
-            [sys.executable, "-c", KILLED_CHILD, fresh_nats.url, cid], cwd=ROOT, stdout=subprocess.PIPE,
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", KILLED_CHILD, fresh_nats.url, cid, cwd=ROOT, stdout=subprocess.PIPE,
         )
         try:
-            line = await asyncio.to_thread(child.stdout.readline)  # type: ignore[union-attr]
-            assert line.strip() == b"PAUSED"
+            line = await read_until(child.stdout, b"PAUSED")
+            assert line == b"PAUSED"
 
             async def four_published() -> None:
                 assert len(seen) == 4
@@ -263,7 +266,7 @@ async def test_a_process_killed_between_publishes_stores_none_of_the_command(fre
             await eventually(four_published)  # the child really was between its publishes
         finally:
             child.send_signal(signal.SIGKILL)
-            child.wait()
+            await child.wait()
         assert child.returncode == -signal.SIGKILL
 
         assert await jsapi.last_seq(conn, STREAM) == opened.stream_seq

@@ -126,7 +126,7 @@ def _existing(u: User) -> None:
 def decide_grant(u: User, grant: Grant) -> list[Event]:
     _existing(u)
     check_grant(grant)
-    if (u.role, u.jurisdiction, u.deputy_id, u.unit_id) == (grant.role, grant.jurisdiction, grant.deputy_id, grant.unit_id):
+    if Grant(u.role or grant.role, u.jurisdiction or "", u.deputy_id, u.unit_id) == grant and u.role:
         return []
     return [RoleGranted(username=u.username, role=grant.role, jurisdiction=grant.jurisdiction,
                         deputy_id=grant.deputy_id, unit_id=grant.unit_id)]

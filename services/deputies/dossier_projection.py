@@ -1,0 +1,321 @@
+"""The duty records behind the dossiers (履职档案): facts from three contexts, per deputy.
+
+- deputies: duty activities as recorded;
+- meetings: who was invited to which meeting (on its local date), attendance as recorded
+  (present / on leave / absent; ``invited`` until recorded), speeches;
+- suggestions: each suggestion with its submitters (lead first, co-submitters after), whether it
+  is assigned, the latest reply's result and whether a B promise was carried out; constituents'
+  opinions a deputy brought in.
+
+Only facts: the dossier figures (六个一, rates, inactivity) are computed by ``domain/duty.py``
+and ``domain/duty_township.py`` when read. Streams are applied independently, so no table here
+depends on another stream's rows. Dates are local dates in ``RENDA_TIMEZONE``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Integer, MetaData, String, Table, Text, and_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from libs.events.envelope import Envelope
+from libs.events.projection import Projection
+from services.deputies.domain.deputy_events import DutyActivityRecorded
+from services.meetings.domain.events import (
+    AttendanceRecorded,
+    MeetingAdjourned,
+    MeetingCancelled,
+    MeetingChanged,
+    MeetingScheduled,
+    SpeechRecorded,
+)
+from services.suggestions.domain.events import (
+    ConstituentOpinionRecorded,
+    CoSubmittersAdded,
+    PromiseCarriedOut,
+    SuggestionAssigned,
+    SuggestionClosed,
+    SuggestionReplied,
+    SuggestionReturned,
+    SuggestionSubmitted,
+)
+
+dossier_metadata = MetaData()
+activities = Table(
+    "deputies_activities",
+    dossier_metadata,
+    Column("activity_id", String(64), primary_key=True),
+    Column("deputy_id", String(64), nullable=False, index=True),
+    Column("jurisdiction", String(12), nullable=False, index=True),
+    Column("kind", String(30), nullable=False),
+    Column("on_date", Date, nullable=False, index=True),
+    Column("summary", Text, nullable=False, default=""),
+    Column("people_count", Integer, nullable=False, default=0),
+    Column("report_mode", String(10), nullable=True),
+    Column("level", String(12), nullable=False),
+    Column("congress", String(12), nullable=False),
+    Column("township", String(12), nullable=True, index=True),
+    Column("recorded_by", String(20), nullable=False),  # the recorder's role: deputy or staff
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+meetings = Table(
+    "deputies_dossier_meetings",
+    dossier_metadata,
+    Column("meeting_id", String(64), primary_key=True),
+    Column("kind", String(30), nullable=False),
+    Column("body", String(12), nullable=False),
+    Column("on_date", Date, nullable=False),
+    Column("group_id", String(64), nullable=True),
+    Column("status", String(12), nullable=False),  # scheduled, adjourned, cancelled
+)
+attendance = Table(
+    "deputies_dossier_attendance",
+    dossier_metadata,
+    Column("meeting_id", String(64), primary_key=True),
+    Column("deputy_id", String(64), primary_key=True),
+    Column("on_date", Date, nullable=False, index=True),
+    Column("kind", String(30), nullable=False),
+    Column("status", String(10), nullable=False),  # invited (not yet recorded), present, on_leave, absent
+    Column("speeches", Integer, nullable=False, default=0),
+)
+suggestions = Table(
+    "deputies_dossier_suggestions",
+    dossier_metadata,
+    Column("suggestion_id", String(64), primary_key=True),
+    Column("jurisdiction", String(12), nullable=False),
+    Column("submitted_on", Date, nullable=False),
+    Column("deputy_ids", JSON, nullable=False),  # lead first
+    Column("source", String(30), nullable=False),
+    Column("assigned", Boolean, nullable=False, default=False),
+    Column("result", String(1), nullable=True),  # the latest reply's
+    Column("promise_carried_out", Boolean, nullable=False, default=False),
+    Column("closed_because", String(20), nullable=True),
+)
+submitters = Table(
+    "deputies_dossier_submitters",
+    dossier_metadata,
+    Column("suggestion_id", String(64), primary_key=True),
+    Column("deputy_id", String(64), primary_key=True),
+    Column("position", Integer, nullable=False),  # 0: the lead
+    Column("submitted_on", Date, nullable=False, index=True),
+)
+opinions = Table(
+    "deputies_dossier_opinions",
+    dossier_metadata,
+    Column("opinion_id", String(64), primary_key=True),
+    Column("deputy_id", String(64), nullable=False, index=True),
+    Column("on_date", Date, nullable=False),
+    Column("people_count", Integer, nullable=False, default=0),
+)
+
+
+class DutyRecords(Projection):
+    name: ClassVar[str] = "deputies-dossier"
+    contexts: ClassVar[tuple[str, ...]] = ("deputies", "meetings", "suggestions")
+    metadata: ClassVar[MetaData] = dossier_metadata
+    handles = (
+        DutyActivityRecorded,
+        MeetingScheduled,
+        MeetingChanged,
+        MeetingCancelled,
+        AttendanceRecorded,
+        SpeechRecorded,
+        MeetingAdjourned,
+        SuggestionSubmitted,
+        CoSubmittersAdded,
+        SuggestionAssigned,
+        SuggestionReturned,
+        SuggestionReplied,
+        PromiseCarriedOut,
+        SuggestionClosed,
+        ConstituentOpinionRecorded,
+    )
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+
+    def local(self, t: datetime) -> date:
+        return t.astimezone(self.tz).date()
+
+    async def apply(self, env: Envelope, tx: AsyncConnection) -> None:
+        match env.data:
+            case DutyActivityRecorded() as e:
+                await tx.execute(
+                    activities.insert().values(
+                        activity_id=e.activity_id,
+                        deputy_id=e.deputy_id,
+                        jurisdiction=env.jurisdiction,
+                        kind=e.kind,
+                        on_date=e.on,
+                        summary=e.summary,
+                        people_count=e.people_count,
+                        report_mode=e.report_mode,
+                        level=e.level,
+                        congress=e.congress,
+                        township=e.township,
+                        recorded_by=env.actor.role,
+                        recorded_at=env.occurred_at,
+                    )
+                )
+            case (
+                MeetingScheduled()
+                | MeetingChanged()
+                | MeetingCancelled()
+                | AttendanceRecorded()
+                | SpeechRecorded()
+                | MeetingAdjourned()
+            ):
+                await self._meeting(env.data, tx)
+            case ConstituentOpinionRecorded() as e:
+                await tx.execute(
+                    opinions.insert().values(
+                        opinion_id=e.opinion_id, deputy_id=e.deputy_id, on_date=e.on, people_count=e.people_count
+                    )
+                )
+            case _:
+                await self._suggestion(env.data, tx)
+
+    # -- meetings ---------------------------------------------------------------------------------
+    async def _meeting(self, e: Any, tx: AsyncConnection) -> None:
+        m = meetings.c
+        match e:
+            case MeetingScheduled():
+                on = self.local(e.starts_at)
+                await tx.execute(
+                    meetings.insert().values(
+                        meeting_id=e.meeting_id,
+                        kind=e.kind,
+                        body=e.body,
+                        on_date=on,
+                        group_id=e.group_id,
+                        status="scheduled",
+                    )
+                )
+                for deputy_id in dict.fromkeys(e.invitee_ids):
+                    await tx.execute(
+                        attendance.insert().values(
+                            meeting_id=e.meeting_id,
+                            deputy_id=deputy_id,
+                            on_date=on,
+                            kind=e.kind,
+                            status="invited",
+                            speeches=0,
+                        )
+                    )
+            case MeetingChanged():
+                on = self.local(e.starts_at)
+                await tx.execute(meetings.update().where(m.meeting_id == e.meeting_id).values(on_date=on))
+                await tx.execute(attendance.update().where(attendance.c.meeting_id == e.meeting_id).values(on_date=on))
+                if e.removed_invitee_ids:
+                    await tx.execute(
+                        attendance.delete().where(
+                            attendance.c.meeting_id == e.meeting_id,
+                            attendance.c.deputy_id.in_(list(e.removed_invitee_ids)),
+                        )
+                    )
+                for deputy_id in e.added_invitee_ids:
+                    await self._set_status(tx, e.meeting_id, deputy_id, None)
+            case MeetingCancelled():
+                await tx.execute(meetings.update().where(m.meeting_id == e.meeting_id).values(status="cancelled"))
+                await tx.execute(attendance.delete().where(attendance.c.meeting_id == e.meeting_id))
+            case AttendanceRecorded():
+                for status, ids in (("present", e.present), ("on_leave", e.on_leave), ("absent", e.absent)):
+                    for deputy_id in ids:
+                        await self._set_status(tx, e.meeting_id, deputy_id, status)
+            case SpeechRecorded():
+                await tx.execute(
+                    attendance.update()
+                    .where(attendance.c.meeting_id == e.meeting_id, attendance.c.deputy_id == e.speaker_id)
+                    .values(speeches=attendance.c.speeches + 1)
+                )
+            case MeetingAdjourned():
+                await tx.execute(meetings.update().where(m.meeting_id == e.meeting_id).values(status="adjourned"))
+                for deputy_id in e.present_ids:
+                    await self._set_status(tx, e.meeting_id, deputy_id, "present")
+
+    async def _set_status(self, tx: AsyncConnection, meeting_id: str, deputy_id: str, status: str | None) -> None:
+        """Set one person's attendance (``None``: invited, keep any recorded status)."""
+        a = attendance.c
+        where = and_(a.meeting_id == meeting_id, a.deputy_id == deputy_id)
+        found = (await tx.execute(attendance.select().where(where))).mappings().first()
+        if found is not None:
+            if status is not None:
+                await tx.execute(attendance.update().where(where).values(status=status))
+            return
+        meeting = (await tx.execute(meetings.select().where(meetings.c.meeting_id == meeting_id))).mappings().first()
+        if meeting is None or meeting["status"] == "cancelled":
+            return
+        await tx.execute(
+            attendance.insert().values(
+                meeting_id=meeting_id,
+                deputy_id=deputy_id,
+                on_date=meeting["on_date"],
+                kind=meeting["kind"],
+                status=status or "invited",
+                speeches=0,
+            )
+        )
+
+    # -- suggestions ------------------------------------------------------------------------------
+    async def _suggestion(self, e: Any, tx: AsyncConnection) -> None:
+        s = suggestions.c
+        match e:
+            case SuggestionSubmitted():
+                on = self.local(e.submitted_at)
+                ids = list(dict.fromkeys(e.deputy_ids))
+                await tx.execute(
+                    suggestions.insert().values(
+                        suggestion_id=e.suggestion_id,
+                        jurisdiction=e.jurisdiction,
+                        submitted_on=on,
+                        deputy_ids=ids,
+                        source=e.source,
+                        assigned=False,
+                        promise_carried_out=False,
+                    )
+                )
+                for position, deputy_id in enumerate(ids):
+                    await tx.execute(
+                        submitters.insert().values(
+                            suggestion_id=e.suggestion_id, deputy_id=deputy_id, position=position, submitted_on=on
+                        )
+                    )
+            case CoSubmittersAdded():
+                row = (
+                    (await tx.execute(suggestions.select().where(s.suggestion_id == e.suggestion_id)))
+                    .mappings()
+                    .first()
+                )
+                if row is None:
+                    return
+                ids = list(row["deputy_ids"])
+                for deputy_id in e.deputy_ids:
+                    if deputy_id in ids:
+                        continue
+                    await tx.execute(
+                        submitters.insert().values(
+                            suggestion_id=e.suggestion_id,
+                            deputy_id=deputy_id,
+                            position=len(ids),
+                            submitted_on=row["submitted_on"],
+                        )
+                    )
+                    ids.append(deputy_id)
+                await tx.execute(suggestions.update().where(s.suggestion_id == e.suggestion_id).values(deputy_ids=ids))
+            case SuggestionAssigned():
+                await tx.execute(suggestions.update().where(s.suggestion_id == e.suggestion_id).values(assigned=True))
+            case SuggestionReturned():
+                await tx.execute(suggestions.update().where(s.suggestion_id == e.suggestion_id).values(assigned=False))
+            case SuggestionReplied():
+                await tx.execute(suggestions.update().where(s.suggestion_id == e.suggestion_id).values(result=e.result))
+            case PromiseCarriedOut():
+                await tx.execute(
+                    suggestions.update().where(s.suggestion_id == e.suggestion_id).values(promise_carried_out=True)
+                )
+            case SuggestionClosed():
+                await tx.execute(
+                    suggestions.update().where(s.suggestion_id == e.suggestion_id).values(closed_because=e.because)
+                )

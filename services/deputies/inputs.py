@@ -1,0 +1,112 @@
+"""What clerks type: English contract values, or the zh-CN words they use, mapped to the former.
+
+Every alias maps to exactly one contract value; anything else falls through unchanged and is
+refused by the field's ``Literal`` with a 422 naming the field and listing the valid values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator
+
+GENDER = {"男": "male", "女": "female", "男性": "male", "女性": "female", "m": "male", "f": "female"}
+LEVEL = {
+    "乡镇": "township",
+    "乡": "township",
+    "镇": "township",
+    "乡镇级": "township",
+    "乡级": "township",
+    "镇级": "township",
+    "县": "county",
+    "区": "county",
+    "县级": "county",
+    "区级": "county",
+    "县（区）": "county",
+    "市": "city",
+    "市级": "city",
+    "设区的市": "city",
+    "省": "province",
+    "省级": "province",
+    "全国": "national",
+    "全国人大": "national",
+}
+TERMINATION = {
+    "辞职": "resigned",
+    "辞去代表职务": "resigned",
+    "罢免": "recalled",
+    "被罢免": "recalled",
+    "迁出": "moved",
+    "调离": "moved",
+    "迁出或调离": "moved",
+    "去世": "deceased",
+    "死亡": "deceased",
+    "病故": "deceased",
+    "任期届满": "term_ended",
+    "届满": "term_ended",
+    "换届": "term_ended",
+}
+ACTIVITY = {
+    "走访选民": "constituent_visit",
+    "走访": "constituent_visit",
+    "接待选民": "reception",
+    "接待": "reception",
+    "接待日": "reception",
+    "向选民述职": "report_to_voters",
+    "述职": "report_to_voters",
+    "调解矛盾纠纷": "mediation",
+    "调解": "mediation",
+    "调解纠纷": "mediation",
+    "培训": "training",
+    "参加培训": "training",
+    "学习培训": "training",
+    "办好事实事": "good_deed",
+    "好事实事": "good_deed",
+    "办实事": "good_deed",
+    "帮扶困难户": "household_help",
+    "帮扶": "household_help",
+    "结对帮扶": "household_help",
+    "选民座谈会": "constituent_meeting",
+    "召开选民座谈会": "constituent_meeting",
+    "座谈会": "constituent_meeting",
+}
+REPORT_MODE = {"书面": "written", "书面述职": "written", "会议": "meeting", "会议述职": "meeting", "当面": "meeting"}
+CONTACT_KIND = {
+    "主席团成员": "presidium_member",
+    "主席团": "presidium_member",
+    "选民": "constituent",
+    "群众": "constituent",
+}
+
+
+def _mapper(table: dict[str, str]) -> Callable[[Any], Any]:
+    def to_contract(v: Any) -> Any:
+        if not isinstance(v, str):
+            return v
+        s = v.strip()
+        return table.get(s) or table.get(s.lower()) or s.lower()
+
+    return to_contract
+
+
+Gender = Annotated[Literal["male", "female"], BeforeValidator(_mapper(GENDER))]
+Level = Annotated[Literal["township", "county", "city", "province", "national"], BeforeValidator(_mapper(LEVEL))]
+TerminationReason = Annotated[
+    Literal["resigned", "recalled", "moved", "deceased", "term_ended"], BeforeValidator(_mapper(TERMINATION))
+]
+ActivityKind = Annotated[
+    Literal[
+        "constituent_visit",
+        "reception",
+        "report_to_voters",
+        "mediation",
+        "training",
+        "good_deed",
+        "household_help",
+        "constituent_meeting",
+    ],
+    BeforeValidator(_mapper(ACTIVITY)),
+]
+ReportMode = Annotated[Literal["written", "meeting"], BeforeValidator(_mapper(REPORT_MODE))]
+ContactKind = Annotated[Literal["presidium_member", "constituent"], BeforeValidator(_mapper(CONTACT_KIND))]

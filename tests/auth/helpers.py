@@ -1,0 +1,70 @@
+"""Shared steps of the identity-and-access tests: operator commands on the real store."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from nats.aio.client import Client as NATS
+
+from libs.events.envelope import Actor
+from libs.events.store import CommandMeta, EventStore
+from services.deputies import commands
+from services.deputies.directory_commands import AddUser, DisableUser, GrantRole, add_user, disable_user, grant_role
+
+PASSWORD = "Renda-2026-ok"
+
+
+def operator_meta() -> CommandMeta:
+    return CommandMeta(actor=Actor(subject="operator:tests", role="operator"), correlation_id="tests",
+                       command_id=str(uuid.uuid4()), now=datetime.now(UTC))
+
+
+_cities: set[str] = set()
+
+
+def fresh_city() -> str:
+    """A city code no other test of this session uses (the suite's NATS lives for the session)."""
+    import random
+
+    while True:
+        code = str(random.randint(5000, 8999))
+        if code not in _cities:
+            _cities.add(code)
+            return code
+
+
+def unique(prefix: str = "u") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+async def new_user(nc: NATS, role: str, jurisdiction: str, *, username: str | None = None,
+                   password: str = PASSWORD, **bound: str | None) -> str:
+    name = username or unique(role.replace("_", "-"))
+    await add_user(AddUser(username=name, password=password, role=role, jurisdiction=jurisdiction, **bound),
+                   EventStore(nc), operator_meta())
+    return name
+
+
+async def disable(nc: NATS, username: str) -> None:
+    await disable_user(DisableUser(username=username, reason="tests"), EventStore(nc), operator_meta())
+
+
+async def regrant(nc: NATS, username: str, role: str, jurisdiction: str) -> None:
+    await grant_role(GrantRole(username=username, role=role, jurisdiction=jurisdiction), EventStore(nc),
+                     operator_meta())
+
+
+async def register_tree(nc: NATS, codes: list[tuple[str, str, str | None]]) -> None:
+    """Register (code, kind, parent) as the operator; already registered ones are fine."""
+    from libs.domain.errors import AlreadyExists
+
+    store = EventStore(nc)
+    for code, kind, parent in codes:
+        try:
+            await commands.register_jurisdiction(
+                commands.RegisterJurisdiction(code=code, name=f"测试{code}", kind=kind, parent=parent),  # type: ignore[arg-type]
+                store, None, operator_meta(),
+            )
+        except AlreadyExists:
+            pass

@@ -1,0 +1,93 @@
+"""The deputies read models rebuilt from the streams on SQLite and PostgreSQL: replay gives the
+same facts as the live runner, changed and cancelled meetings, re-formed presidiums."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from libs.db.engine import make_engine
+from libs.events.envelope import Actor
+from libs.events.projection import rebuild
+from libs.events.store import CommandMeta, EventStore
+from services.deputies.domain.deputy import DEPUTY
+from services.deputies.domain.deputy_events import DeputyRegistered, DutyActivityRecorded, PresidiumFormed
+from services.deputies.domain.presidium import PRESIDIUM
+from services.deputies.dossier_projection import DutyRecords, activities, attendance
+from services.deputies.projections import DeputyRegistry, deputies, presidiums
+from services.meetings.domain.events import AttendanceRecorded, MeetingCancelled, MeetingChanged, MeetingScheduled
+from services.meetings.domain.meeting import MEETING
+from tests.deputies.places import fresh_tree
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def meta() -> CommandMeta:
+    return CommandMeta(actor=Actor("test:staff", "township_staff"), correlation_id="projection-test",
+                       command_id=str(uuid.uuid4()), now=datetime.now(TZ))
+
+
+async def test_replay_builds_registry_and_duty_records(nc, database_url: str) -> None:
+    tree = await fresh_tree(nc)
+    store = EventStore(nc)
+    t = tree.township
+    ids = [str(uuid.uuid4()) for _ in range(9)]
+    for i, d in enumerate(ids):
+        reg = DeputyRegistered(deputy_id=d, name=f"代表{i}", gender="male", level="township", congress=t, township=t,
+                               constituency="一", term=18, phone="13900000000")
+        await store.execute(DEPUTY, d, lambda _, e=reg: [e], meta(), jurisdiction=t)
+    act = str(uuid.uuid4())
+    await store.execute(DEPUTY, ids[0], lambda _: [DutyActivityRecorded(
+        activity_id=act, deputy_id=ids[0], kind="good_deed", on=date(2025, 5, 1), level="township", congress=t,
+        township=t)], meta())
+    first = PresidiumFormed(township=t, member_ids=tuple(ids[:7]), chair_id=ids[0], formed_on=date(2025, 1, 1))
+    second = PresidiumFormed(township=t, member_ids=tuple(ids[2:9]), chair_id=ids[2], formed_on=date(2025, 6, 1),
+                             replaced_member_ids=tuple(ids[:7]))
+    await store.execute(PRESIDIUM, t, lambda _: [first], meta(), jurisdiction=t)
+    await store.execute(PRESIDIUM, t, lambda _: [second], meta(), jurisdiction=t)
+
+    # a meeting moved to the next day (one invitee dropped, one added), then attendance; another cancelled
+    mid, gone = str(uuid.uuid4()), str(uuid.uuid4())
+    start = datetime(2025, 3, 31, 20, tzinfo=TZ)  # 20:00 local: still 31 March, though 12:00 UTC
+    await store.execute(MEETING, mid, lambda _: [
+        MeetingScheduled(meeting_id=mid, kind="group_activity", body=t, title="小组活动", starts_at=start,
+                         ends_at=start + timedelta(hours=2), invitee_ids=(ids[0], ids[1])),
+        MeetingChanged(meeting_id=mid, title="小组活动", starts_at=start + timedelta(days=1),
+                       ends_at=start + timedelta(days=1, hours=2), venue="", agenda=(), invitee_ids=(ids[0], ids[2]),
+                       observers=(), added_invitee_ids=(ids[2],), removed_invitee_ids=(ids[1],)),
+        AttendanceRecorded(meeting_id=mid, present=(ids[0],), absent=(ids[2],)),
+    ], meta(), jurisdiction=t)
+    await store.execute(MEETING, gone, lambda _: [
+        MeetingScheduled(meeting_id=gone, kind="inspection", body=t, title="视察", starts_at=start,
+                         ends_at=start + timedelta(hours=2), invitee_ids=(ids[0],)),
+        MeetingCancelled(meeting_id=gone, reason="改期", invitee_ids=(ids[0],)),
+    ], meta(), jurisdiction=t)
+
+    engine = make_engine(database_url)
+    try:
+        await rebuild(nc, engine, DeputyRegistry())
+        await rebuild(nc, engine, DutyRecords(TZ))
+        async with engine.connect() as conn:
+            rows = (await conn.execute(select(deputies).where(deputies.c.township == t))).mappings().all()
+            assert len(rows) == 9 and {r["phone"] for r in rows} == {"13900000000"}
+            p = (await conn.execute(select(presidiums).where(presidiums.c.township == t))).mappings().one()
+            assert p["member_ids"] == ids[2:9] and p["chair_id"] == ids[2] and p["formations"] == 2
+            acts = (await conn.execute(select(activities).where(activities.c.deputy_id == ids[0]))).mappings().all()
+            assert [(a["kind"], a["on_date"], a["recorded_by"]) for a in acts] == [
+                ("good_deed", date(2025, 5, 1), "township_staff")
+            ]
+            seen = (
+                await conn.execute(
+                    select(attendance.c.meeting_id, attendance.c.deputy_id, attendance.c.status, attendance.c.on_date)
+                    .where(attendance.c.meeting_id.in_([mid, gone]))
+                    .order_by(attendance.c.deputy_id)
+                )
+            ).all()
+            assert sorted(seen) == sorted(
+                [(mid, ids[0], "present", date(2025, 4, 1)), (mid, ids[2], "absent", date(2025, 4, 1))]
+            )
+    finally:
+        await engine.dispose()

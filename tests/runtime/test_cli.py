@@ -1,0 +1,190 @@
+"""The ``renda`` command line against a running ``renda up`` (one per module, its own data folder)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import orjson
+import pytest
+
+from libs.runtime.nats_server import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+RENDA = str(Path(sys.executable).parent / "renda")
+SAMPLE = ROOT / "deploy" / "samples" / "jurisdictions-340400.csv"
+SAMPLE_CODES = [line.split(",")[0] for line in SAMPLE.read_text(encoding="utf-8").splitlines()[1:] if line.strip()]
+CONTRACT_KEYS = {
+    "id", "type", "version", "aggregate_type", "aggregate_id", "sequence", "jurisdiction",
+    "occurred_at", "actor", "correlation_id", "causation_id", "prev_hash", "hash", "data",
+}
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # RENDA_TIMEZONE's default: how --as-of without offset is read
+
+
+@dataclass
+class Up:
+    env: dict[str, str]
+    base: str
+    data_dir: Path
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([RENDA, *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=180)
+
+    tokens: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def headers(self, role: str, jurisdiction: str) -> dict[str, str]:
+        if (role, jurisdiction) not in self.tokens:
+            r = self.run("token", "--role", role, "--jurisdiction", jurisdiction)
+            assert r.returncode == 0, r.stderr
+            self.tokens[role, jurisdiction] = r.stdout.strip()
+        return {"Authorization": "Bearer " + self.tokens[role, jurisdiction]}
+
+    def codes_under(self, under: str) -> list[str]:
+        r = httpx.get(self.base + "/api/deputies/jurisdictions", params={"under": under, "limit": 500},
+                      headers=self.headers("city_staff", under[:4]), timeout=30)
+        assert r.status_code == 200, r.text
+        return [j["code"] for j in r.json()["items"]]
+
+
+def wait_until(check, bound: float = 90.0) -> None:  # type: ignore[no-untyped-def]
+    """Poll ``check`` (raising AssertionError until it holds); ``bound`` only ends a hung run."""
+    deadline = time.monotonic() + bound
+    while True:
+        try:
+            check()
+            return
+        except (AssertionError, httpx.HTTPError):
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
+    data_dir = tmp_path_factory.mktemp("cli") / "var"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RENDA_")}
+    env.update(RENDA_DATA_DIR=str(data_dir), RENDA_EMBEDDED_NATS_PORT=str(free_port()), RENDA_LOG_LEVEL="WARNING")
+    port = free_port()
+    proc = subprocess.Popen([RENDA, "up", "--port", str(port)], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+
+    def ready() -> None:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        assert httpx.get(base + "/readyz", timeout=2).status_code == 200
+
+    try:
+        wait_until(ready)
+        yield Up(env, base, data_dir)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def sample_loaded(up: Up) -> subprocess.CompletedProcess[str]:
+    r = up.run("jurisdictions", "load", str(SAMPLE))
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def test_jurisdictions_load_registers_the_sample_tree(up: Up, sample_loaded: subprocess.CompletedProcess[str]) -> None:
+    assert f"新登记 {len(SAMPLE_CODES)} 个" in sample_loaded.stderr
+
+    def all_listed() -> None:
+        assert set(up.codes_under("340403")) >= set(SAMPLE_CODES[1:])
+
+    wait_until(all_listed)
+    again = up.run("jurisdictions", "load", str(SAMPLE))  # the same file again registers nothing twice
+    assert again.returncode == 0, again.stderr
+    assert f"新登记 0 个，已存在 {len(SAMPLE_CODES)} 个" in again.stderr
+
+
+def test_a_csv_with_a_bad_row_names_row_and_field_and_loads_nothing(up: Up, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "code,name,kind,parent\n"
+        "3405,六安市测试,city,\n"
+        "340520,测试县,county,3405\n"
+        "34052x001,坏代码镇,township,340520\n",
+        encoding="utf-8",
+    )
+    r = up.run("jurisdictions", "load", str(bad))
+    assert r.returncode != 0
+    assert "第 4 行" in r.stderr and "code" in r.stderr, r.stderr
+    assert "未载入任何区划" in r.stderr
+    assert "Traceback" not in r.stderr
+    exported = up.run("events", "export")
+    assert exported.returncode == 0, exported.stderr
+    ids = {orjson.loads(line)["aggregate_id"] for line in exported.stdout.splitlines() if line.strip()}
+    assert not ids & {"3405", "340520"}
+
+
+def test_events_export_writes_contract_envelopes(up: Up, sample_loaded: object) -> None:
+    r = up.run("events", "export")
+    assert r.returncode == 0, r.stderr
+    lines = [orjson.loads(line) for line in r.stdout.splitlines() if line.strip()]
+    registered = [e for e in lines if e["type"] == "JurisdictionRegistered"]
+    assert {e["aggregate_id"] for e in registered} >= set(SAMPLE_CODES)
+    for e in lines:
+        assert set(e) == CONTRACT_KEYS, e
+        assert set(e["actor"]) == {"subject", "role"}
+    future = (datetime.now(SHANGHAI) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    later = up.run("events", "export", "--since", future)
+    assert later.returncode == 0 and later.stdout.strip() == ""
+
+
+def test_audit_history_prints_the_events_of_one_aggregate(up: Up, sample_loaded: object) -> None:
+    r = up.run("audit", "history", "340403")
+    assert r.returncode == 0, r.stderr
+    events = [orjson.loads(line) for line in r.stdout.splitlines() if line.strip()]
+    assert [(e["type"], e["sequence"], e["aggregate_id"]) for e in events] == [("JurisdictionRegistered", 1, "340403")]
+    assert events[0]["data"]["name"] == "田家庵区"
+    missing = up.run("audit", "history", "no-such-aggregate")
+    assert missing.returncode != 0 and "找不到记录" in missing.stderr
+
+
+def test_audit_verify_passes_on_an_untouched_store(up: Up, sample_loaded: object) -> None:
+    r = up.run("audit", "verify")
+    assert r.returncode == 0, r.stderr
+    assert "全部完好" in r.stderr
+
+
+def test_replay_as_of_builds_a_copy_as_it_stood(up: Up, sample_loaded: object, tmp_path: Path) -> None:
+    # --as-of has second resolution: take the next whole second and let the clock pass it.
+    as_of = (datetime.now(SHANGHAI) + timedelta(seconds=1)).replace(microsecond=0)
+    while datetime.now(SHANGHAI) <= as_of:
+        time.sleep(0.05)
+    r = httpx.post(up.base + "/api/deputies/jurisdictions", headers=up.headers("city_staff", "3404"),
+                   json={"code": "340406", "name": "潘集区", "kind": "county", "parent": "3404"}, timeout=30)
+    assert r.status_code == 201, r.text
+
+    copy = tmp_path / "copy.sqlite3"
+    done = up.run("replay", "deputies-jurisdictions", "--as-of", as_of.strftime("%Y-%m-%dT%H:%M:%S"),
+                  "--database-url", f"sqlite+aiosqlite:///{copy}")
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(copy) as db:
+        codes = {row[0] for row in db.execute("SELECT code FROM deputies_jurisdictions")}
+    assert codes >= set(SAMPLE_CODES)
+    assert "340406" not in codes
+
+    full = tmp_path / "full.sqlite3"
+    done = up.run("replay", "deputies-jurisdictions", "--database-url", f"sqlite+aiosqlite:///{full}")
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(full) as db:
+        codes = {row[0] for row in db.execute("SELECT code FROM deputies_jurisdictions")}
+    assert "340406" in codes
