@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
-from libs.auth.access import STAFF_ROLES, Scope
+from libs.auth.access import STAFF_ROLES, Access, Scope
 from libs.auth.actor import Principal
 from libs.domain.errors import InvalidInput
 from libs.events.event import Event
@@ -141,23 +141,38 @@ def home_of(level: str, congress: str, township: str | None) -> str:
     return where
 
 
-async def register_deputy(c: deputy_.RegisterDeputy, ctx: CommandContext) -> Appended[Deputy]:
+async def check_registration(c: deputy_.RegisterDeputy, store: EventStore, principal: Principal | None) -> str:
+    """Where the deputy will live, after the checks that need the tree; ``principal`` None: the operator."""
     home = home_of(c.level, c.congress, c.township)
-    ctx.access.require_inside(home, "township")
-    congress = await load_place(ctx.store, c.congress.strip())
+    if principal is not None:
+        Access(principal).require_inside(home, "township")
+    congress = await load_place(store, c.congress.strip())
     if c.level == "township" and congress is None:
         raise InvalidInput("congress", f"乡镇 {c.congress} 尚未登记，请先登记区划。")
     if c.township:
-        place = await load_place(ctx.store, c.township.strip())
+        place = await load_place(store, c.township.strip())
         if place is None or place.kind not in ("township", "street"):
             raise InvalidInput("township", f"编组所在的乡镇（街道）{c.township} 尚未登记。")
+    # the pure rules too, so that a bulk import can check every row before registering any
+    deputy_.decide_register(Deputy(id=c.deputy_id), c, congress_is_street=congress is not None and congress.is_street)
+    return home
+
+
+async def register_deputy_as(
+    c: deputy_.RegisterDeputy, store: EventStore, principal: Principal | None, meta: CommandMeta
+) -> Appended[Deputy]:
+    home = await check_registration(c, store, principal)
+    congress = await load_place(store, c.congress.strip())
     is_street = congress is not None and congress.is_street
-    loaded = await ctx.store.load(DEPUTY, c.deputy_id, jurisdiction=home)
-    if loaded.applied(ctx.meta.command_id):
+    loaded = await store.load(DEPUTY, c.deputy_id, jurisdiction=home)
+    if loaded.applied(meta.command_id):
         return Appended(loaded, (), "RENDA_DEPUTIES", loaded.last_stream_seq)
-    done = await ctx.store.append(
-        loaded, deputy_.decide_register(loaded.state, c, congress_is_street=is_street), ctx.meta, jurisdiction=home
-    )
+    events = deputy_.decide_register(loaded.state, c, congress_is_street=is_street)
+    return await store.append(loaded, events, meta, jurisdiction=home)
+
+
+async def register_deputy(c: deputy_.RegisterDeputy, ctx: CommandContext) -> Appended[Deputy]:
+    done = await register_deputy_as(c, ctx.store, ctx.principal, ctx.meta)
     ctx.answered(done)
     return done
 

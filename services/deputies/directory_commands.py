@@ -6,6 +6,7 @@ one path every user takes, guarded by the lockout (libs/auth/lockout.py).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import structlog
@@ -64,7 +65,7 @@ async def add_user(c: AddUser, store: EventStore, meta: CommandMeta) -> Appended
     grant = Grant(role=c.role, jurisdiction=c.jurisdiction, deputy_id=c.deputy_id, unit_id=c.unit_id)  # type: ignore[arg-type]
     directory.check_grant(grant)
     check_strength(c.password)
-    password_hash = hash_password(c.password)
+    password_hash = await asyncio.to_thread(hash_password, c.password)
     # Load wherever the name already lives (it may be another jurisdiction), then create here.
     loaded = await store.load(USER, username)
     if loaded.applied(meta.command_id):
@@ -98,7 +99,9 @@ async def login(store: EventStore, guard: LoginGuard, username: str, password: s
         raise
     user = (await store.load(USER, name)).state if USERNAME.match(name) else None
     known = user is not None and user.exists
-    if not verify_password(user.password_hash if known and user else None, password):
+    # argon2 is deliberately slow: check it off the event loop (cffi releases the GIL).
+    matched = await asyncio.to_thread(verify_password, user.password_hash if known and user else None, password)
+    if not matched:
         locked = await guard.failed(name, source)
         log.warning("auth.login_failed", subject=name, source=source,
                     reason="bad_password" if known else "unknown_user", locked=locked is not None)

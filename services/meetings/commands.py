@@ -276,6 +276,7 @@ async def launch_joint_inspection(c: ji.LaunchJointInspection, ctx: CommandConte
     launched = await ctx.store.execute(ji.JOINT_INSPECTION, joint_id, decide, ctx.meta, jurisdiction=c.county)
     ctx.answered(launched)
     j = launched.loaded.state
+    assert j.window_start is not None and j.window_end is not None
     as_event = JointInspectionLaunched(
         joint_inspection_id=j.id,
         county=j.county,

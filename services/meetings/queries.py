@@ -381,7 +381,8 @@ async def compliance(
         code = place["code"]
         mine = [r for r in records if r.body == code]
         street = place["kind"] == "street"
-        sessions = presidium = None
+        sessions: dict[str, Any] | None = None
+        presidium: dict[str, Any] | None = None
         if not street:
             s = cp.sessions_compliance(
                 mine, township=code, year=year, tz=tz, min_days=settings.session_min_days, as_of=as_of
@@ -420,7 +421,9 @@ async def compliance(
                     "flags": list(ga.flags),
                 }
             )
-        flags = [*(sessions or {}).get("flags", []), *(presidium or {}).get("flags", [])]
+        flags: list[str] = []
+        for facts in (sessions, presidium):
+            flags += list(facts["flags"]) if facts else []
         flags += [f for g in group_facts for f in g["flags"]]
         out.append(
             {

@@ -19,8 +19,12 @@ _cities: set[str] = set()
 
 
 def operator_meta() -> CommandMeta:
-    return CommandMeta(actor=Actor(subject="operator:tests", role="operator"), correlation_id="tests",
-                       command_id=str(uuid.uuid4()), now=datetime.now(UTC))
+    return CommandMeta(
+        actor=Actor(subject="operator:tests", role="operator"),
+        correlation_id="tests",
+        command_id=str(uuid.uuid4()),
+        now=datetime.now(UTC),
+    )
 
 
 @dataclass(frozen=True)

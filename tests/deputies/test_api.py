@@ -54,7 +54,9 @@ async def test_a_clerk_sets_up_a_township(nats_server: EmbeddedNats, nc, setting
         # the phone: staff of the jurisdiction only; a deputy sees their own record without it
         county = system.auth("county_staff", tree.county)
         assert (await system.client.get(f"/api/deputies/{chair}", headers=county)).json()["phone"] == "13800000001"
-        own = await system.client.get(f"/api/deputies/{chair}", headers=system.auth("deputy", tree.township, deputy_id=chair))
+        own = await system.client.get(
+            f"/api/deputies/{chair}", headers=system.auth("deputy", tree.township, deputy_id=chair)
+        )
         assert own.status_code == 200 and own.json()["phone"] is None
         neighbour = system.auth("township_staff", tree.other)
         assert (await system.client.get(f"/api/deputies/{chair}", headers=neighbour)).status_code == 404
@@ -62,8 +64,9 @@ async def test_a_clerk_sets_up_a_township(nats_server: EmbeddedNats, nc, setting
         assert foreign.json() == {"items": [], "next_cursor": None}
 
         # qualification confirmed by the presidium's staff
-        q = await system.client.post(f"/api/deputies/{ids[1]}/qualification", json={"confirmed_on": "2025-01-10"},
-                                     headers=clerk)
+        q = await system.client.post(
+            f"/api/deputies/{ids[1]}/qualification", json={"confirmed_on": "2025-01-10"}, headers=clerk
+        )
         assert q.status_code == 200 and q.json()["qualification_confirmed_on"] == "2025-01-10"
 
         # the presidium: 7 members and the chair; a county deputy is not a member of this congress
@@ -84,8 +87,13 @@ async def test_a_clerk_sets_up_a_township(nats_server: EmbeddedNats, nc, setting
         # groups mix levels; one central group per township
         g = await system.client.post(
             "/api/deputies/groups",
-            json={"township": tree.township, "name": "中心代表小组", "leader_ids": [chair],
-                  "member_ids": [*ids[1:5], county_deputy], "central": True},
+            json={
+                "township": tree.township,
+                "name": "中心代表小组",
+                "leader_ids": [chair],
+                "member_ids": [*ids[1:5], county_deputy],
+                "central": True,
+            },
             headers=clerk,
         )
         assert g.status_code == 201, g.text
@@ -107,19 +115,32 @@ async def test_a_clerk_sets_up_a_township(nats_server: EmbeddedNats, nc, setting
         # a liaison station with the 六有 checklist and its reception days
         s = await system.client.post(
             "/api/deputies/stations",
-            json={"township": tree.township, "name": "甲镇代表之家", "address": "镇政府一楼",
-                  "six_haves": {"place": True, "sign": True, "rules": True, "materials": False, "records": True,
-                                "roll": True},
-                  "reception_days": ["Monday", "15"]},
+            json={
+                "township": tree.township,
+                "name": "甲镇代表之家",
+                "address": "镇政府一楼",
+                "six_haves": {
+                    "place": True,
+                    "sign": True,
+                    "rules": True,
+                    "materials": False,
+                    "records": True,
+                    "roll": True,
+                },
+                "reception_days": ["Monday", "15"],
+            },
             headers=clerk,
         )
         assert s.status_code == 201, s.text
         assert s.json()["missing"] == ["materials"] and s.json()["reception_days"] == ["monday", "15"]
         u = await system.client.put(
             f"/api/deputies/stations/{s.json()['station_id']}",
-            json={"name": "甲镇代表之家", "address": "镇政府一楼",
-                  "six_haves": {k: True for k in ("place", "sign", "rules", "materials", "records", "roll")},
-                  "reception_days": ["monday"]},
+            json={
+                "name": "甲镇代表之家",
+                "address": "镇政府一楼",
+                "six_haves": {k: True for k in ("place", "sign", "rules", "materials", "records", "roll")},
+                "reception_days": ["monday"],
+            },
             headers=clerk,
         )
         assert u.status_code == 200 and u.json()["six_haves_met"] is True
@@ -127,7 +148,7 @@ async def test_a_clerk_sets_up_a_township(nats_server: EmbeddedNats, nc, setting
 
         async def bodies_listed() -> None:
             h = after(clerk, position)
-            groups = (await system.client.get("/api/deputies/groups", params={"township": tree.township}, headers=h))
+            groups = await system.client.get("/api/deputies/groups", params={"township": tree.township}, headers=h)
             assert groups.status_code == 200, groups.text
             by_name = {x["name"]: x for x in groups.json()["items"]}
             assert set(by_name) == {"中心代表小组", "第二代表小组"}
@@ -157,7 +178,9 @@ async def test_refusals_name_the_rule(nats_server: EmbeddedNats, nc, settings_fo
         c = system.client
         assert (await c.get("/api/deputies")).status_code == 401
         organizer = system.auth("organizer", tree.township, unit_id="u1")
-        assert (await c.post("/api/deputies", json=deputy_body(tree.township, "甲"), headers=organizer)).status_code == 403
+        assert (
+            await c.post("/api/deputies", json=deputy_body(tree.township, "甲"), headers=organizer)
+        ).status_code == 403
         neighbour = system.auth("township_staff", tree.other)
         outside = await c.post("/api/deputies", json=deputy_body(tree.township, "甲"), headers=neighbour)
         assert outside.status_code == 403
@@ -171,54 +194,89 @@ async def test_refusals_name_the_rule(nats_server: EmbeddedNats, nc, settings_fo
         district_deputy, _ = await register(
             system, street_clerk, deputy_body(tree.street, "区代表", level="county", congress=tree.county)
         )
-        p = await c.post("/api/deputies/presidium",
-                         json={"township": tree.street, "member_ids": [district_deputy] * 7, "chair_id": district_deputy},
-                         headers=street_clerk)
+        p = await c.post(
+            "/api/deputies/presidium",
+            json={"township": tree.street, "member_ids": [district_deputy] * 7, "chair_id": district_deputy},
+            headers=street_clerk,
+        )
         assert p.status_code == 409 and p.json()["error"]["code"] == "not_for_street"
         # a street's group and station are fine
-        g = await c.post("/api/deputies/groups",
-                         json={"township": tree.street, "name": "街道代表小组", "leader_ids": [district_deputy]},
-                         headers=street_clerk)
+        g = await c.post(
+            "/api/deputies/groups",
+            json={"township": tree.street, "name": "街道代表小组", "leader_ids": [district_deputy]},
+            headers=street_clerk,
+        )
         assert g.status_code == 201, g.text
 
         ids = [(await register(system, clerk, deputy_body(tree.township, f"代表{i}")))[0] for i in range(7)]
-        small = await c.post("/api/deputies/presidium",
-                             json={"township": tree.township, "member_ids": ids[:6], "chair_id": ids[0]}, headers=clerk)
+        small = await c.post(
+            "/api/deputies/presidium",
+            json={"township": tree.township, "member_ids": ids[:6], "chair_id": ids[0]},
+            headers=clerk,
+        )
         assert small.status_code == 409 and small.json()["error"]["code"] == "presidium_size"
+        # members may hold no government office (the sector names it)
+        official, _ = await register(system, clerk, deputy_body(tree.township, "副镇长", sector="镇政府"))
+        held = await c.post(
+            "/api/deputies/presidium",
+            json={"township": tree.township, "member_ids": [*ids[:6], official], "chair_id": ids[0]},
+            headers=clerk,
+        )
+        assert held.status_code == 409 and held.json()["error"]["code"] == "government_office_holder"
+        assert held.json()["error"]["details"]["deputy_ids"] == [official]
 
         # a deputy records their own activities, never another's
         me = system.auth("deputy", tree.township, deputy_id=ids[0])
-        mine = await c.post(f"/api/deputies/{ids[0]}/activities",
-                            json={"kind": "走访选民", "on": "2025-04-01", "people_count": 4, "summary": "走访李庄"},
-                            headers=me)
+        mine = await c.post(
+            f"/api/deputies/{ids[0]}/activities",
+            json={"kind": "走访选民", "on": "2025-04-01", "people_count": 4, "summary": "走访李庄"},
+            headers=me,
+        )
         assert mine.status_code == 201 and mine.json()["kind"] == "constituent_visit", mine.text
-        other = await c.post(f"/api/deputies/{ids[1]}/activities",
-                             json={"kind": "reception", "on": "2025-04-01", "people_count": 2}, headers=me)
+        other = await c.post(
+            f"/api/deputies/{ids[1]}/activities",
+            json={"kind": "reception", "on": "2025-04-01", "people_count": 2},
+            headers=me,
+        )
         assert other.status_code == 404
-        no_mode = await c.post(f"/api/deputies/{ids[0]}/activities",
-                               json={"kind": "report_to_voters", "on": "2025-04-01", "people_count": 30}, headers=me)
+        no_mode = await c.post(
+            f"/api/deputies/{ids[0]}/activities",
+            json={"kind": "report_to_voters", "on": "2025-04-01", "people_count": 30},
+            headers=me,
+        )
         assert no_mode.status_code == 422 and no_mode.json()["error"]["details"]["field"] == "report_mode"
-        future = await c.post(f"/api/deputies/{ids[0]}/activities",
-                              json={"kind": "good_deed", "on": "2199-01-01"}, headers=me)
+        future = await c.post(
+            f"/api/deputies/{ids[0]}/activities", json={"kind": "good_deed", "on": "2199-01-01"}, headers=me
+        )
         assert future.status_code == 422
 
         # termination: the deputy then records nothing and joins no group
-        t = await c.post(f"/api/deputies/{ids[6]}/terminate",
-                         json={"reason": "辞职", "effective_on": "2025-06-30", "note": "主席团会议接受辞职"}, headers=clerk)
+        t = await c.post(
+            f"/api/deputies/{ids[6]}/terminate",
+            json={"reason": "辞职", "effective_on": "2025-06-30", "note": "主席团会议接受辞职"},
+            headers=clerk,
+        )
         assert t.status_code == 200 and t.json()["status"] == "terminated", t.text
         assert t.json()["termination_reason"] == "resigned"
-        late = await c.post(f"/api/deputies/{ids[6]}/activities",
-                            json={"kind": "good_deed", "on": "2025-07-02"}, headers=clerk)
+        late = await c.post(
+            f"/api/deputies/{ids[6]}/activities", json={"kind": "good_deed", "on": "2025-07-02"}, headers=clerk
+        )
         assert late.status_code == 409 and late.json()["error"]["code"] == "deputy_terminated"
-        before = await c.post(f"/api/deputies/{ids[6]}/activities",
-                              json={"kind": "good_deed", "on": "2025-06-01"}, headers=clerk)
+        before = await c.post(
+            f"/api/deputies/{ids[6]}/activities", json={"kind": "good_deed", "on": "2025-06-01"}, headers=clerk
+        )
         assert before.status_code == 201  # still a deputy on that day
-        grp = await c.post("/api/deputies/groups",
-                           json={"township": tree.township, "name": "小组", "leader_ids": [ids[0]], "member_ids": [ids[6]]},
-                           headers=clerk)
+        grp = await c.post(
+            "/api/deputies/groups",
+            json={"township": tree.township, "name": "小组", "leader_ids": [ids[0]], "member_ids": [ids[6]]},
+            headers=clerk,
+        )
         assert grp.status_code == 409 and grp.json()["error"]["code"] == "deputy_terminated"
-        listed = await c.get("/api/deputies", params={"township": tree.township, "status": "active"},
-                             headers=after(clerk, t.headers["renda-position"]))
+        listed = await c.get(
+            "/api/deputies",
+            params={"township": tree.township, "status": "active"},
+            headers=after(clerk, t.headers["renda-position"]),
+        )
         assert ids[6] not in [d["deputy_id"] for d in listed.json()["items"]]
         assert len(listed.json()["items"]) == 6
 
@@ -234,21 +292,31 @@ async def test_refusals_name_the_rule(nats_server: EmbeddedNats, nc, settings_fo
             assert first.json()["activity_id"] == second.json()["activity_id"]
 
         await eventually(replayed)
-        acts = await c.get(f"/api/deputies/{ids[0]}/activities", params={"year": 2025},
-                           headers=after(me, first.headers.get("renda-position", "")))
+        acts = await c.get(
+            f"/api/deputies/{ids[0]}/activities",
+            params={"year": 2025},
+            headers=after(me, first.headers.get("renda-position", "")),
+        )
         assert [a["kind"] for a in acts.json()["items"]].count("reception") == 1
 
         # contacts: a constituent (name and village), and a presidium member with deputies
-        con = await c.post(f"/api/deputies/{ids[0]}/contacts",
-                           json={"kind": "constituent", "contact": {"name": "张三", "village": "李庄村"}}, headers=me)
+        con = await c.post(
+            f"/api/deputies/{ids[0]}/contacts",
+            json={"kind": "constituent", "contact": {"name": "张三", "village": "李庄村"}},
+            headers=me,
+        )
         assert con.status_code == 201 and con.json()["recorded"] is True
-        not_member = await c.post(f"/api/deputies/{ids[0]}/contacts",
-                                  json={"kind": "presidium_member", "contact": ids[1]}, headers=clerk)
+        not_member = await c.post(
+            f"/api/deputies/{ids[0]}/contacts", json={"kind": "presidium_member", "contact": ids[1]}, headers=clerk
+        )
         assert not_member.status_code == 409 and not_member.json()["error"]["code"] == "not_presidium_member"
 
         async def contacts_counted() -> None:
-            r = await c.get("/api/deputies/contacts", params={"township": tree.township},
-                            headers=after(clerk, con.headers["renda-position"]))
+            r = await c.get(
+                "/api/deputies/contacts",
+                params={"township": tree.township},
+                headers=after(clerk, con.headers["renda-position"]),
+            )
             assert r.status_code == 200, r.text
             counts = {x["deputy_id"]: x["count"] for x in r.json()["congress"]}
             assert counts[ids[0]] == 1 and ids[0] in r.json()["deputies_short"]

@@ -26,8 +26,12 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 
 def meta() -> CommandMeta:
-    return CommandMeta(actor=Actor("test:staff", "township_staff"), correlation_id="projection-test",
-                       command_id=str(uuid.uuid4()), now=datetime.now(TZ))
+    return CommandMeta(
+        actor=Actor("test:staff", "township_staff"),
+        correlation_id="projection-test",
+        command_id=str(uuid.uuid4()),
+        now=datetime.now(TZ),
+    )
 
 
 async def test_replay_builds_registry_and_duty_records(nc, database_url: str) -> None:
@@ -36,35 +40,97 @@ async def test_replay_builds_registry_and_duty_records(nc, database_url: str) ->
     t = tree.township
     ids = [str(uuid.uuid4()) for _ in range(9)]
     for i, d in enumerate(ids):
-        reg = DeputyRegistered(deputy_id=d, name=f"代表{i}", gender="male", level="township", congress=t, township=t,
-                               constituency="一", term=18, phone="13900000000")
+        reg = DeputyRegistered(
+            deputy_id=d,
+            name=f"代表{i}",
+            gender="male",
+            level="township",
+            congress=t,
+            township=t,
+            constituency="一",
+            term=18,
+            phone="13900000000",
+        )
         await store.execute(DEPUTY, d, lambda _, e=reg: [e], meta(), jurisdiction=t)
     act = str(uuid.uuid4())
-    await store.execute(DEPUTY, ids[0], lambda _: [DutyActivityRecorded(
-        activity_id=act, deputy_id=ids[0], kind="good_deed", on=date(2025, 5, 1), level="township", congress=t,
-        township=t)], meta())
+    await store.execute(
+        DEPUTY,
+        ids[0],
+        lambda _: [
+            DutyActivityRecorded(
+                activity_id=act,
+                deputy_id=ids[0],
+                kind="good_deed",
+                on=date(2025, 5, 1),
+                level="township",
+                congress=t,
+                township=t,
+            )
+        ],
+        meta(),
+    )
     first = PresidiumFormed(township=t, member_ids=tuple(ids[:7]), chair_id=ids[0], formed_on=date(2025, 1, 1))
-    second = PresidiumFormed(township=t, member_ids=tuple(ids[2:9]), chair_id=ids[2], formed_on=date(2025, 6, 1),
-                             replaced_member_ids=tuple(ids[:7]))
+    second = PresidiumFormed(
+        township=t,
+        member_ids=tuple(ids[2:9]),
+        chair_id=ids[2],
+        formed_on=date(2025, 6, 1),
+        replaced_member_ids=tuple(ids[:7]),
+    )
     await store.execute(PRESIDIUM, t, lambda _: [first], meta(), jurisdiction=t)
     await store.execute(PRESIDIUM, t, lambda _: [second], meta(), jurisdiction=t)
 
     # a meeting moved to the next day (one invitee dropped, one added), then attendance; another cancelled
     mid, gone = str(uuid.uuid4()), str(uuid.uuid4())
     start = datetime(2025, 3, 31, 20, tzinfo=TZ)  # 20:00 local: still 31 March, though 12:00 UTC
-    await store.execute(MEETING, mid, lambda _: [
-        MeetingScheduled(meeting_id=mid, kind="group_activity", body=t, title="小组活动", starts_at=start,
-                         ends_at=start + timedelta(hours=2), invitee_ids=(ids[0], ids[1])),
-        MeetingChanged(meeting_id=mid, title="小组活动", starts_at=start + timedelta(days=1),
-                       ends_at=start + timedelta(days=1, hours=2), venue="", agenda=(), invitee_ids=(ids[0], ids[2]),
-                       observers=(), added_invitee_ids=(ids[2],), removed_invitee_ids=(ids[1],)),
-        AttendanceRecorded(meeting_id=mid, present=(ids[0],), absent=(ids[2],)),
-    ], meta(), jurisdiction=t)
-    await store.execute(MEETING, gone, lambda _: [
-        MeetingScheduled(meeting_id=gone, kind="inspection", body=t, title="视察", starts_at=start,
-                         ends_at=start + timedelta(hours=2), invitee_ids=(ids[0],)),
-        MeetingCancelled(meeting_id=gone, reason="改期", invitee_ids=(ids[0],)),
-    ], meta(), jurisdiction=t)
+    await store.execute(
+        MEETING,
+        mid,
+        lambda _: [
+            MeetingScheduled(
+                meeting_id=mid,
+                kind="group_activity",
+                body=t,
+                title="小组活动",
+                starts_at=start,
+                ends_at=start + timedelta(hours=2),
+                invitee_ids=(ids[0], ids[1]),
+            ),
+            MeetingChanged(
+                meeting_id=mid,
+                title="小组活动",
+                starts_at=start + timedelta(days=1),
+                ends_at=start + timedelta(days=1, hours=2),
+                venue="",
+                agenda=(),
+                invitee_ids=(ids[0], ids[2]),
+                observers=(),
+                added_invitee_ids=(ids[2],),
+                removed_invitee_ids=(ids[1],),
+            ),
+            AttendanceRecorded(meeting_id=mid, present=(ids[0],), absent=(ids[2],)),
+        ],
+        meta(),
+        jurisdiction=t,
+    )
+    await store.execute(
+        MEETING,
+        gone,
+        lambda _: [
+            MeetingScheduled(
+                meeting_id=gone,
+                kind="inspection",
+                body=t,
+                title="视察",
+                starts_at=start,
+                ends_at=start + timedelta(hours=2),
+                invitee_ids=(ids[0],),
+            ),
+            MeetingCancelled(meeting_id=gone, reason="改期", invitee_ids=(ids[0],)),
+        ],
+        meta(),
+        jurisdiction=t,
+    )
 
     engine = make_engine(database_url)
     try:

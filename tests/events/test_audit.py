@@ -116,7 +116,7 @@ async def forge(nc: NATS, body: dict) -> None:
     await jsapi.publish(nc, subject, orjson.dumps(body), {"Nats-Msg-Id": "forged-" + new_id()})
 
 
-async def test_a_forged_event_with_altered_content_is_reported(fresh_nats: EmbeddedNats, tmp_path: Path) -> None:
+async def test_a_forged_event_with_altered_content_is_reported(fresh_nats: EmbeddedNats) -> None:
     conn = await nats.connect(fresh_nats.url)
     try:
         await ensure_streams(conn, 1, create_missing=True)
@@ -132,9 +132,6 @@ async def test_a_forged_event_with_altered_content_is_reported(fresh_nats: Embed
         assert f"#{forged['sequence']}" in report.breaks[0]
     finally:
         await conn.drain()
-    cli = renda_audit_verify(fresh_nats.url, tmp_path / "cli-data")
-    assert cli.returncode != 0
-    assert "断裂" in cli.stderr
 
 
 async def test_a_rewritten_history_is_reported_even_with_a_recomputed_hash(fresh_nats: EmbeddedNats) -> None:
