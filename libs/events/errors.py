@@ -28,3 +28,8 @@ class ServerTooOld(EventStoreError):
 class ProjectionAhead(EventStoreError):
     code = "projection_ahead_of_stream"
     message = "读模型的检查点超过了事件流的末尾：事件流可能被替换或丢失，已拒绝运行。"
+
+
+class CorruptStream(EventStoreError):
+    code = "corrupt_stream"
+    message = "该记录的事件链不完整或被改动，已拒绝操作；请运维人员运行 renda audit verify 检查。"

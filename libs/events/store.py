@@ -25,7 +25,7 @@ from nats.aio.client import Client as NATS
 from libs.events import jetstream as jsapi
 from libs.events.aggregate import AggregateType
 from libs.events.envelope import GENESIS, Actor, Envelope, decode, encode, seal
-from libs.events.errors import ConcurrencyConflict
+from libs.events.errors import ConcurrencyConflict, CorruptStream
 from libs.events.event import Event
 from libs.events.subjects import aggregate_subject, any_jurisdiction_subject, stream_name
 
@@ -153,7 +153,12 @@ class EventStore:
         if cached is not None and not envelopes:
             return cached
         state = cached.state if cached is not None else agg.initial(aggregate_id)
+        expected = cached.version if cached is not None else 0
         for env in envelopes:
+            expected += 1
+            if env.sequence != expected:
+                # A gap or a reordering means a stored event was lost or altered: never decide on it.
+                raise CorruptStream(f"{agg.name} {aggregate_id}: event #{env.sequence} where #{expected} expected")
             state = agg.evolve(state, env.data)
         last = envelopes[-1] if envelopes else None
         causations = frozenset(e.causation_id for e in envelopes)

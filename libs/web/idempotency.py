@@ -150,17 +150,30 @@ class Idempotency:
                         position = v.decode("latin-1")
             elif message["type"] == "http.response.body":
                 out.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    # Record before the client sees the answer, so an immediate retry replays it.
+                    await settle()
             await send(message)
+
+        settled = False
+
+        async def settle() -> None:
+            nonlocal settled
+            settled = True
+            body_out = b"".join(out)
+            async with engine.begin() as tx:
+                if not _final(status, body_out):
+                    await tx.execute(delete(records).where(records.c.key == key))
+                else:
+                    await tx.execute(
+                        update(records)
+                        .where(records.c.key == key)
+                        .values(status=status, content_type=content_type, position=position, body=body_out)
+                    )
 
         try:
             await self.app(scope, replay_receive, capture)
         finally:
-            async with engine.begin() as tx:
-                if not _final(status, b"".join(out)):
-                    await tx.execute(delete(records).where(records.c.key == key))
-                else:
-                    await tx.execute(
-                        update(records).where(records.c.key == key).values(
-                            status=status, content_type=content_type, position=position, body=b"".join(out)
-                        )
-                    )
+            if not settled:
+                status = 500  # the app failed before answering: let a retry run for real
+                await settle()

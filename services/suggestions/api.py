@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Query, UploadFile, status
+from fastapi import APIRouter, Depends, File, Path, Query, UploadFile, status
 from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -28,6 +28,8 @@ router = APIRouter(prefix="/api/suggestions", tags=["代表建议"])
 UNIT_ROLES = commands.UNIT_ROLES
 STAFF_ACTORS = commands.STAFF_ACTORS
 CodeParam = Annotated[str | None, Query(max_length=9, pattern=r"^\d{4}(\d{2}(\d{3})?)?$")]
+ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"  # ids name NATS subjects
+SuggestionId = Annotated[str, Path(pattern=ID_PATTERN, description="建议编号")]
 
 
 def summary(s: Suggestion, now: datetime) -> dict[str, Any]:
@@ -149,7 +151,7 @@ async def get_rates(
 # -- one suggestion ------------------------------------------------------------------------------
 @router.get("/{suggestion_id}")
 async def get_suggestion(
-    suggestion_id: str, ctx: Annotated[ReadContext, Depends(read_context(*ANY_ROLE))]
+    suggestion_id: SuggestionId, ctx: Annotated[ReadContext, Depends(read_context(*ANY_ROLE))]
 ) -> dict[str, Any]:
     rt = ctx.runtime
     s, envelopes = await queries.suggestion_events(rt, ctx.principal, suggestion_id)
@@ -160,7 +162,7 @@ async def get_suggestion(
 
 @router.get("/{suggestion_id}/history", response_model=Page[dict[str, Any]])
 async def get_history(
-    suggestion_id: str, ctx: Annotated[ReadContext, Depends(read_context(*ANY_ROLE))],
+    suggestion_id: SuggestionId, ctx: Annotated[ReadContext, Depends(read_context(*ANY_ROLE))],
     limit: LimitParam = 500, cursor: CursorParam = None,
 ) -> Page[dict[str, Any]]:
     """Every event of the suggestion, oldest first, with actor (subject, role), time and correlation id."""
@@ -180,7 +182,7 @@ class AssignIn(BaseModel):
 
 @router.post("/{suggestion_id}/assign")
 async def post_assign(
-    suggestion_id: str, body: AssignIn, ctx: Annotated[CommandContext, Depends(command_context(*ASSIGNERS))]
+    suggestion_id: SuggestionId, body: AssignIn, ctx: Annotated[CommandContext, Depends(command_context(*ASSIGNERS))]
 ) -> dict[str, Any]:
     c = dc.AssignSuggestion(suggestion_id=suggestion_id, lead_unit_id=body.lead_unit_id,
                             responsible_leader=body.responsible_leader, co_unit_ids=tuple(body.co_unit_ids),
@@ -190,7 +192,7 @@ async def post_assign(
 
 @router.post("/{suggestion_id}/acknowledge")
 async def post_acknowledge(
-    suggestion_id: str, ctx: Annotated[CommandContext, Depends(command_context(*UNIT_ROLES))]
+    suggestion_id: SuggestionId, ctx: Annotated[CommandContext, Depends(command_context(*UNIT_ROLES))]
 ) -> dict[str, Any]:
     return answer(ctx, await commands.acknowledge_suggestion(ctx.runtime, suggestion_id, ctx.meta, ctx.principal))
 
@@ -201,7 +203,7 @@ class ReasonIn(BaseModel):
 
 @router.post("/{suggestion_id}/return")
 async def post_return(
-    suggestion_id: str, body: ReasonIn, ctx: Annotated[CommandContext, Depends(command_context(*UNIT_ROLES))]
+    suggestion_id: SuggestionId, body: ReasonIn, ctx: Annotated[CommandContext, Depends(command_context(*UNIT_ROLES))]
 ) -> dict[str, Any]:
     c = dc.ReturnSuggestion(suggestion_id=suggestion_id, reason=body.reason)
     return answer(ctx, await commands.return_suggestion(ctx.runtime, c, ctx.meta, ctx.principal))
@@ -215,7 +217,7 @@ class ConsultationIn(BaseModel):
 
 @router.post("/{suggestion_id}/consultations", status_code=status.HTTP_201_CREATED)
 async def post_consultation(
-    suggestion_id: str, body: ConsultationIn,
+    suggestion_id: SuggestionId, body: ConsultationIn,
     ctx: Annotated[CommandContext, Depends(command_context(*UNIT_ROLES))],
 ) -> dict[str, Any]:
     c = dc.RecordConsultation(suggestion_id=suggestion_id, held_on=body.held_on, mode=body.mode,
@@ -233,7 +235,7 @@ class ReplyIn(BaseModel):
 
 @router.post("/{suggestion_id}/reply")
 async def post_reply(
-    suggestion_id: str, body: ReplyIn, ctx: Annotated[CommandContext, Depends(command_context(*UNIT_ROLES))]
+    suggestion_id: SuggestionId, body: ReplyIn, ctx: Annotated[CommandContext, Depends(command_context(*UNIT_ROLES))]
 ) -> dict[str, Any]:
     c = dc.ReplyToSuggestion(suggestion_id=suggestion_id, result=body.result, content=body.content,
                              promised_by=body.promised_by, measures=body.measures, reason=body.reason)
@@ -247,7 +249,7 @@ class EvaluationIn(BaseModel):
 
 @router.post("/{suggestion_id}/evaluation")
 async def post_evaluation(
-    suggestion_id: str, body: EvaluationIn, ctx: Annotated[CommandContext, Depends(command_context("deputy"))]
+    suggestion_id: SuggestionId, body: EvaluationIn, ctx: Annotated[CommandContext, Depends(command_context("deputy"))]
 ) -> dict[str, Any]:
     """Only the lead deputy's own login (never staff or the unit on the deputy's behalf)."""
     c = dc.EvaluateSuggestion(suggestion_id=suggestion_id, satisfaction=body.satisfaction, comment=body.comment)
@@ -261,7 +263,7 @@ class ImplementationIn(BaseModel):
 
 @router.post("/{suggestion_id}/implementation")
 async def post_implementation(
-    suggestion_id: str, body: ImplementationIn,
+    suggestion_id: SuggestionId, body: ImplementationIn,
     ctx: Annotated[CommandContext, Depends(command_context(*UNIT_ROLES))],
 ) -> dict[str, Any]:
     c = dc.RecordImplementation(suggestion_id=suggestion_id, carried_out_on=body.carried_out_on,
@@ -276,7 +278,7 @@ class ExtensionIn(BaseModel):
 
 @router.post("/{suggestion_id}/extension")
 async def post_extension(
-    suggestion_id: str, body: ExtensionIn, ctx: Annotated[CommandContext, Depends(command_context(*ASSIGNERS))]
+    suggestion_id: SuggestionId, body: ExtensionIn, ctx: Annotated[CommandContext, Depends(command_context(*ASSIGNERS))]
 ) -> dict[str, Any]:
     c = dc.ExtendDeadline(suggestion_id=suggestion_id, new_due_at=body.new_due_at, reason=body.reason)
     return answer(ctx, await commands.extend_deadline(ctx.runtime, c, ctx.meta, ctx.principal))
@@ -284,20 +286,20 @@ async def post_extension(
 
 @router.post("/{suggestion_id}/key-supervision")
 async def post_key_supervision(
-    suggestion_id: str, body: ReasonIn, ctx: Annotated[CommandContext, Depends(command_context(*ASSIGNERS))]
+    suggestion_id: SuggestionId, body: ReasonIn, ctx: Annotated[CommandContext, Depends(command_context(*ASSIGNERS))]
 ) -> dict[str, Any]:
     c = dc.SetKeySupervision(suggestion_id=suggestion_id, reason=body.reason)
     return answer(ctx, await commands.set_key_supervision(ctx.runtime, c, ctx.meta, ctx.principal))
 
 
 class MergeIn(BaseModel):
-    into_id: str = Field(min_length=1, max_length=64)
+    into_id: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN)
     reason: str = Field(min_length=1, max_length=2000)
 
 
 @router.post("/{suggestion_id}/merge")
 async def post_merge(
-    suggestion_id: str, body: MergeIn, ctx: Annotated[CommandContext, Depends(command_context(*STAFF_ACTORS))]
+    suggestion_id: SuggestionId, body: MergeIn, ctx: Annotated[CommandContext, Depends(command_context(*STAFF_ACTORS))]
 ) -> dict[str, Any]:
     c = dc.MergeSuggestion(suggestion_id=suggestion_id, into_id=body.into_id, reason=body.reason)
     first, second = await commands.merge_suggestion(ctx.runtime, c, ctx.meta, ctx.principal)
@@ -306,7 +308,7 @@ async def post_merge(
 
 @router.post("/{suggestion_id}/escalate")
 async def post_escalate(
-    suggestion_id: str, body: ReasonIn, ctx: Annotated[CommandContext, Depends(command_context(*STAFF_ACTORS))]
+    suggestion_id: SuggestionId, body: ReasonIn, ctx: Annotated[CommandContext, Depends(command_context(*STAFF_ACTORS))]
 ) -> dict[str, Any]:
     first, second = await commands.escalate_suggestion(ctx.runtime, suggestion_id, body.reason, ctx.meta,
                                                        ctx.principal)
@@ -315,7 +317,7 @@ async def post_escalate(
 
 @router.post("/{suggestion_id}/unsatisfied-justified")
 async def post_unsatisfied_justified(
-    suggestion_id: str, body: ReasonIn, ctx: Annotated[CommandContext, Depends(command_context(*STAFF_ACTORS))]
+    suggestion_id: SuggestionId, body: ReasonIn, ctx: Annotated[CommandContext, Depends(command_context(*STAFF_ACTORS))]
 ) -> dict[str, Any]:
     c = dc.JustifyUnsatisfied(suggestion_id=suggestion_id, reason=body.reason)
     return {**answer(ctx, await commands.justify_unsatisfied(ctx.runtime, c, ctx.meta, ctx.principal)),
@@ -324,7 +326,7 @@ async def post_unsatisfied_justified(
 
 @router.post("/{suggestion_id}/attachments", status_code=status.HTTP_201_CREATED)
 async def post_attachment(
-    suggestion_id: str, file: Annotated[UploadFile, File(description="回复函、照片、会议记录等")],
+    suggestion_id: SuggestionId, file: Annotated[UploadFile, File(description="回复函、照片、会议记录等")],
     ctx: Annotated[CommandContext, Depends(command_context(*ANY_ROLE))],
 ) -> dict[str, Any]:
     rt = ctx.runtime
@@ -340,7 +342,7 @@ async def post_attachment(
 
 @router.get("/{suggestion_id}/attachments/{attachment_id}", response_class=FileResponse)
 async def get_attachment(
-    suggestion_id: str, attachment_id: str, ctx: Annotated[ReadContext, Depends(read_context(*ANY_ROLE))]
+    suggestion_id: SuggestionId, attachment_id: str, ctx: Annotated[ReadContext, Depends(read_context(*ANY_ROLE))]
 ) -> FileResponse:
     a = await queries.attachment(ctx.runtime, ctx.principal, suggestion_id, attachment_id)
     path = attachments.path_of(ctx.runtime.settings.data_dir, a.sha256)

@@ -9,7 +9,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import BaseModel, Field
 
 from libs.auth.access import ANY_ROLE
@@ -21,6 +21,7 @@ from services.suggestions.domain import commands as dc
 
 router = APIRouter(prefix="/api/suggestions", tags=["代表建议"])
 CodeParam = Annotated[str | None, Query(max_length=9, pattern=r"^\d{4}(\d{2}(\d{3})?)?$")]
+OpinionId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_\-]{1,64}$", description="群众意见编号")]
 OPINION_RECORDERS = ("deputy", "city_staff", "county_staff", "township_staff")
 
 
@@ -60,7 +61,7 @@ async def get_units(
 
 
 class OpinionIn(BaseModel):
-    deputy_id: str = Field(min_length=1, max_length=64)
+    deputy_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]{1,64}$")
     township: str = Field(min_length=9, max_length=9)
     on: date
     place: str = Field(min_length=1, max_length=300)
@@ -96,7 +97,7 @@ class ConvertIn(BaseModel):
 
 @router.post("/opinions/{opinion_id}/convert", status_code=status.HTTP_201_CREATED)
 async def post_convert(
-    opinion_id: str, ctx: Annotated[CommandContext, Depends(command_context(*STAFF_ACTORS))],
+    opinion_id: OpinionId, ctx: Annotated[CommandContext, Depends(command_context(*STAFF_ACTORS))],
     body: ConvertIn | None = None,
 ) -> dict[str, Any]:
     first, second = await opinion_commands.convert_opinion(ctx.runtime, opinion_id, ctx.meta, ctx.principal,
@@ -113,7 +114,7 @@ class AnswerIn(BaseModel):
 
 @router.post("/opinions/{opinion_id}/answer")
 async def post_answer(
-    opinion_id: str, body: AnswerIn, ctx: Annotated[CommandContext, Depends(command_context(*STAFF_ACTORS))]
+    opinion_id: OpinionId, body: AnswerIn, ctx: Annotated[CommandContext, Depends(command_context(*STAFF_ACTORS))]
 ) -> dict[str, Any]:
     done = await opinion_commands.answer_opinion(ctx.runtime, dc.AnswerOpinion(opinion_id, body.content), ctx.meta,
                                                  ctx.principal)

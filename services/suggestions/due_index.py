@@ -9,7 +9,7 @@ index only says where to look: the domain decides, and decides nothing twice.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import ClassVar
 
 from sqlalchemy import MetaData, and_, select, update
@@ -38,10 +38,9 @@ REMINDER = "reply_reminder:"
 PROMISE = "promise_overdue"
 
 
-def promise_due_at(promised_by: object, policy: SuggestionPolicy) -> datetime:
-    """The first moment after the promised (local) day."""
-    day_after = promised_by + timedelta(days=1)  # type: ignore[operator]
-    return datetime.combine(day_after, time(0), tzinfo=policy.tz)
+def promise_due_at(promised_by: date, policy: SuggestionPolicy) -> datetime:
+    """The first moment after the promised (local) day (as ``clocks.next_check_at`` counts it)."""
+    return datetime.combine(promised_by + timedelta(days=1), time(0), tzinfo=policy.tz)
 
 
 class DueIndex(Projection):

@@ -98,6 +98,9 @@ async def test_access_matrix(system: System, nc) -> None:
         r = await system.client.get("/api/deputies/jurisdictions", params={"limit": 500},
                                     headers=w.headers("city_staff"))
         assert w.street in [j["code"] for j in r.json()["items"]]
+        if "deputies" in w.store:
+            r = await system.client.get("/api/deputies", params={"limit": 500}, headers=w.headers("city_staff"))
+            assert w.deputy_id in [d["deputy_id"] for d in r.json()["items"]]
 
     await eventually(projected)
     try:

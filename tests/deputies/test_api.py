@@ -40,6 +40,10 @@ async def test_a_clerk_sets_up_a_township(nats_server: EmbeddedNats, nc, setting
         assert rows[chair]["phone"] == "13800000001"
         assert rows[county_deputy]["level"] == "county" and rows[county_deputy]["congress"] == tree.county
         assert rows[by_election]["by_election"] is True and rows[by_election]["elected_on"] == "2025-03-01"
+        county_level = await system.client.get(
+            "/api/deputies", params={"township": tree.township, "level": "县"}, headers=clerk
+        )
+        assert [d["deputy_id"] for d in county_level.json()["items"]] == [county_deputy]
 
         # a page at a time, never more than asked
         first = await system.client.get("/api/deputies", params={"township": tree.township, "limit": 4}, headers=clerk)
@@ -278,7 +282,7 @@ async def test_refusals_name_the_rule(nats_server: EmbeddedNats, nc, settings_fo
             headers=after(clerk, t.headers["renda-position"]),
         )
         assert ids[6] not in [d["deputy_id"] for d in listed.json()["items"]]
-        assert len(listed.json()["items"]) == 6
+        assert len(listed.json()["items"]) == 7  # six left of the first seven, and the official
 
         # the same Idempotency-Key records once
         key = {"Idempotency-Key": "visit-1", **me}

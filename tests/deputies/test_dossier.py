@@ -278,7 +278,6 @@ async def test_the_dossier_counts_activities_meetings_and_suggestions(
         }
         visit = next(i for i in d["six_ones"]["items"] if i["item"] == "visit_constituents")
         assert (visit["done"], visit["target"], visit["label"]) == (11, 10, "走访选民")
-        print("DOSSIER", d)
 
         other = await c.get(f"/api/deputies/{d2}/dossier", params={"year": 2025}, headers=clerk)
         assert other.json()["meetings"]["attended"] == 2 and other.json()["suggestions"]["as_co"] == 1

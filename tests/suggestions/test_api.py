@@ -222,6 +222,25 @@ async def test_return_within_the_window_then_reassign_and_the_street_rules(
         assert (county["jurisdiction"], county["source"], county["source_id"]) == (a.county, "escalation", third)
         assert (await c.get(f"/api/suggestions/{county_sid}", headers=who.co)).status_code == 200
 
+        # The same Idempotency-Key and body: the same answer, one suggestion; another body: 422.
+        body = {"title": "路灯", "content": "路灯不亮", "township": a.township, "deputy_ids": [a.co]}
+        key = {**who.staff, "Idempotency-Key": "k-" + sid}
+        first, again = [await c.post("/api/suggestions", json=body, headers=key) for _ in range(2)]
+        assert first.status_code == again.status_code == 201
+        assert first.json()["suggestion_id"] == again.json()["suggestion_id"]
+        reused = await c.post("/api/suggestions", json={**body, "title": "别的"}, headers=key)
+        assert (reused.status_code, code(reused)) == (422, "idempotency_key_reused")
+        history = await c.get(f"/api/suggestions/{first.json()['suggestion_id']}/history", headers=who.staff)
+        assert [h["type"] for h in history.json()["items"]] == ["SuggestionSubmitted"]
+
+        async def by_unit() -> None:
+            r = await c.get("/api/suggestions", params={"unit_id": a.unit}, headers=who.county)
+            assert sorted(s["suggestion_id"] for s in r.json()["items"]) == sorted([sid, street_sid])
+
+        await eventually(by_unit)
+        r = await c.get("/api/suggestions", params={"unit_id": a.unit}, headers=who.staff)  # not the street's
+        assert [s["suggestion_id"] for s in r.json()["items"]] == [sid]
+
         # Constituents' opinions: recorded by the deputy, converted into a linked suggestion, or answered.
         r = await c.post("/api/suggestions/opinions", json={
             "deputy_id": a.co, "township": a.township, "on": TODAY.isoformat(), "place": "青石村",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import nats
@@ -24,7 +24,13 @@ from libs.events.streams import ensure_streams
 from libs.runtime.nats_server import EmbeddedNats
 from libs.service.watch import Due, due_meta
 from services.suggestions.domain import suggestion as sg
-from services.suggestions.domain.commands import AssignSuggestion, ExtendDeadline, SubmitSuggestion
+from services.suggestions.domain.commands import (
+    AssignSuggestion,
+    ExtendDeadline,
+    RecordConsultation,
+    ReplyToSuggestion,
+    SubmitSuggestion,
+)
 from services.suggestions.domain.rules import SuggestionPolicy
 from services.suggestions.due_index import DueIndex
 from services.suggestions.tables import due
@@ -168,5 +174,35 @@ async def test_an_extension_opens_a_new_deadline_and_a_reply_settles_it(conns, e
             q = select(due.c.due_at).where(due.c.suggestion_id == sid, due.c.kind == "reply_overdue",
                                            due.c.settled.is_(False))
             assert [datetime.fromisoformat(v) for v in (await conn.execute(q)).scalars()] == [later]
+    finally:
+        await index.stop()
+
+
+async def test_a_b_promise_past_its_date_is_raised_once_and_a_reply_settles_the_round(
+    conns, engine: AsyncEngine
+) -> None:
+    nc_a, _ = conns
+    index = ProjectionRunner(nc_a, engine, DueIndex(POLICY))
+    await index.start()
+    try:
+        store = EventStore(nc_a)
+        sid, _ = await assigned(store)
+        when = T0 + timedelta(days=20)
+        consult = RecordConsultation(sid, when.date(), "face_to_face", "面商")
+        await store.execute(sg.SUGGESTION, sid, lambda x: sg.decide_consult(
+            x.state, consult, unit_id=None, now=when, policy=POLICY), meta(when))
+        reply = ReplyToSuggestion(sid, "B", "列入计划", promised_by=date(2026, 5, 31), measures="立项")
+        done = await store.execute(sg.SUGGESTION, sid, lambda x: sg.decide_reply(
+            x.state, reply, unit_id=None, now=when, policy=POLICY), meta(when))
+        assert await index.wait_for(STREAM, done.stream_seq, 10)
+        assert [k for k, settled in await open_rows(engine, sid) if not settled] == ["promise_overdue"]
+        clock = Clock(datetime(2026, 5, 31, 23, 59, tzinfo=TZ))  # the promised day is not over yet
+        watcher = DeadlineWatcher(store, engine, POLICY, clock=clock)
+        assert await watcher.tick() == 0
+        clock.now = datetime(2026, 6, 1, 0, 1, tzinfo=TZ)
+        assert await watcher.tick() == 1
+        assert await DeadlineWatcher(store, engine, POLICY, clock=clock).tick() == 0  # a second one: nothing
+        assert (await types_of(store, sid)).count("PromiseOverdue") == 1
+        assert "ReplyOverdue" not in await types_of(store, sid)
     finally:
         await index.stop()

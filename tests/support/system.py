@@ -42,7 +42,8 @@ async def running_system(settings: Settings) -> AsyncIterator[System]:
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
-            task.result()
+            task.result()  # raises what stopped it
+            raise RuntimeError("the services exited during startup (see the log above)")
         await asyncio.sleep(0.02)
     base = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
