@@ -4,7 +4,7 @@
    ``Idempotency-Key`` (so every one pays load, decide, append and the idempotency record), as the
    deputy, the township staff and the organizer unit each do it; commands/s and p50/p99 latency
    with 1 and 16 clients, beside the thinnest FastAPI endpoint that publishes once to JetStream
-   (``bench.servers thin``), measured in the same run against the same NATS. Each server runs in
+   (its own stream), measured in the same run against the same NATS. Each server runs in
    its own process under the same uvicorn settings; the load generator runs here.
    Goal: ≥ 50 % of the baseline with 1 client, ≥ 40 % with 16.
 2. The watcher: 10,000 suggestions whose reply deadlines fall due at the same instant; the time the
@@ -42,6 +42,7 @@ from typing import Any
 
 import httpx
 import nats
+from fastapi import FastAPI, Request, Response
 from nats.aio.client import Client as NATS
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -99,6 +100,43 @@ def serve(url: str, port: int, data: Path, profile: Path | None, env: dict[str, 
     if prof is not None and profile is not None:
         prof.disable()
         prof.dump_stats(str(profile))
+
+
+THIN_CONTEXT = "benchthin"  # the baseline's own stream: never a context stream a service's projections read
+
+
+def thin(url: str, port: int) -> None:
+    """The thinnest FastAPI endpoint: one acknowledged JetStream publish of the body, nothing else."""
+    import itertools
+
+    import uvicorn
+
+    state: dict[str, NATS] = {}
+    counter = itertools.count()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        state["nc"] = await nats.connect(url, name="bench-thin")
+        yield
+        await state["nc"].drain()
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/thin")
+    async def publish(request: Request) -> Response:
+        subject = f"renda.{THIN_CONTEXT}.5678.567801.567801001.thin.t{next(counter)}"
+        msg = await state["nc"].request(
+            subject, await request.body(), timeout=5, headers={"Nats-Msg-Id": str(uuid.uuid4())}
+        )
+        if b'"error"' in msg.data:
+            return Response(msg.data, status_code=500, media_type="application/json")
+        return Response(msg.data, status_code=201, media_type="application/json")
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 @contextlib.asynccontextmanager
@@ -270,7 +308,10 @@ async def http_bench(ctx: Ctx, profile: bool = False) -> list[Row]:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     flows = flows_of(ctx.sizes)
     figures: dict[tuple[str, int], Measured] = {}
-    thin_args = ["bench.servers", "thin", "--nats", ctx.url]
+    nc = await ctx.connect()
+    await create_stream(nc, THIN_CONTEXT)
+    await nc.close()
+    thin_args = ["bench.suggestions", "thin", "--nats", ctx.url]
     ours_args = ["bench.suggestions", "serve", "--nats", ctx.url, "--data", str(ctx.folder / "sug-ours")]
     load: list[float] = []
     async with (
@@ -293,7 +334,7 @@ async def http_bench(ctx: Ctx, profile: bool = False) -> list[Row]:
                     if best is None or m.rate > best.rate:
                         figures[(mode, clients)] = m
     rows: list[Row] = []
-    baseline = "thinnest FastAPI endpoint: one JetStream publish (bench.servers thin), own uvicorn process"
+    baseline = "thinnest FastAPI endpoint: one acknowledged JetStream publish, own uvicorn process, same NATS"
     host = f"host load average {min(load):.1f}–{max(load):.1f} on {os.cpu_count()} CPUs during the passes"
     for clients, goal in ((1, 0.50), (16, 0.40)):
         ours, thin = figures[("ours", clients)], figures[("thin", clients)]
@@ -511,6 +552,9 @@ if __name__ == "__main__":
         prog="python -m bench.suggestions", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = ap.add_subparsers(dest="mode")
+    t = sub.add_parser("thin", help="(internal) the baseline endpoint in this process")
+    t.add_argument("--nats", required=True)
+    t.add_argument("--port", type=int, required=True)
     s = sub.add_parser("serve", help="(internal) the suggestions service in this process")
     s.add_argument("--nats", required=True)
     s.add_argument("--port", type=int, required=True)
@@ -521,6 +565,9 @@ if __name__ == "__main__":
     ap.add_argument("--profile", action="store_true", help="one more pass under cProfile, hot spots printed")
     ap.add_argument("--only", choices=["http", "watcher"], default=None)
     a = ap.parse_args()
+    if a.mode == "thin":
+        thin(a.nats, a.port)
+        sys.exit(0)
     if a.mode == "serve":
         serve(a.nats, a.port, a.data, a.profile_out, dict(kv.split("=", 1) for kv in a.set))
         sys.exit(0)

@@ -13,6 +13,7 @@ import jwt
 from libs.auth.actor import ROLES, Principal
 
 ALGORITHM = "HS256"
+SESSION_COOKIE = "renda_session"  # the dashboard's HttpOnly cookie carrying the token
 ISSUER = "renda"
 
 

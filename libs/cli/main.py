@@ -15,6 +15,7 @@ from rich.console import Console
 from libs.auth.actor import ROLES, Principal
 from libs.auth.tokens import issue, signing_key
 from libs.cli.connection import operator_nats
+from services.deputies.cli import deputies_app
 from libs.config.settings import Settings
 
 app = typer.Typer(help="renda 人大工作平台命令行", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -25,6 +26,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(events_app, name="events")
 users_app = typer.Typer(help="账号：新增、停用、列出", no_args_is_help=True)
 app.add_typer(jur_app, name="jurisdictions")
+app.add_typer(deputies_app, name="deputies")
 app.add_typer(users_app, name="users")
 err = Console(stderr=True)
 

@@ -142,7 +142,7 @@ def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
     app.include_router(ops)  # first, so a service's "/{id}" route never shadows /healthz, /readyz, /metrics
     for router in defn.routers:
         app.include_router(router)
-    app.add_middleware(Idempotency, engine_of=lambda: app.state.runtime.engine)
+    app.add_middleware(Idempotency, runtime_of=lambda: app.state.runtime)
     app.add_middleware(RequestContext, service=defn.name)
     app.state.definition = defn
     return app

@@ -19,7 +19,7 @@ from fastapi import Depends, Request, Response
 
 from libs.auth.access import Access
 from libs.auth.actor import Principal
-from libs.auth.tokens import InvalidToken, verify
+from libs.auth.tokens import SESSION_COOKIE, InvalidToken, verify
 from libs.events.envelope import Actor
 from libs.events.store import Appended, CommandMeta, EventStore
 from libs.service.runtime import ServiceRuntime
@@ -29,7 +29,6 @@ from libs.web.errors import Forbidden, ReadModelBehind, Unauthenticated
 # CSRF token (readable by the page's script) that every state-changing request made with the
 # cookie must echo in the ``X-CSRF-Token`` header. The CSRF token is an HMAC of the session
 # token under the signing key, so it is bound to that session and needs no server state.
-SESSION_COOKIE = "renda_session"
 CSRF_COOKIE = "renda_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

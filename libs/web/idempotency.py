@@ -12,13 +12,13 @@ import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import jwt
 import orjson
 from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, String, Table, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from libs.auth.tokens import SESSION_COOKIE, InvalidToken, verify
 from libs.web.errors import error_body
 
 metadata = MetaData()
@@ -36,17 +36,31 @@ records = Table(
 COMMAND_NS = uuid.UUID("0d7f5f0a-64c7-4f51-9a55-3f6b8f7d2b11")
 IN_PROGRESS_FOR = timedelta(seconds=60)
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+UNRECORDED = "/api/auth/"  # logins and sessions: their answers carry tokens
 
 
-def _subject(scope: Scope) -> str:
+def _subject(scope: Scope, signing_key: str) -> str | None:
+    """The verified caller (bearer token or session cookie); None when there is none.
+
+    Verified, not merely decoded: a stored answer must never be replayed to someone who forged
+    another user's subject.
+    """
+    token = ""
     for k, v in scope["headers"]:
         if k == b"authorization":
             token = v.decode("latin-1").removeprefix("Bearer ").strip()
-            try:
-                return str(jwt.decode(token, options={"verify_signature": False}).get("sub", ""))
-            except jwt.PyJWTError:
-                return ""
-    return ""
+            break
+        if k == b"cookie" and not token:
+            for part in v.decode("latin-1").split(";"):
+                name, _, value = part.strip().partition("=")
+                if name == SESSION_COOKIE:
+                    token = value
+    if not token:
+        return None
+    try:
+        return verify(token, signing_key)[0].subject
+    except InvalidToken:
+        return None
 
 
 async def _reply(send: Send, status: int, body: bytes, content_type: str, extra: list[tuple[bytes, bytes]]) -> None:
@@ -63,9 +77,9 @@ def _final(status: int, body: bytes) -> bool:
 
 
 class Idempotency:
-    def __init__(self, app: ASGIApp, engine_of: object) -> None:
+    def __init__(self, app: ASGIApp, runtime_of: object) -> None:
         self.app = app
-        self._engine_of = engine_of  # callable returning the service's engine once started
+        self._runtime_of = runtime_of  # callable returning the service's runtime once started
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in MUTATING:
@@ -76,7 +90,14 @@ class Idempotency:
             scope.setdefault("state", {})["command_id"] = str(uuid.uuid4())
             await self.app(scope, receive, send)
             return
-        engine: AsyncEngine = self._engine_of()  # type: ignore[operator]
+        runtime = self._runtime_of()  # type: ignore[operator]
+        engine: AsyncEngine = runtime.engine
+        subject = _subject(scope, runtime.signing_key)
+        if subject is None or scope["path"].startswith(UNRECORDED):
+            # Nobody to scope the key to (the route answers 401), or a login: never store tokens.
+            scope.setdefault("state", {})["command_id"] = str(uuid.uuid4())
+            await self.app(scope, receive, send)
+            return
         chunks = []
         more = True
         while more:
@@ -84,7 +105,7 @@ class Idempotency:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        scope_key = f"{_subject(scope)}\n{scope['method']}\n{scope['path']}\n{key_header.decode('latin-1')}"
+        scope_key = f"{subject}\n{scope['method']}\n{scope['path']}\n{key_header.decode('latin-1')}"
         key = hashlib.sha256(scope_key.encode()).hexdigest()
         request_hash = hashlib.sha256(scope.get("query_string", b"") + b"\n" + body).hexdigest()
         now = datetime.now(UTC)

@@ -9,6 +9,7 @@ New aggregates get ids derived from the command id, so a retry under the same
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from libs.domain.errors import InvalidInput
 from libs.events.event import Event
 from libs.events.store import Appended, CommandMeta, EventStore, Loaded
 from libs.web.deps import CommandContext
-from libs.web.errors import Forbidden
+from libs.web.errors import Forbidden, NotVisible
 from services.deputies.domain import deputy as deputy_
 from services.deputies.domain import jurisdiction
 from services.deputies.domain import presidium as presidium_
@@ -32,6 +33,7 @@ from services.deputies.domain.jurisdiction import JURISDICTION, Jurisdiction
 from services.deputies.domain.presidium import PRESIDIUM
 
 S = TypeVar("S")
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 ID_NS = uuid.UUID("6f1c2a0e-93d4-4b8e-a1f7-2c5d9e0b7a41")
 
 
@@ -98,8 +100,15 @@ def deputy_scope(d: Loaded[Deputy]) -> Scope | None:
     return Scope(jurisdiction=d.jurisdiction, deputy_ids=(d.id,))
 
 
+def require_id(value: str) -> str:
+    """An aggregate id as the store can address it; anything else names no record (404)."""
+    if not ID_PATTERN.match(value):
+        raise NotVisible()
+    return value
+
+
 async def load_deputy(store: EventStore, deputy_id: str) -> Loaded[Deputy]:
-    return await store.load(DEPUTY, deputy_id)
+    return await store.load(DEPUTY, require_id(deputy_id))
 
 
 @dataclass(frozen=True)
@@ -113,7 +122,7 @@ class DeputyFile:
 
 async def deputy_files(store: EventStore, ids: Iterable[str]) -> dict[str, DeputyFile]:
     async def one(deputy_id: str) -> DeputyFile:
-        envs = await store.read(DEPUTY, deputy_id)
+        envs = await store.read(DEPUTY, deputy_id) if ID_PATTERN.match(deputy_id) else []
         state = DEPUTY.replay(deputy_id, [e.data for e in envs])
         first = envs[0].data if envs and isinstance(envs[0].data, DeputyRegistered) else None
         return DeputyFile(state, envs[0].jurisdiction if envs else None, first)

@@ -16,6 +16,7 @@ from services.deputies.commands import (
     apply,
     deputy_files,
     load_place,
+    require_id,
     require_known,
     today,
 )
@@ -66,7 +67,7 @@ async def form_group(c: group_.FormDeputyGroup, ctx: CommandContext) -> Appended
 
 
 async def change_group(c: group_.ChangeDeputyGroup, ctx: CommandContext) -> Appended[DeputyGroup]:
-    loaded = await ctx.store.load(GROUP, c.group_id)
+    loaded = await ctx.store.load(GROUP, require_id(c.group_id))
     g = loaded.state
     ctx.access.require(Scope(jurisdiction=loaded.jurisdiction) if g.formed else None, STAFF_ROLES)
     files = await deputy_files(ctx.store, [*c.leader_ids, *c.member_ids])
@@ -130,6 +131,6 @@ async def register_station(c: station_.RegisterLiaisonStation, ctx: CommandConte
 
 
 async def update_station(c: station_.UpdateLiaisonStation, ctx: CommandContext) -> Appended[LiaisonStation]:
-    loaded = await ctx.store.load(STATION, c.station_id)
+    loaded = await ctx.store.load(STATION, require_id(c.station_id))
     ctx.access.require(Scope(jurisdiction=loaded.jurisdiction) if loaded.state.registered else None, STAFF_ROLES)
     return await apply(ctx, loaded, lambda s: station_.decide_update(s.state, c))

@@ -243,6 +243,12 @@ async def test_refusals_name_the_rule(nats_server: EmbeddedNats, nc, settings_fo
             headers=me,
         )
         assert other.status_code == 404
+        odd = await c.post(
+            "/api/deputies/no.such.deputy/terminate",
+            json={"reason": "moved", "effective_on": "2025-01-01"},
+            headers=clerk,
+        )
+        assert odd.status_code == 404 and odd.json()["error"]["code"] == "not_found"
         no_mode = await c.post(
             f"/api/deputies/{ids[0]}/activities",
             json={"kind": "report_to_voters", "on": "2025-04-01", "people_count": 30},

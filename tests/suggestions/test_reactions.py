@@ -41,6 +41,9 @@ from services.suggestions.reactions import (
     outcomes,
     submission,
 )
+from tests.suggestions.conftest import make_area
+from tests.support.system import running_system
+from tests.support.waiting import eventually
 
 COUNTY = "340403"
 TOWNSHIP = "340403001"
@@ -116,25 +119,25 @@ async def unit(store: EventStore, jurisdiction: str = TOWNSHIP) -> str:
     return unit_id
 
 
-async def launched(store: EventStore) -> str:
+async def launched(store: EventStore, county: str = COUNTY, township: str = TOWNSHIP) -> str:
     jid = str(uuid.uuid4())
     c = ji.LaunchJointInspection(
         jid,
-        COUNTY,
+        county,
         "农村饮水安全",
         date(2026, 1, 1),
         date(2026, 3, 31),
         "逐村查看",
         ("自查", "联查"),
-        (TOWNSHIP, "340403002"),
+        (township, county + "002"),
     )
-    meetings = {TOWNSHIP: str(uuid.uuid4()), "340403002": str(uuid.uuid4())}
+    meetings = {township: str(uuid.uuid4()), county + "002": str(uuid.uuid4())}
     await store.execute(
         ji.JOINT_INSPECTION,
         jid,
         lambda s: ji.decide_launch(s.state, c, meeting_ids=meetings),
         meta(),
-        jurisdiction=COUNTY,
+        jurisdiction=county,
     )
     return jid
 
@@ -146,9 +149,10 @@ async def finding(
     unit_id: str | None,
     deputy_ids: tuple[str, ...] = ("d-lead", "d-co"),
     finding_id: str | None = None,
+    township: str = TOWNSHIP,
 ) -> tuple[str, Appended[ji.JointInspection]]:
     fid = finding_id or str(uuid.uuid4())
-    c = ji.RecordFinding(TOWNSHIP, "王庄村自来水管网老化，夏季多次停水。", unit_id, deputy_ids)
+    c = ji.RecordFinding(township, "王庄村自来水管网老化，夏季多次停水。", unit_id, deputy_ids)
     done = await store.execute(
         ji.JOINT_INSPECTION, jid, lambda s: ji.decide_record_finding(s.state, c, finding_id=fid, now=NOW), meta()
     )
@@ -378,3 +382,34 @@ async def test_a_finding_raised_by_a_terminated_deputy_is_refused_as_the_domain_
 
     assert await raised_from(js, fid) == {}
     assert (await outcome(engine, fid) or {})["outcome"] == "refused:deputy_terminated"
+
+
+async def test_over_http_the_finding_shows_as_a_suggestion_assigned_to_its_unit(
+    nats_server: EmbeddedNats, nc: NATS, settings_for: Any, database_url: str
+) -> None:
+    """The service as it runs (its reactions wired in ``app.py``), read through its own API."""
+    async with running_system(settings_for(nats_server.url, database_url)) as system:
+        a = await make_area(system, nc)
+        store = EventStore(nc)
+        jid = await launched(store, a.county, a.township)
+        fid, _ = await finding(store, jid, unit_id=a.unit, deputy_ids=(a.lead, a.co), township=a.township)
+        path = f"/api/suggestions/{ids_for(fid).suggestion_id}"
+        county = system.auth("county_staff", a.county)
+
+        async def assigned() -> dict[str, Any]:
+            r = await system.client.get(path, headers=county)
+            assert r.status_code == 200, r.text
+            assert r.json()["status"] == "assigned", r.json()
+            return dict(r.json())
+
+        body = await eventually(assigned)
+        assert body["lead_unit"]["unit_id"] == a.unit
+        assert (body["source"], body["source_id"]) == ("joint_inspection", fid)
+        assert body["deputy_ids"] == [a.lead, a.co]
+        unit = system.auth("organizer", a.township, unit_id=a.unit)
+        assert (await system.client.get(path, headers=unit)).status_code == 200  # the unit sees its assignment
+        r = await system.client.get(f"{path}/history", headers=county)
+        assert r.status_code == 200, r.text
+        steps = r.json()["items"]
+        assert [s["type"] for s in steps] == ["SuggestionSubmitted", "SuggestionAssigned"]
+        assert {s["actor"]["role"] for s in steps} == {"county_staff"}
