@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import Row, rate_row, vm_status
+from bench.common import Row, create_stream, rate_row, vm_status
 from bench.context import Ctx
 from bench.servers import JWT_SECRET
 from libs.auth.actor import Principal
@@ -42,11 +42,11 @@ async def server(mode: str, ctx: Ctx, health: str) -> AsyncIterator[tuple[str, i
     data.mkdir(exist_ok=True)
     log = (data / "server.log").open("wb")
     profile = os.environ.get("BENCH_PROFILE_DIR")  # profile the servers: cProfile output per mode
-    wrap = ["-m", "cProfile", "-o", f"{profile}/{mode}.prof"] if profile else []
-    proc = subprocess.Popen([sys.executable, *wrap,  # noqa: ASYNC220 - once, before measuring
+    env = {**os.environ, "BENCH_PROFILE_FILE": f"{profile}/{mode}.prof"} if profile else None
+    proc = subprocess.Popen([sys.executable,  # noqa: ASYNC220 - once, before measuring
                              "-m", "bench.servers", mode, "--nats", ctx.url, "--port", str(port),
                              "--data", str(data)], stdout=log, stderr=subprocess.STDOUT,
-                            cwd=Path(__file__).parent.parent)
+                            cwd=Path(__file__).parent.parent, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=base) as c:
@@ -87,6 +87,7 @@ async def seed_counties(ctx: Ctx) -> None:
     nc = await ctx.connect()
     try:
         await ensure_streams(nc, 1, create_missing=True)
+        await create_stream(nc, "thin")  # the thin endpoint's own stream, same config (RENDA_THIN)
         store = EventStore(nc)
         meta = CommandMeta(Actor("operator:bench", "operator"), "bench", "seed", datetime.now(UTC))
         await commands.register_jurisdiction(commands.RegisterJurisdiction(CITY, "基准市", "city"), store, None, meta)

@@ -10,7 +10,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import itertools
+import os
+import signal
 import sys
 import time
 import uuid
@@ -26,7 +29,17 @@ JWT_SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
 
 
 def uvicorn_run(app: object, port: int) -> None:
+    profile = os.environ.get("BENCH_PROFILE_FILE")  # set by bench/http.py under BENCH_PROFILE_DIR
+    profiler = cProfile.Profile() if profile else None
+    if profiler is not None:
+        # uvicorn re-raises SIGTERM after its graceful shutdown with the handler it found: make
+        # that one harmless so the profile gets written.
+        signal.signal(signal.SIGTERM, lambda *_: None)
+        profiler.enable()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)  # type: ignore[arg-type]
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
 
 
 def ours(url: str, port: int, data: Path) -> None:
@@ -56,7 +69,7 @@ def thin(url: str, port: int) -> None:
     @app.post("/thin")
     async def publish(request: Request) -> Response:
         body = await request.body()
-        msg = await state["nc"].request(f"renda.deputies.9999._._.thin.t{next(counter)}", body, timeout=5,
+        msg = await state["nc"].request(f"renda.thin.9999._._.thin.t{next(counter)}", body, timeout=5,
                                         headers={"Nats-Msg-Id": str(uuid.uuid4())})
         if b'"error"' in msg.data:
             return Response(msg.data, status_code=500, media_type="application/json")

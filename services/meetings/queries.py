@@ -311,7 +311,14 @@ async def list_joint_inspections(
     engine: AsyncEngine, p: Principal, *, county: str | None, limit: int, cursor: str | None
 ) -> list[dict[str, Any]]:
     j = joint.c
-    q = select(joint).where(visible_where(p, jurisdiction=j.county, under=county))
+    # Like one inspection (``_joint_scope``): staff over the county, or of a participating township.
+    prefix = prefix_for(p, county) if p.is_staff else None
+    if prefix is None:
+        return []
+    taking_part = select(joint_townships.c.joint_inspection_id).where(
+        joint_townships.c.township.startswith(prefix, autoescape=True)
+    )
+    q = select(joint).where(or_(j.county.startswith(prefix, autoescape=True), j.joint_inspection_id.in_(taking_part)))
     after = decode_cursor(cursor)
     if after is not None:
         launched, jid = after

@@ -1,7 +1,8 @@
 """HTTP routes of the suggestions context: parse, authorise, call, answer. No rules, no SQL.
 
 Static paths (units, opinions, public, rates) come before ``/{suggestion_id}``. Organizer units
-and opinions are in ``api_more.py``.
+and opinions are in ``api_more.py``; the presidium's and county's steps and attachments in
+``api_oversight.py``.
 """
 
 from __future__ import annotations
@@ -10,16 +11,14 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Path, Query, UploadFile, status
-from fastapi.responses import FileResponse
-from pydantic import AwareDatetime, BaseModel, Field
+from fastapi import APIRouter, Depends, Path, Query, status
+from pydantic import BaseModel, Field
 
 from libs.auth.access import ANY_ROLE, ASSIGNERS, STAFF_ROLES
 from libs.events.store import Appended
 from libs.web.deps import CommandContext, ReadContext, RuntimeDep, command_context, public, read_context
-from libs.web.errors import NotVisible
 from libs.web.lists import CursorParam, LimitParam, Page, decode_cursor, encode_cursor, page
-from services.suggestions import attachments, commands, queries, rate_queries, views
+from services.suggestions import commands, queries, rate_queries, views
 from services.suggestions.domain import commands as dc
 from services.suggestions.domain.state import Suggestion
 from services.suggestions.tables import from_text
@@ -34,8 +33,15 @@ SuggestionId = Annotated[str, Path(pattern=ID_PATTERN, description="建议编号
 
 def summary(s: Suggestion, now: datetime) -> dict[str, Any]:
     r = s.current_round
-    return {"suggestion_id": s.id, "status": s.status, "round": r.number if r else None, "due_at": s.due_at,
-            "overdue": s.overdue(now), "lead_unit_id": s.lead_unit_id, "closed_because": s.closed_because}
+    return {
+        "suggestion_id": s.id,
+        "status": s.status,
+        "round": r.number if r else None,
+        "due_at": s.due_at,
+        "overdue": s.overdue(now),
+        "lead_unit_id": s.lead_unit_id,
+        "closed_because": s.closed_because,
+    }
 
 
 def answer(ctx: CommandContext, *done: Appended[Suggestion]) -> dict[str, Any]:
@@ -59,13 +65,19 @@ class SubmitIn(BaseModel):
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def post_suggestion(
-    body: SubmitIn, ctx: Annotated[CommandContext, Depends(command_context(*ANY_ROLE))]
+    body: SubmitIn, ctx: Annotated[CommandContext, Depends(command_context(*STAFF_ROLES, "deputy"))]
 ) -> dict[str, Any]:
     c = dc.SubmitSuggestion(
         suggestion_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"suggestion/{ctx.meta.command_id}")),
-        jurisdiction=body.township, title=body.title, content=body.content, deputy_ids=tuple(body.deputy_ids),
-        category=body.category, submitted_during=body.submitted_during, meeting_id=body.meeting_id,
-        source=body.source, source_id=body.source_id,
+        jurisdiction=body.township,
+        title=body.title,
+        content=body.content,
+        deputy_ids=tuple(body.deputy_ids),
+        category=body.category,
+        submitted_during=body.submitted_during,
+        meeting_id=body.meeting_id,
+        source=body.source,
+        source_id=body.source_id,
     )
     return answer(ctx, await commands.submit_suggestion(ctx.runtime, c, ctx.meta, ctx.principal))
 
@@ -74,16 +86,26 @@ async def post_suggestion(
 async def get_suggestions(
     ctx: Annotated[ReadContext, Depends(read_context(*ANY_ROLE))],
     township: CodeParam = None,
-    status_: Annotated[Literal["submitted", "assigned", "replied", "rehandling", "closed"] | None,
-                       Query(alias="status")] = None,
+    status_: Annotated[
+        Literal["submitted", "assigned", "replied", "rehandling", "closed"] | None, Query(alias="status")
+    ] = None,
     overdue: bool | None = None,
     unit_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
 ) -> Page[dict[str, Any]]:
     now = datetime.now(UTC)
-    rows = await queries.list_suggestions(ctx.runtime.engine, ctx.principal, township=township, status=status_,
-                                          overdue=overdue, unit_id=unit_id, now=now, limit=limit, cursor=cursor)
+    rows = await queries.list_suggestions(
+        ctx.runtime.engine,
+        ctx.principal,
+        township=township,
+        status=status_,
+        overdue=overdue,
+        unit_id=unit_id,
+        now=now,
+        limit=limit,
+        cursor=cursor,
+    )
     for r in rows:
         due = from_text(r["due_at"])
         r["overdue"] = r["status"] in ("assigned", "rehandling") and due is not None and now > due
@@ -105,14 +127,23 @@ async def get_public(
     deputy_ids = sorted({d for r in rows for d in r["deputy_ids"]})
     units = await queries.unit_names(rt.engine, unit_ids)
     names = await queries.deputy_names(rt.engine, deputy_ids)
-    items = [{
-        "suggestion_id": r["suggestion_id"], "township": r["jurisdiction"], "title": r["title"],
-        "category": r["category"], "status": r["status"],
-        "lead_unit": units.get(r["lead_unit_id"]), "co_units": [units.get(u) for u in r["co_unit_ids"]],
-        "due_at": from_text(r["due_at"]), "result": r["latest_result"], "satisfaction": r["latest_satisfaction"],
-        "deputies": [names[d] for d in r["deputy_ids"] if d in names],
-        "_key": [r["submitted_at"], r["suggestion_id"]],
-    } for r in rows]
+    items = [
+        {
+            "suggestion_id": r["suggestion_id"],
+            "township": r["jurisdiction"],
+            "title": r["title"],
+            "category": r["category"],
+            "status": r["status"],
+            "lead_unit": units.get(r["lead_unit_id"]),
+            "co_units": [units.get(u) for u in r["co_unit_ids"]],
+            "due_at": from_text(r["due_at"]),
+            "result": r["latest_result"],
+            "satisfaction": r["latest_satisfaction"],
+            "deputies": [names[d] for d in r["deputy_ids"] if d in names],
+            "_key": [r["submitted_at"], r["suggestion_id"]],
+        }
+        for r in rows
+    ]
     more = len(items) > limit
     items = items[:limit]
     cursor_out = encode_cursor(items[-1]["_key"]) if more and items else None
@@ -139,10 +170,16 @@ async def get_rates(
     if prefix is None:
         return {"under": under, "year": year, "by": by, "groups": [], "total": None, "unsatisfied_by_unit": []}
     names = await queries.jurisdiction_names(rt.engine)
-    got = await rate_queries.rates_under(rt.engine, prefix, year=year, by=by, now=now, tz=tz, limit=limit,
-                                         name_of=names.get)
+    got = await rate_queries.rates_under(
+        rt.engine, prefix, year=year, by=by, now=now, tz=tz, limit=limit, name_of=names.get
+    )
     return {
-        "under": prefix, "year": year, "by": by, "as_of": now, "groups": got["groups"], "total": got["total"],
+        "under": prefix,
+        "year": year,
+        "by": by,
+        "as_of": now,
+        "groups": got["groups"],
+        "total": got["total"],
         "unsatisfied_limit": limit_n,
         "unsatisfied_by_unit": rate_queries.unsatisfied_rows(got["unsatisfied"], got["units"], limit_n),
     }
@@ -162,8 +199,10 @@ async def get_suggestion(
 
 @router.get("/{suggestion_id}/history", response_model=Page[dict[str, Any]])
 async def get_history(
-    suggestion_id: SuggestionId, ctx: Annotated[ReadContext, Depends(read_context(*ANY_ROLE))],
-    limit: LimitParam = 500, cursor: CursorParam = None,
+    suggestion_id: SuggestionId,
+    ctx: Annotated[ReadContext, Depends(read_context(*ANY_ROLE))],
+    limit: LimitParam = 500,
+    cursor: CursorParam = None,
 ) -> Page[dict[str, Any]]:
     """Every event of the suggestion, oldest first, with actor (subject, role), time and correlation id."""
     _, envelopes = await queries.suggestion_events(ctx.runtime, ctx.principal, suggestion_id)
@@ -184,9 +223,14 @@ class AssignIn(BaseModel):
 async def post_assign(
     suggestion_id: SuggestionId, body: AssignIn, ctx: Annotated[CommandContext, Depends(command_context(*ASSIGNERS))]
 ) -> dict[str, Any]:
-    c = dc.AssignSuggestion(suggestion_id=suggestion_id, lead_unit_id=body.lead_unit_id,
-                            responsible_leader=body.responsible_leader, co_unit_ids=tuple(body.co_unit_ids),
-                            complexity=body.complexity, handler=body.handler)
+    c = dc.AssignSuggestion(
+        suggestion_id=suggestion_id,
+        lead_unit_id=body.lead_unit_id,
+        responsible_leader=body.responsible_leader,
+        co_unit_ids=tuple(body.co_unit_ids),
+        complexity=body.complexity,
+        handler=body.handler,
+    )
     return answer(ctx, await commands.assign_suggestion(ctx.runtime, c, ctx.meta, ctx.principal))
 
 
@@ -217,11 +261,11 @@ class ConsultationIn(BaseModel):
 
 @router.post("/{suggestion_id}/consultations", status_code=status.HTTP_201_CREATED)
 async def post_consultation(
-    suggestion_id: SuggestionId, body: ConsultationIn,
+    suggestion_id: SuggestionId,
+    body: ConsultationIn,
     ctx: Annotated[CommandContext, Depends(command_context(*UNIT_ROLES))],
 ) -> dict[str, Any]:
-    c = dc.RecordConsultation(suggestion_id=suggestion_id, held_on=body.held_on, mode=body.mode,
-                              summary=body.summary)
+    c = dc.RecordConsultation(suggestion_id=suggestion_id, held_on=body.held_on, mode=body.mode, summary=body.summary)
     return answer(ctx, await commands.record_consultation(ctx.runtime, c, ctx.meta, ctx.principal))
 
 
@@ -237,8 +281,14 @@ class ReplyIn(BaseModel):
 async def post_reply(
     suggestion_id: SuggestionId, body: ReplyIn, ctx: Annotated[CommandContext, Depends(command_context(*UNIT_ROLES))]
 ) -> dict[str, Any]:
-    c = dc.ReplyToSuggestion(suggestion_id=suggestion_id, result=body.result, content=body.content,
-                             promised_by=body.promised_by, measures=body.measures, reason=body.reason)
+    c = dc.ReplyToSuggestion(
+        suggestion_id=suggestion_id,
+        result=body.result,
+        content=body.content,
+        promised_by=body.promised_by,
+        measures=body.measures,
+        reason=body.reason,
+    )
     return answer(ctx, await commands.reply_to_suggestion(ctx.runtime, c, ctx.meta, ctx.principal))
 
 
@@ -263,90 +313,9 @@ class ImplementationIn(BaseModel):
 
 @router.post("/{suggestion_id}/implementation")
 async def post_implementation(
-    suggestion_id: SuggestionId, body: ImplementationIn,
+    suggestion_id: SuggestionId,
+    body: ImplementationIn,
     ctx: Annotated[CommandContext, Depends(command_context(*UNIT_ROLES))],
 ) -> dict[str, Any]:
-    c = dc.RecordImplementation(suggestion_id=suggestion_id, carried_out_on=body.carried_out_on,
-                                summary=body.summary)
+    c = dc.RecordImplementation(suggestion_id=suggestion_id, carried_out_on=body.carried_out_on, summary=body.summary)
     return answer(ctx, await commands.record_implementation(ctx.runtime, c, ctx.meta, ctx.principal))
-
-
-class ExtensionIn(BaseModel):
-    new_due_at: AwareDatetime
-    reason: str = Field(min_length=1, max_length=2000)
-
-
-@router.post("/{suggestion_id}/extension")
-async def post_extension(
-    suggestion_id: SuggestionId, body: ExtensionIn, ctx: Annotated[CommandContext, Depends(command_context(*ASSIGNERS))]
-) -> dict[str, Any]:
-    c = dc.ExtendDeadline(suggestion_id=suggestion_id, new_due_at=body.new_due_at, reason=body.reason)
-    return answer(ctx, await commands.extend_deadline(ctx.runtime, c, ctx.meta, ctx.principal))
-
-
-@router.post("/{suggestion_id}/key-supervision")
-async def post_key_supervision(
-    suggestion_id: SuggestionId, body: ReasonIn, ctx: Annotated[CommandContext, Depends(command_context(*ASSIGNERS))]
-) -> dict[str, Any]:
-    c = dc.SetKeySupervision(suggestion_id=suggestion_id, reason=body.reason)
-    return answer(ctx, await commands.set_key_supervision(ctx.runtime, c, ctx.meta, ctx.principal))
-
-
-class MergeIn(BaseModel):
-    into_id: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN)
-    reason: str = Field(min_length=1, max_length=2000)
-
-
-@router.post("/{suggestion_id}/merge")
-async def post_merge(
-    suggestion_id: SuggestionId, body: MergeIn, ctx: Annotated[CommandContext, Depends(command_context(*STAFF_ACTORS))]
-) -> dict[str, Any]:
-    c = dc.MergeSuggestion(suggestion_id=suggestion_id, into_id=body.into_id, reason=body.reason)
-    first, second = await commands.merge_suggestion(ctx.runtime, c, ctx.meta, ctx.principal)
-    return {**answer(ctx, first, second), "merged_into": body.into_id}
-
-
-@router.post("/{suggestion_id}/escalate")
-async def post_escalate(
-    suggestion_id: SuggestionId, body: ReasonIn, ctx: Annotated[CommandContext, Depends(command_context(*STAFF_ACTORS))]
-) -> dict[str, Any]:
-    first, second = await commands.escalate_suggestion(ctx.runtime, suggestion_id, body.reason, ctx.meta,
-                                                       ctx.principal)
-    return {**answer(ctx, first, second), "escalated_to": second.loaded.id}
-
-
-@router.post("/{suggestion_id}/unsatisfied-justified")
-async def post_unsatisfied_justified(
-    suggestion_id: SuggestionId, body: ReasonIn, ctx: Annotated[CommandContext, Depends(command_context(*STAFF_ACTORS))]
-) -> dict[str, Any]:
-    c = dc.JustifyUnsatisfied(suggestion_id=suggestion_id, reason=body.reason)
-    return {**answer(ctx, await commands.justify_unsatisfied(ctx.runtime, c, ctx.meta, ctx.principal)),
-            "unsatisfied_justified": True}
-
-
-@router.post("/{suggestion_id}/attachments", status_code=status.HTTP_201_CREATED)
-async def post_attachment(
-    suggestion_id: SuggestionId, file: Annotated[UploadFile, File(description="回复函、照片、会议记录等")],
-    ctx: Annotated[CommandContext, Depends(command_context(*ANY_ROLE))],
-) -> dict[str, Any]:
-    rt = ctx.runtime
-    await queries.suggestion_events(rt, ctx.principal, suggestion_id)  # 404 before storing anything
-    sha, size = await attachments.store_upload(rt.settings.data_dir, file)
-    appended, attachment_id = await commands.add_attachment(
-        rt, suggestion_id, filename=file.filename or "", content_type=file.content_type or "", sha256=sha,
-        size=size, meta=ctx.meta, principal=ctx.principal,
-    )
-    ctx.answered(appended)
-    return {"attachment_id": attachment_id, "sha256": sha, "size": size, "filename": file.filename}
-
-
-@router.get("/{suggestion_id}/attachments/{attachment_id}", response_class=FileResponse)
-async def get_attachment(
-    suggestion_id: SuggestionId, attachment_id: str, ctx: Annotated[ReadContext, Depends(read_context(*ANY_ROLE))]
-) -> FileResponse:
-    a = await queries.attachment(ctx.runtime, ctx.principal, suggestion_id, attachment_id)
-    path = attachments.path_of(ctx.runtime.settings.data_dir, a.sha256)
-    if not path.is_file():
-        raise NotVisible()
-    return FileResponse(path, media_type=a.content_type, filename=a.filename,
-                        headers={"X-Content-SHA256": a.sha256})

@@ -42,19 +42,33 @@ class UnitIn(BaseModel):
 async def post_unit(
     body: UnitIn, ctx: Annotated[CommandContext, Depends(command_context(*opinion_commands.UNIT_REGISTRARS))]
 ) -> dict[str, Any]:
-    c = dc.RegisterOrganizerUnit(unit_id=fresh_id(ctx, "unit"), jurisdiction=body.jurisdiction, name=body.name,
-                                 kind=body.kind, head=body.head, deputy_head=body.deputy_head)
+    c = dc.RegisterOrganizerUnit(
+        unit_id=fresh_id(ctx, "unit"),
+        jurisdiction=body.jurisdiction,
+        name=body.name,
+        kind=body.kind,
+        head=body.head,
+        deputy_head=body.deputy_head,
+    )
     done = await opinion_commands.register_unit(ctx.runtime, c, ctx.meta, ctx.principal)
     ctx.answered(done)
     u = done.loaded.state
-    return {"unit_id": u.id, "jurisdiction": u.jurisdiction, "name": u.name, "kind": u.kind, "head": u.head,
-            "deputy_head": u.deputy_head}
+    return {
+        "unit_id": u.id,
+        "jurisdiction": u.jurisdiction,
+        "name": u.name,
+        "kind": u.kind,
+        "head": u.head,
+        "deputy_head": u.deputy_head,
+    }
 
 
 @router.get("/units", response_model=Page[dict[str, Any]])
 async def get_units(
     ctx: Annotated[ReadContext, Depends(read_context(*ANY_ROLE))],
-    under: CodeParam = None, limit: LimitParam = 50, cursor: CursorParam = None,
+    under: CodeParam = None,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
 ) -> Page[dict[str, Any]]:
     rows = await queries.units_under(ctx.runtime.engine, ctx.principal, under, limit, cursor)
     return page(rows, limit, key=lambda r: r["unit_id"])
@@ -73,8 +87,15 @@ class OpinionIn(BaseModel):
 async def post_opinion(
     body: OpinionIn, ctx: Annotated[CommandContext, Depends(command_context(*OPINION_RECORDERS))]
 ) -> dict[str, Any]:
-    c = dc.RecordOpinion(opinion_id=fresh_id(ctx, "opinion"), jurisdiction=body.township, deputy_id=body.deputy_id,
-                         on=body.on, place=body.place, content=body.content, people_count=body.people_count)
+    c = dc.RecordOpinion(
+        opinion_id=fresh_id(ctx, "opinion"),
+        jurisdiction=body.township,
+        deputy_id=body.deputy_id,
+        on=body.on,
+        place=body.place,
+        content=body.content,
+        people_count=body.people_count,
+    )
     done = await opinion_commands.record_opinion(ctx.runtime, c, ctx.meta, ctx.principal)
     ctx.answered(done)
     return {"opinion_id": done.loaded.id, "status": done.loaded.state.status}
@@ -83,7 +104,9 @@ async def post_opinion(
 @router.get("/opinions", response_model=Page[dict[str, Any]])
 async def get_opinions(
     ctx: Annotated[ReadContext, Depends(read_context(*ANY_ROLE))],
-    township: CodeParam = None, limit: LimitParam = 50, cursor: CursorParam = None,
+    township: CodeParam = None,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
 ) -> Page[dict[str, Any]]:
     rows = await queries.opinions_under(ctx.runtime.engine, ctx.principal, township, limit, cursor)
     for r in rows:
@@ -97,15 +120,21 @@ class ConvertIn(BaseModel):
 
 @router.post("/opinions/{opinion_id}/convert", status_code=status.HTTP_201_CREATED)
 async def post_convert(
-    opinion_id: OpinionId, ctx: Annotated[CommandContext, Depends(command_context(*STAFF_ACTORS))],
+    opinion_id: OpinionId,
+    ctx: Annotated[CommandContext, Depends(command_context(*STAFF_ACTORS))],
     body: ConvertIn | None = None,
 ) -> dict[str, Any]:
-    first, second = await opinion_commands.convert_opinion(ctx.runtime, opinion_id, ctx.meta, ctx.principal,
-                                                           title=body.title if body else None)
+    first, second = await opinion_commands.convert_opinion(
+        ctx.runtime, opinion_id, ctx.meta, ctx.principal, title=body.title if body else None
+    )
     ctx.answered(first)
     ctx.answered(second)
-    return {"opinion_id": opinion_id, "status": "converted", "suggestion_id": second.loaded.id,
-            "suggestion_status": second.loaded.state.status}
+    return {
+        "opinion_id": opinion_id,
+        "status": "converted",
+        "suggestion_id": second.loaded.id,
+        "suggestion_status": second.loaded.state.status,
+    }
 
 
 class AnswerIn(BaseModel):
@@ -116,7 +145,8 @@ class AnswerIn(BaseModel):
 async def post_answer(
     opinion_id: OpinionId, body: AnswerIn, ctx: Annotated[CommandContext, Depends(command_context(*STAFF_ACTORS))]
 ) -> dict[str, Any]:
-    done = await opinion_commands.answer_opinion(ctx.runtime, dc.AnswerOpinion(opinion_id, body.content), ctx.meta,
-                                                 ctx.principal)
+    done = await opinion_commands.answer_opinion(
+        ctx.runtime, dc.AnswerOpinion(opinion_id, body.content), ctx.meta, ctx.principal
+    )
     ctx.answered(done)
     return {"opinion_id": opinion_id, "status": done.loaded.state.status}

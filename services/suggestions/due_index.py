@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import ClassVar
 
-from sqlalchemy import MetaData, and_, select, update
+from sqlalchemy import ColumnElement, MetaData, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import Envelope
@@ -71,9 +71,12 @@ class DueIndex(Projection):
             case RehandlingStarted():
                 await self._open_round(tx, e.suggestion_id, e.round, e.started_at, e.due_at)
             case DeadlineExtended():
-                q = select(due.c.started_at).where(
-                    due.c.suggestion_id == e.suggestion_id, due.c.kind == REPLY, due.c.round == e.round
-                ).order_by(due.c.due_at.desc()).limit(1)
+                q = (
+                    select(due.c.started_at)
+                    .where(due.c.suggestion_id == e.suggestion_id, due.c.kind == REPLY, due.c.round == e.round)
+                    .order_by(due.c.due_at.desc())
+                    .limit(1)
+                )
                 started = from_text((await tx.execute(q)).scalar_one_or_none()) or env.occurred_at
                 await self._settle_round(tx, e.suggestion_id)
                 await self._open_round(tx, e.suggestion_id, e.round, started, e.new_due_at)
@@ -81,15 +84,17 @@ class DueIndex(Projection):
                 await self._settle_round(tx, e.suggestion_id)
                 await self._settle(tx, e.suggestion_id, due.c.kind == PROMISE)  # a later reply supersedes
                 if e.result == "B" and e.promised_by is not None:
-                    await self._insert(tx, e.suggestion_id, PROMISE, promise_due_at(e.promised_by, self.policy),
-                                       e.round, None)
+                    await self._insert(
+                        tx, e.suggestion_id, PROMISE, promise_due_at(e.promised_by, self.policy), e.round, None
+                    )
             case SuggestionReturned() | ReplyOverdue():
                 await self._settle_round(tx, e.suggestion_id)
             case SuggestionClosed():
                 await self._settle_round(tx, e.suggestion_id)  # promises stay tracked after closing
             case ReplyReminderDue():
-                await self._settle(tx, e.suggestion_id, and_(due.c.kind == REMINDER + e.lead_time,
-                                                             due.c.round == e.round))
+                await self._settle(
+                    tx, e.suggestion_id, and_(due.c.kind == REMINDER + e.lead_time, due.c.round == e.round)
+                )
             case PromiseCarriedOut() | PromiseOverdue():
                 await self._settle(tx, e.suggestion_id, due.c.kind == PROMISE)
 
@@ -105,17 +110,27 @@ class DueIndex(Projection):
         tx: AsyncConnection, suggestion_id: str, kind: str, due_at: datetime, round: int, started_at: datetime | None
     ) -> None:
         at = utc_text(due_at)
-        await tx.execute(due.delete().where(due.c.suggestion_id == suggestion_id, due.c.kind == kind,
-                                            due.c.due_at == at))
-        await tx.execute(due.insert().values(
-            suggestion_id=suggestion_id, kind=kind, due_at=at, round=round,
-            started_at=utc_text(started_at) if started_at else None, settled=False,
-        ))
+        await tx.execute(
+            due.delete().where(due.c.suggestion_id == suggestion_id, due.c.kind == kind, due.c.due_at == at)
+        )
+        await tx.execute(
+            due.insert().values(
+                suggestion_id=suggestion_id,
+                kind=kind,
+                due_at=at,
+                round=round,
+                started_at=utc_text(started_at) if started_at else None,
+                settled=False,
+            )
+        )
 
     @staticmethod
-    async def _settle(tx: AsyncConnection, suggestion_id: str, condition: object) -> None:
-        await tx.execute(update(due).where(due.c.suggestion_id == suggestion_id, due.c.settled.is_(False),
-                                           condition).values(settled=True))  # type: ignore[arg-type]
+    async def _settle(tx: AsyncConnection, suggestion_id: str, condition: ColumnElement[bool]) -> None:
+        await tx.execute(
+            update(due)
+            .where(due.c.suggestion_id == suggestion_id, due.c.settled.is_(False), condition)
+            .values(settled=True)
+        )
 
     async def _settle_round(self, tx: AsyncConnection, suggestion_id: str) -> None:
         await self._settle(tx, suggestion_id, due.c.kind != PROMISE)

@@ -35,7 +35,10 @@ async def register_unit(
     code = c.jurisdiction.strip()
     where = code if code.isdigit() and len(code) in (6, 9) else "000000"  # an invalid code is refused below
     return await rt.store.execute(
-        ORGANIZER_UNIT, c.unit_id, lambda loaded: unit.decide_register(loaded.state, c, now=meta.now), meta,
+        ORGANIZER_UNIT,
+        c.unit_id,
+        lambda loaded: unit.decide_register(loaded.state, c, now=meta.now),
+        meta,
         jurisdiction=where,
     )
 
@@ -65,9 +68,11 @@ async def record_opinion(
     code = c.jurisdiction.strip()
     where = code if code.isdigit() and len(code) == 9 else "000000000"
     return await rt.store.execute(
-        CONSTITUENT_OPINION, c.opinion_id,
+        CONSTITUENT_OPINION,
+        c.opinion_id,
         lambda loaded: op.decide_record(loaded.state, c, now=meta.now, tz=policy.tz, deputy_terminated=terminated),
-        meta, jurisdiction=where,
+        meta,
+        jurisdiction=where,
     )
 
 
@@ -81,8 +86,12 @@ async def _load_opinion(rt: ServiceRuntime, opinion_id: str, principal: Principa
 
 
 async def convert_opinion(
-    rt: ServiceRuntime, opinion_id: str, meta: CommandMeta, principal: Principal | None = None,
-    *, title: str | None = None,
+    rt: ServiceRuntime,
+    opinion_id: str,
+    meta: CommandMeta,
+    principal: Principal | None = None,
+    *,
+    title: str | None = None,
 ) -> tuple[Appended[ConstituentOpinion], Appended[Suggestion]]:
     """The opinion becomes a suggestion (source ``constituents_opinion``, linked); a retry completes it."""
     loaded = await _load_opinion(rt, opinion_id, principal)
@@ -95,9 +104,11 @@ async def convert_opinion(
         sg.decide_submit(Suggestion(id=suggestion_id), submission, now=meta.now, is_street=False)  # refusals first
         first = await rt.store.append(loaded, events, meta)
     second = await rt.store.execute(
-        SUGGESTION, suggestion_id,
+        SUGGESTION,
+        suggestion_id,
         lambda s: [] if s.exists else sg.decide_submit(s.state, submission, now=meta.now, is_street=False),
-        meta, jurisdiction=submission.jurisdiction,
+        meta,
+        jurisdiction=submission.jurisdiction,
     )
     return first, second
 

@@ -79,35 +79,77 @@ class SuggestionLists(Projection):
         e = env.data
         match e:
             case OrganizerUnitRegistered():
-                await tx.execute(units.insert().values(
-                    unit_id=e.unit_id, jurisdiction=e.jurisdiction, name=e.name, kind=e.kind, head=e.head,
-                    deputy_head=e.deputy_head, registered_at=utc_text(e.registered_at),
-                ))
+                await tx.execute(
+                    units.insert().values(
+                        unit_id=e.unit_id,
+                        jurisdiction=e.jurisdiction,
+                        name=e.name,
+                        kind=e.kind,
+                        head=e.head,
+                        deputy_head=e.deputy_head,
+                        registered_at=utc_text(e.registered_at),
+                    )
+                )
             case SuggestionSubmitted():
-                await tx.execute(suggestions.insert().values(
-                    suggestion_id=e.suggestion_id, jurisdiction=e.jurisdiction, title=e.title, category=e.category,
-                    source=e.source, source_id=e.source_id, submitted_during=e.submitted_during,
-                    status="submitted", deputy_ids=list(e.deputy_ids), co_unit_ids=[], round=0,
-                    ever_assigned=False, acknowledged=False, overdue_raised=False, consultations=0,
-                    key_supervision=False, justified=False, submitted_at=utc_text(e.submitted_at),
-                ))
+                await tx.execute(
+                    suggestions.insert().values(
+                        suggestion_id=e.suggestion_id,
+                        jurisdiction=e.jurisdiction,
+                        title=e.title,
+                        category=e.category,
+                        source=e.source,
+                        source_id=e.source_id,
+                        submitted_during=e.submitted_during,
+                        status="submitted",
+                        deputy_ids=list(e.deputy_ids),
+                        co_unit_ids=[],
+                        round=0,
+                        ever_assigned=False,
+                        acknowledged=False,
+                        overdue_raised=False,
+                        consultations=0,
+                        key_supervision=False,
+                        justified=False,
+                        submitted_at=utc_text(e.submitted_at),
+                    )
+                )
                 for d in e.deputy_ids:
                     await tx.execute(suggestion_deputies.insert().values(suggestion_id=e.suggestion_id, deputy_id=d))
             case SuggestionAssigned():
-                await self._set(tx, e.suggestion_id, status="assigned", lead_unit_id=e.lead_unit_id,
-                                co_unit_ids=list(e.co_unit_ids), complexity=e.complexity, round=e.round,
-                                due_at=utc_text(e.due_at), ever_assigned=True, acknowledged=False,
-                                overdue_raised=False, assigned_at=utc_text(e.assigned_at))
+                await self._set(
+                    tx,
+                    e.suggestion_id,
+                    status="assigned",
+                    lead_unit_id=e.lead_unit_id,
+                    co_unit_ids=list(e.co_unit_ids),
+                    complexity=e.complexity,
+                    round=e.round,
+                    due_at=utc_text(e.due_at),
+                    ever_assigned=True,
+                    acknowledged=False,
+                    overdue_raised=False,
+                    assigned_at=utc_text(e.assigned_at),
+                )
                 await tx.execute(suggestion_units.delete().where(suggestion_units.c.suggestion_id == e.suggestion_id))
                 for u, lead in [(e.lead_unit_id, True), *((c, False) for c in e.co_unit_ids)]:
-                    await tx.execute(suggestion_units.insert().values(suggestion_id=e.suggestion_id, unit_id=u,
-                                                                      lead=lead))
+                    await tx.execute(
+                        suggestion_units.insert().values(suggestion_id=e.suggestion_id, unit_id=u, lead=lead)
+                    )
             case SuggestionAcknowledged():
                 await self._set(tx, e.suggestion_id, acknowledged=True)
             case SuggestionReturned():
-                await self._set(tx, e.suggestion_id, status="submitted", lead_unit_id=None, co_unit_ids=[],
-                                complexity=None, due_at=None, acknowledged=False, overdue_raised=False,
-                                round=e.round - 1)
+                await self._set(
+                    tx,
+                    e.suggestion_id,
+                    status="submitted",
+                    lead_unit_id=None,
+                    co_unit_ids=[],
+                    complexity=None,
+                    due_at=None,
+                    acknowledged=False,
+                    overdue_raised=False,
+                    round=e.round - 1,
+                )
                 await tx.execute(suggestion_units.delete().where(suggestion_units.c.suggestion_id == e.suggestion_id))
             case ConsultationHeld():
                 row = await self._row(tx, e.suggestion_id)
@@ -121,13 +163,22 @@ class SuggestionLists(Projection):
             case SatisfactionEvaluated():
                 await self._set(tx, e.suggestion_id, latest_satisfaction=e.satisfaction)
             case RehandlingStarted():
-                await self._set(tx, e.suggestion_id, status="rehandling", round=e.round, due_at=utc_text(e.due_at),
-                                overdue_raised=False)
+                await self._set(
+                    tx,
+                    e.suggestion_id,
+                    status="rehandling",
+                    round=e.round,
+                    due_at=utc_text(e.due_at),
+                    overdue_raised=False,
+                )
             case KeySupervisionSet():
                 await self._set(tx, e.suggestion_id, key_supervision=True)
             case SuggestionClosed():
-                changes: dict[str, Any] = {"status": "closed", "closed_because": e.because,
-                                           "closed_at": utc_text(e.closed_at)}
+                changes: dict[str, Any] = {
+                    "status": "closed",
+                    "closed_because": e.because,
+                    "closed_at": utc_text(e.closed_at),
+                }
                 if e.merged_into:
                     changes["merged_into"] = e.merged_into
                 if e.escalated_to:
@@ -145,17 +196,31 @@ class SuggestionLists(Projection):
             case UnsatisfiedJustified():
                 await self._set(tx, e.suggestion_id, justified=True)
             case ConstituentOpinionRecorded():
-                await tx.execute(opinions.insert().values(
-                    opinion_id=e.opinion_id, jurisdiction=e.jurisdiction, deputy_id=e.deputy_id,
-                    on=e.on.isoformat(), place=e.place, content=e.content, people_count=e.people_count,
-                    status="recorded", recorded_at=utc_text(e.recorded_at),
-                ))
+                await tx.execute(
+                    opinions.insert().values(
+                        opinion_id=e.opinion_id,
+                        jurisdiction=e.jurisdiction,
+                        deputy_id=e.deputy_id,
+                        on=e.on.isoformat(),
+                        place=e.place,
+                        content=e.content,
+                        people_count=e.people_count,
+                        status="recorded",
+                        recorded_at=utc_text(e.recorded_at),
+                    )
+                )
             case ConstituentOpinionConverted():
-                await tx.execute(opinions.update().where(opinions.c.opinion_id == e.opinion_id).values(
-                    status="converted", suggestion_id=e.suggestion_id))
+                await tx.execute(
+                    opinions.update()
+                    .where(opinions.c.opinion_id == e.opinion_id)
+                    .values(status="converted", suggestion_id=e.suggestion_id)
+                )
             case ConstituentOpinionAnswered():
-                await tx.execute(opinions.update().where(opinions.c.opinion_id == e.opinion_id).values(
-                    status="answered", answer=e.content))
+                await tx.execute(
+                    opinions.update()
+                    .where(opinions.c.opinion_id == e.opinion_id)
+                    .values(status="answered", answer=e.content)
+                )
 
     @staticmethod
     async def _set(tx: AsyncConnection, suggestion_id: str, **values: Any) -> None:

@@ -33,9 +33,9 @@ from services.suggestions.tables import (
 )
 
 
-async def suggestion_events(rt: ServiceRuntime, principal: Principal, suggestion_id: str) -> tuple[
-    Suggestion, list[Envelope]
-]:
+async def suggestion_events(
+    rt: ServiceRuntime, principal: Principal, suggestion_id: str
+) -> tuple[Suggestion, list[Envelope]]:
     """The suggestion's events and state, if the caller may see it (else 404, like a missing one)."""
     envelopes = await rt.store.read(SUGGESTION, suggestion_id)
     state = SUGGESTION.replay(suggestion_id, [e.data for e in envelopes])
@@ -82,10 +82,12 @@ def _visible(access: Access, under: str | None) -> Any:
     return access.where(
         jurisdiction=s.jurisdiction,
         under=under,
-        deputy=lambda d: exists().where(suggestion_deputies.c.suggestion_id == s.suggestion_id,
-                                        suggestion_deputies.c.deputy_id == d),
-        lead_unit=lambda u: exists().where(suggestion_units.c.suggestion_id == s.suggestion_id,
-                                           suggestion_units.c.unit_id == u),
+        deputy=lambda d: exists().where(
+            suggestion_deputies.c.suggestion_id == s.suggestion_id, suggestion_deputies.c.deputy_id == d
+        ),
+        lead_unit=lambda u: exists().where(
+            suggestion_units.c.suggestion_id == s.suggestion_id, suggestion_units.c.unit_id == u
+        ),
     )
 
 
@@ -100,8 +102,16 @@ def _after(cursor: str | None) -> Any:
 
 
 async def list_suggestions(
-    engine: AsyncEngine, principal: Principal, *, township: str | None, status: str | None, overdue: bool | None,
-    unit_id: str | None, now: datetime, limit: int, cursor: str | None,
+    engine: AsyncEngine,
+    principal: Principal,
+    *,
+    township: str | None,
+    status: str | None,
+    overdue: bool | None,
+    unit_id: str | None,
+    now: datetime,
+    limit: int,
+    cursor: str | None,
 ) -> list[dict[str, Any]]:
     """``limit + 1`` rows, oldest submission first."""
     s = suggestions.c
@@ -112,8 +122,9 @@ async def list_suggestions(
         late = and_(s.status.in_(OPEN), s.due_at < utc_text(now))
         q = q.where(late if overdue else ~late)
     if unit_id:
-        q = q.where(exists().where(suggestion_units.c.suggestion_id == s.suggestion_id,
-                                   suggestion_units.c.unit_id == unit_id))
+        q = q.where(
+            exists().where(suggestion_units.c.suggestion_id == s.suggestion_id, suggestion_units.c.unit_id == unit_id)
+        )
     after = _after(cursor)
     if after is not None:
         q = q.where(after)
@@ -126,7 +137,9 @@ async def public_list(engine: AsyncEngine, under: str, limit: int, cursor: str |
     """五公开: suggestions from assignment on (never merely submitted); ``limit + 1`` rows."""
     s = suggestions.c
     q = select(suggestions).where(
-        s.jurisdiction.startswith(under, autoescape=True), s.ever_assigned.is_(True), s.status != "submitted",
+        s.jurisdiction.startswith(under, autoescape=True),
+        s.ever_assigned.is_(True),
+        s.status != "submitted",
         s.lead_unit_id.is_not(None),
     )
     after = _after(cursor)
@@ -156,8 +169,7 @@ async def opinions_under(
     engine: AsyncEngine, principal: Principal, township: str | None, limit: int, cursor: str | None
 ) -> list[dict[str, Any]]:
     o = opinions.c
-    q = select(opinions).where(Access(principal).where(jurisdiction=o.jurisdiction, under=township,
-                                                       deputy=o.deputy_id))
+    q = select(opinions).where(Access(principal).where(jurisdiction=o.jurisdiction, under=township, deputy=o.deputy_id))
     after = decode_cursor(cursor)
     if after is not None:
         q = q.where(o.opinion_id > str(after))

@@ -48,7 +48,14 @@ def _key(by: By) -> Callable[[dict[str, Any]], str]:
 
 
 async def rates_under(
-    engine: AsyncEngine, prefix: str, *, year: int, by: By, now: datetime, tz: ZoneInfo, limit: int,
+    engine: AsyncEngine,
+    prefix: str,
+    *,
+    year: int,
+    by: By,
+    now: datetime,
+    tz: ZoneInfo,
+    limit: int,
     name_of: Callable[[str], str | None],
 ) -> dict[str, Any]:
     async with engine.connect() as conn:
@@ -61,27 +68,47 @@ async def rates_under(
     key = _key(by)
     groups: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     for r in rounds:
-        groups[key(r)]["rounds"].append(RoundRecord(r["suggestion_id"], r["round"], from_text(r["due_at"]),  # type: ignore[arg-type]
-                                                    from_text(r["replied_at"])))
+        groups[key(r)]["rounds"].append(
+            RoundRecord(
+                r["suggestion_id"],
+                r["round"],
+                from_text(r["due_at"]),  # type: ignore[arg-type]
+                from_text(r["replied_at"]),
+            )
+        )
     for r in replies:
-        groups[key(r)]["replies"].append(ReplyRecord(r["suggestion_id"], r["round"], r["result"],
-                                                     from_text(r["replied_at"]),  # type: ignore[arg-type]
-                                                     tuple(r["consultation_modes"])))
+        groups[key(r)]["replies"].append(
+            ReplyRecord(
+                r["suggestion_id"],
+                r["round"],
+                r["result"],
+                from_text(r["replied_at"]),  # type: ignore[arg-type]
+                tuple(r["consultation_modes"]),
+            )
+        )
     evaluation_records = []
     for r in evaluations:
-        e = EvaluationRecord(r["suggestion_id"], r["lead_unit_id"], r["satisfaction"],
-                             from_text(r["evaluated_at"]))  # type: ignore[arg-type]
+        e = EvaluationRecord(r["suggestion_id"], r["lead_unit_id"], r["satisfaction"], from_text(r["evaluated_at"]))  # type: ignore[arg-type]
         evaluation_records.append(e)
         groups[key(r)]["evaluations"].append(e)
     for r in promises:
         if not r["superseded"]:
-            groups[key(r)]["promises"].append(PromiseRecord(r["suggestion_id"], r["round"],
-                                                            from_date(r["promised_by"]),  # type: ignore[arg-type]
-                                                            from_date(r["carried_out_on"])))
+            groups[key(r)]["promises"].append(
+                PromiseRecord(
+                    r["suggestion_id"],
+                    r["round"],
+                    from_date(r["promised_by"]),  # type: ignore[arg-type]
+                    from_date(r["carried_out_on"]),
+                )
+            )
 
     def figures(parts: dict[str, list[Any]]) -> dict[str, Any]:
-        records = SuggestionRecords(rounds=tuple(parts["rounds"]), replies=tuple(parts["replies"]),
-                                    evaluations=tuple(parts["evaluations"]), promises=tuple(parts["promises"]))
+        records = SuggestionRecords(
+            rounds=tuple(parts["rounds"]),
+            replies=tuple(parts["replies"]),
+            evaluations=tuple(parts["evaluations"]),
+            promises=tuple(parts["promises"]),
+        )
         return rates.suggestion_rates(records, as_of=now, tz=tz, year=year)
 
     total: dict[str, list[Any]] = defaultdict(list)
@@ -104,13 +131,15 @@ def unsatisfied_rows(counts: dict[str, int], unit_rows: dict[str, dict[str, Any]
     out = []
     for unit_id, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         u = unit_rows.get(unit_id, {})
-        out.append({
-            "unit_id": unit_id,
-            "name": u.get("name"),
-            "head": u.get("head"),
-            "deputy_head": u.get("deputy_head"),
-            "unsatisfied": count,
-            "limit": limit,
-            "over_limit": rates.over_unsatisfied_limit(count, limit),
-        })
+        out.append(
+            {
+                "unit_id": unit_id,
+                "name": u.get("name"),
+                "head": u.get("head"),
+                "deputy_head": u.get("deputy_head"),
+                "unsatisfied": count,
+                "limit": limit,
+                "over_limit": rates.over_unsatisfied_limit(count, limit),
+            }
+        )
     return out

@@ -55,49 +55,89 @@ class RateRecords(Projection):
         r = rate_rounds.c
         match e:
             case SuggestionAssigned():
-                await tx.execute(rate_rounds.insert().values(
-                    suggestion_id=e.suggestion_id, round=e.round, jurisdiction=e.jurisdiction,
-                    lead_unit_id=e.lead_unit_id, due_at=utc_text(e.due_at),
-                ))
+                await tx.execute(
+                    rate_rounds.insert().values(
+                        suggestion_id=e.suggestion_id,
+                        round=e.round,
+                        jurisdiction=e.jurisdiction,
+                        lead_unit_id=e.lead_unit_id,
+                        due_at=utc_text(e.due_at),
+                    )
+                )
             case SuggestionReturned():  # the withdrawn round never counts
                 await tx.execute(rate_rounds.delete().where(r.suggestion_id == e.suggestion_id, r.round == e.round))
             case RehandlingStarted():
-                await tx.execute(rate_rounds.insert().values(
-                    suggestion_id=e.suggestion_id, round=e.round, jurisdiction=e.jurisdiction,
-                    lead_unit_id=e.lead_unit_id, due_at=utc_text(e.due_at),
-                ))
+                await tx.execute(
+                    rate_rounds.insert().values(
+                        suggestion_id=e.suggestion_id,
+                        round=e.round,
+                        jurisdiction=e.jurisdiction,
+                        lead_unit_id=e.lead_unit_id,
+                        due_at=utc_text(e.due_at),
+                    )
+                )
             case DeadlineExtended():
-                await tx.execute(update(rate_rounds).where(r.suggestion_id == e.suggestion_id, r.round == e.round)
-                                 .values(due_at=utc_text(e.new_due_at)))
+                await tx.execute(
+                    update(rate_rounds)
+                    .where(r.suggestion_id == e.suggestion_id, r.round == e.round)
+                    .values(due_at=utc_text(e.new_due_at))
+                )
             case SuggestionReplied():
-                await tx.execute(update(rate_rounds).where(r.suggestion_id == e.suggestion_id, r.round == e.round)
-                                 .values(replied_at=utc_text(e.replied_at)))
-                await tx.execute(rate_replies.insert().values(
-                    suggestion_id=e.suggestion_id, round=e.round, jurisdiction=e.jurisdiction,
-                    lead_unit_id=e.unit_id, result=e.result, replied_at=utc_text(e.replied_at),
-                    consultation_modes=list(e.consultation_modes),
-                ))
+                await tx.execute(
+                    update(rate_rounds)
+                    .where(r.suggestion_id == e.suggestion_id, r.round == e.round)
+                    .values(replied_at=utc_text(e.replied_at))
+                )
+                await tx.execute(
+                    rate_replies.insert().values(
+                        suggestion_id=e.suggestion_id,
+                        round=e.round,
+                        jurisdiction=e.jurisdiction,
+                        lead_unit_id=e.unit_id,
+                        result=e.result,
+                        replied_at=utc_text(e.replied_at),
+                        consultation_modes=list(e.consultation_modes),
+                    )
+                )
                 p = rate_promises.c
                 # A later reply replaces a promise not yet carried out (as the aggregate does).
-                await tx.execute(update(rate_promises).where(
-                    p.suggestion_id == e.suggestion_id, p.carried_out_on.is_(None), p.superseded.is_(False)
-                ).values(superseded=True))
+                await tx.execute(
+                    update(rate_promises)
+                    .where(p.suggestion_id == e.suggestion_id, p.carried_out_on.is_(None), p.superseded.is_(False))
+                    .values(superseded=True)
+                )
                 if e.result == "B" and e.promised_by is not None:
-                    await tx.execute(rate_promises.insert().values(
-                        suggestion_id=e.suggestion_id, round=e.round, jurisdiction=e.jurisdiction,
-                        lead_unit_id=e.unit_id, promised_by=e.promised_by.isoformat(), superseded=False,
-                    ))
+                    await tx.execute(
+                        rate_promises.insert().values(
+                            suggestion_id=e.suggestion_id,
+                            round=e.round,
+                            jurisdiction=e.jurisdiction,
+                            lead_unit_id=e.unit_id,
+                            promised_by=e.promised_by.isoformat(),
+                            superseded=False,
+                        )
+                    )
             case SatisfactionEvaluated():
-                await tx.execute(rate_evaluations.insert().values(
-                    suggestion_id=e.suggestion_id, round=e.round, jurisdiction=e.jurisdiction,
-                    lead_unit_id=e.lead_unit_id, satisfaction=e.satisfaction, evaluated_at=utc_text(e.evaluated_at),
-                ))
+                await tx.execute(
+                    rate_evaluations.insert().values(
+                        suggestion_id=e.suggestion_id,
+                        round=e.round,
+                        jurisdiction=e.jurisdiction,
+                        lead_unit_id=e.lead_unit_id,
+                        satisfaction=e.satisfaction,
+                        evaluated_at=utc_text(e.evaluated_at),
+                    )
+                )
             case PromiseCarriedOut():
                 p = rate_promises.c
-                await tx.execute(update(rate_promises).where(p.suggestion_id == e.suggestion_id, p.round == e.round)
-                                 .values(carried_out_on=e.carried_out_on.isoformat()))
+                await tx.execute(
+                    update(rate_promises)
+                    .where(p.suggestion_id == e.suggestion_id, p.round == e.round)
+                    .values(carried_out_on=e.carried_out_on.isoformat())
+                )
             case UnsatisfiedJustified():
                 q = select(rate_justified.c.suggestion_id).where(rate_justified.c.suggestion_id == e.suggestion_id)
                 if (await tx.execute(q)).first() is None:
-                    await tx.execute(rate_justified.insert().values(suggestion_id=e.suggestion_id,
-                                                                    jurisdiction=e.jurisdiction))
+                    await tx.execute(
+                        rate_justified.insert().values(suggestion_id=e.suggestion_id, jurisdiction=e.jurisdiction)
+                    )

@@ -23,7 +23,11 @@ from services.suggestions.domain.state import Suggestion
 
 
 def suggestion_view(
-    s: Suggestion, envelopes: list[Envelope], *, now: datetime, unit_names: dict[str, str],
+    s: Suggestion,
+    envelopes: list[Envelope],
+    *,
+    now: datetime,
+    unit_names: dict[str, str],
     deputy_names: dict[str, str],
 ) -> dict[str, Any]:
     consultations: list[dict[str, Any]] = []
@@ -41,8 +45,12 @@ def suggestion_view(
         e = env.data
         match e:
             case SuggestionAssigned():
-                assignment = {"responsible_leader": e.responsible_leader, "handler": e.handler,
-                              "assigned_at": e.assigned_at, "return_by": e.return_by}
+                assignment = {
+                    "responsible_leader": e.responsible_leader,
+                    "handler": e.handler,
+                    "assigned_at": e.assigned_at,
+                    "return_by": e.return_by,
+                }
                 acknowledged_at = None
             case SuggestionAcknowledged():
                 acknowledged_at = e.acknowledged_at
@@ -50,24 +58,62 @@ def suggestion_view(
                 returns.append({"unit_id": e.unit_id, "reason": e.reason, "returned_at": e.returned_at})
                 assignment = None
             case ConsultationHeld():
-                consultations.append({"round": e.round, "held_on": e.held_on, "mode": e.mode, "summary": e.summary,
-                                      "recorded_at": e.recorded_at})
+                consultations.append(
+                    {
+                        "round": e.round,
+                        "held_on": e.held_on,
+                        "mode": e.mode,
+                        "summary": e.summary,
+                        "recorded_at": e.recorded_at,
+                    }
+                )
             case SuggestionReplied():
-                replies.append({"round": e.round, "result": e.result, "content": e.content,
-                                "promised_by": e.promised_by, "measures": e.measures, "reason": e.reason,
-                                "consultation_modes": list(e.consultation_modes), "due_at": e.due_at,
-                                "replied_at": e.replied_at, "on_time": e.replied_at <= e.due_at})
+                replies.append(
+                    {
+                        "round": e.round,
+                        "result": e.result,
+                        "content": e.content,
+                        "promised_by": e.promised_by,
+                        "measures": e.measures,
+                        "reason": e.reason,
+                        "consultation_modes": list(e.consultation_modes),
+                        "due_at": e.due_at,
+                        "replied_at": e.replied_at,
+                        "on_time": e.replied_at <= e.due_at,
+                    }
+                )
             case SatisfactionEvaluated():
-                evaluations.append({"round": e.round, "deputy_id": e.deputy_id, "satisfaction": e.satisfaction,
-                                    "comment": e.comment, "evaluated_at": e.evaluated_at})
+                evaluations.append(
+                    {
+                        "round": e.round,
+                        "deputy_id": e.deputy_id,
+                        "satisfaction": e.satisfaction,
+                        "comment": e.comment,
+                        "evaluated_at": e.evaluated_at,
+                    }
+                )
             case DeadlineExtended():
-                extensions.append({"round": e.round, "previous_due_at": e.previous_due_at,
-                                   "new_due_at": e.new_due_at, "reason": e.reason,
-                                   "approved_by_role": e.approved_by_role, "extended_at": e.extended_at})
+                extensions.append(
+                    {
+                        "round": e.round,
+                        "previous_due_at": e.previous_due_at,
+                        "new_due_at": e.new_due_at,
+                        "reason": e.reason,
+                        "approved_by_role": e.approved_by_role,
+                        "extended_at": e.extended_at,
+                    }
+                )
             case AttachmentAdded():
-                attachments.append({"attachment_id": e.attachment_id, "filename": e.filename,
-                                    "content_type": e.content_type, "sha256": e.sha256, "size": e.size,
-                                    "added_at": e.added_at})
+                attachments.append(
+                    {
+                        "attachment_id": e.attachment_id,
+                        "filename": e.filename,
+                        "content_type": e.content_type,
+                        "sha256": e.sha256,
+                        "size": e.size,
+                        "added_at": e.added_at,
+                    }
+                )
             case ReplyOverdue():
                 overdue_raised.append({"round": e.round, "due_at": e.due_at, "detected_at": e.detected_at})
             case KeySupervisionSet():
@@ -90,8 +136,7 @@ def suggestion_view(
         "source_id": s.source_id,
         "status": s.status,
         "deputy_ids": list(s.deputy_ids),
-        "deputies": [{"deputy_id": d, "name": deputy_names.get(d), "lead": i == 0}
-                     for i, d in enumerate(s.deputy_ids)],
+        "deputies": [{"deputy_id": d, "name": deputy_names.get(d), "lead": i == 0} for i, d in enumerate(s.deputy_ids)],
         "submitted_at": s.submitted_at,
         "round": r.number if r else None,
         "due_at": s.due_at,
@@ -109,9 +154,17 @@ def suggestion_view(
         "replies": replies,
         "evaluations": evaluations,
         "extensions": extensions,
-        "promises": [{"round": p.round, "promised_by": p.promised_by, "measures": p.measures,
-                      "carried_out_on": p.carried_out_on, "superseded": p.superseded,
-                      "overdue_raised": p.overdue_raised} for p in s.promises],
+        "promises": [
+            {
+                "round": p.round,
+                "promised_by": p.promised_by,
+                "measures": p.measures,
+                "carried_out_on": p.carried_out_on,
+                "superseded": p.superseded,
+                "overdue_raised": p.overdue_raised,
+            }
+            for p in s.promises
+        ],
         "key_supervision": s.key_supervision,
         "key_supervision_reason": key_supervision_reason,
         "unsatisfied": s.unsatisfied,

@@ -32,8 +32,14 @@ QUIET_FOR = 30.0  # seconds an item that decided nothing is left alone (the inde
 
 class DeadlineWatcher:
     def __init__(
-        self, store: EventStore, engine: AsyncEngine, policy: SuggestionPolicy, *, clock: Clock = utcnow,
-        interval: float = 0.5, batch: int = 500,
+        self,
+        store: EventStore,
+        engine: AsyncEngine,
+        policy: SuggestionPolicy,
+        *,
+        clock: Clock = utcnow,
+        interval: float = 0.5,
+        batch: int = 500,
     ) -> None:
         self.store = store
         self.engine = engine
@@ -42,25 +48,37 @@ class DeadlineWatcher:
         self.watcher = DueWatcher(NAME, self.find_due, self.act, clock=clock, interval=interval, batch=batch)
 
     async def find_due(self, now: datetime, limit: int) -> list[Due]:
-        q = (select(due.c.suggestion_id, due.c.kind, due.c.due_at)
-             .where(due.c.settled.is_(False), due.c.due_at < utc_text(now))
-             .order_by(due.c.due_at).limit(limit + len(self._quiet)))
+        q = (
+            select(due.c.suggestion_id, due.c.kind, due.c.due_at)
+            .where(due.c.settled.is_(False), due.c.due_at < utc_text(now))
+            .order_by(due.c.due_at)
+            .limit(limit + len(self._quiet))
+        )
         async with self.engine.connect() as conn:
             rows = (await conn.execute(q)).all()
         clock = time.monotonic()
         self._quiet = {k: until for k, until in self._quiet.items() if until > clock}
-        items = [Due(kind=r.kind, aggregate_id=r.suggestion_id, due_at=from_text(r.due_at))  # type: ignore[arg-type]
-                 for r in rows if (r.suggestion_id, r.kind, r.due_at) not in self._quiet]
+        items = [
+            Due(kind=r.kind, aggregate_id=r.suggestion_id, due_at=from_text(r.due_at))  # type: ignore[arg-type]
+            for r in rows
+            if (r.suggestion_id, r.kind, r.due_at) not in self._quiet
+        ]
         return items[:limit]
 
     async def act(self, item: Due, meta: CommandMeta) -> bool:
         appended = await self.store.execute(
-            SUGGESTION, item.aggregate_id,
-            lambda loaded: clocks.decide_due(loaded.state, now=meta.now, policy=self.policy), meta,
+            SUGGESTION,
+            item.aggregate_id,
+            lambda loaded: clocks.decide_due(loaded.state, now=meta.now, policy=self.policy),
+            meta,
         )
         if appended.envelopes:
-            log.info("suggestion.deadline_raised", suggestion_id=item.aggregate_id, kind=item.kind,
-                     events=[e.type for e in appended.envelopes])
+            log.info(
+                "suggestion.deadline_raised",
+                suggestion_id=item.aggregate_id,
+                kind=item.kind,
+                events=[e.type for e in appended.envelopes],
+            )
             return True
         self._quiet[(item.aggregate_id, item.kind, utc_text(item.due_at))] = time.monotonic() + QUIET_FOR
         return False

@@ -7,13 +7,15 @@ without an access rule, or without a case in ``matrix_cases.CASES``, fails the s
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
 from libs.auth.matrix import FRAMEWORK, RouteRule, all_rules
 from libs.config.settings import Settings
 from tests.auth.helpers import fresh_city
-from tests.auth.matrix_cases import ROLES_AND_ANONYMOUS, WHERES, World, case_for, role_only_case
+from tests.auth.matrix_cases import SEEDS, ROLES_AND_ANONYMOUS, WHERES, World, case_for, role_only_case
+from tests.auth.matrix_core import Case, Probe, Where
 from tests.support.system import System
 from tests.support.waiting import eventually
 
@@ -47,36 +49,66 @@ def test_every_route_has_a_matrix_case() -> None:
     )
 
 
+async def _cell(w: World, rule: RouteRule, case: Case, role: str | None, label: str, probe: Probe,
+                expected: int, bound: dict[str, str | None], where: Where | None) -> str | None:
+    """One request; a failure message, or None."""
+    headers = w.headers(role, **bound)
+    r = await w.client.request(probe.method, probe.url, json=probe.json, params=probe.params, files=probe.files,
+                               headers=headers)
+    who = f"{rule.method} {probe.url} as {role or 'anonymous'} ({label})"
+    if r.status_code != expected:
+        return f"{who}: expected {expected}, got {r.status_code} {r.text[:300]}"
+    if r.status_code >= 400:
+        body = r.json()
+        if set(body) != {"error"} or not {"code", "message"} <= set(body["error"]):
+            return f"{who}: error body not in the contract's shape: {body}"
+    elif role is not None and where is not None:
+        try:
+            await case.check(w, role, where, r)
+        except AssertionError as exc:
+            return f"{who}: {exc}"
+    return None
+
+
 async def _run_route(w: World, rule: RouteRule) -> tuple[int, list[str]]:
+    """The route's cells, one after another (a write route's records are shared by its roles)."""
     case = case_for(rule) or role_only_case(rule)
     failures: list[str] = []
     ran = 0
     for role in ROLES_AND_ANONYMOUS:
         for where in WHERES if role is not None else ("inside",):
-            probe = case.probe(w, role or "city_staff", where)
-            expected = case.expected(rule, role, where)
             if case.kind == "role-only" and (rule.public or rule.allows(role or "")):
                 continue  # needs a record the matrix cannot build yet (test_every_route_has_a_matrix_case fails)
             if case.kind == "role-only" and where == "outside":
                 continue  # the role's own cell does not depend on where
-            r = await w.client.request(probe.method, probe.url, json=probe.json, params=probe.params,
-                                       headers=w.headers(role))
+            probe = case.probe(w, role or "city_staff", where)
+            expected = case.expected(rule, role, where)
+            bound = case.bound(w, role) if role else {}
+            failure = await _cell(w, rule, case, role, where if role else "-", probe, expected, bound, where)
             ran += 1
-            where_label = where if role is not None else "-"
-            if r.status_code != expected:
-                failures.append(f"{rule.method} {probe.url} as {role or 'anonymous'} ({where_label}): "
-                                f"expected {expected}, got {r.status_code} {r.text[:200]}")
-                continue
-            if r.status_code >= 400:
-                body = r.json()
-                if set(body) != {"error"} or not {"code", "message"} <= set(body["error"]):
-                    failures.append(f"{rule.method} {probe.url}: error body not in the contract's shape: {body}")
-            elif role is not None:
-                try:
-                    await case.check(w, role, where, r)
-                except AssertionError as exc:
-                    failures.append(f"{rule.method} {probe.url} as {role} ({where_label}): {exc}")
+            if failure:
+                failures.append(failure)
+    for extra in case.extras(w) if case.extras is not None else ():
+        expected = extra.expected if rule.allows(extra.role) or rule.public else 403
+        bound = extra.bound(w) if extra.bound is not None else case.bound(w, extra.role)
+        failure = await _cell(w, rule, case, extra.role, extra.label, extra.probe(w), expected, bound, None)
+        ran += 1
+        if failure:
+            failures.append(failure)
     return ran, failures
+
+
+async def _ready(system: System, w: World) -> None:
+    """Every service's read models include everything seeded (``Renda-After``), and the tree is there."""
+    async def projected() -> None:
+        headers = {**w.headers("city_staff"), **w.seed.after}
+        for path in ("/api/deputies/jurisdictions", "/api/meetings", "/api/suggestions"):
+            r = await system.client.get(path, params={"limit": 1}, headers=headers)
+            assert r.status_code == 200, f"{path}: {r.status_code} {r.text[:200]}"
+        r = await system.client.get("/api/auth/users", params={"under": w.city, "limit": 500}, headers=headers)
+        assert len(r.json()["items"]) >= 3
+
+    await eventually(projected, timeout=60)
 
 
 async def test_access_matrix(system: System, nc) -> None:
@@ -84,31 +116,22 @@ async def test_access_matrix(system: System, nc) -> None:
     if any(r.roles is None for r in API):
         pytest.fail("routes without an access rule: see test_every_route_declares_an_access_rule")
     w = World(system, nc, city=fresh_city(), other_city=fresh_city())
+    started = time.monotonic()
     await w.setup()
-    for r in API:
-        case = case_for(r)
-        if case is not None and case.setup is not None:
-            await case.setup(w)
+    for seed in SEEDS:  # in order: meetings and suggestions build on the deputies' records
+        await seed(w)
+    await _ready(system, w)
+    seeded = time.monotonic() - started
     uncased = [r for r in API if case_for(r) is None]
-
-    async def projected() -> None:  # the setup's events have reached the read models
-        r = await system.client.get("/api/auth/users", params={"under": w.city, "limit": 500},
-                                    headers=w.headers("city_staff"))
-        assert len(r.json()["items"]) >= 3
-        r = await system.client.get("/api/deputies/jurisdictions", params={"limit": 500},
-                                    headers=w.headers("city_staff"))
-        assert w.street in [j["code"] for j in r.json()["items"]]
-        if "deputies" in w.store:
-            r = await system.client.get("/api/deputies", params={"limit": 500}, headers=w.headers("city_staff"))
-            assert w.deputy_id in [d["deputy_id"] for d in r.json()["items"]]
-
-    await eventually(projected)
     try:
         results = await asyncio.gather(*(_run_route(w, r) for r in API))
     finally:
         await w.client.aclose()
     ran = sum(n for n, _ in results)
     failures = [f for _, fs in results for f in fs]
-    print(f"\naccess matrix: {len(API)} routes × {len(ROLES_AND_ANONYMOUS) - 1} roles × {len(WHERES)} cases "
-          f"+ anonymous = {ran} requests ({len(uncased)} routes without a case: 401/403 cells only)")
+    cased = len(API) - len(uncased)
+    print(f"\naccess matrix: {len(API)} routes ({cased} with a case) × {len(ROLES_AND_ANONYMOUS) - 1} roles × "
+          f"{len(WHERES)} cases + anonymous + extras = {ran} requests; seeded in {seeded:.1f}s, "
+          f"walked in {time.monotonic() - started - seeded:.1f}s ({len(uncased)} routes without a case: "
+          f"401/403 cells only)")
     assert not failures, f"{len(failures)} of {ran} matrix cells wrong:\n" + "\n".join(failures)

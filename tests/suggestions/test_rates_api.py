@@ -65,27 +65,43 @@ class Fixture:
     async def assigned(self, unit: str, when: datetime = at(1, 10)) -> str:
         sid = str(uuid.uuid4())
         c = SubmitSuggestion(sid, self.a.township, "修缮村道", "村道破损", (self.a.lead,))
-        await self.step(sid, at(1, 5), lambda s: sg.decide_submit(s, c, now=at(1, 5), is_street=False),
-                        jurisdiction=self.a.township)
-        await self.step(sid, when, lambda s: sg.decide_assign(s, AssignSuggestion(sid, unit, "陈副镇长"), now=when,
-                                                              policy=POLICY, is_street=False,
-                                                              actor_role="township_staff"))
+        await self.step(
+            sid, at(1, 5), lambda s: sg.decide_submit(s, c, now=at(1, 5), is_street=False), jurisdiction=self.a.township
+        )
+        await self.step(
+            sid,
+            when,
+            lambda s: sg.decide_assign(
+                s,
+                AssignSuggestion(sid, unit, "陈副镇长"),
+                now=when,
+                policy=POLICY,
+                is_street=False,
+                actor_role="township_staff",
+            ),
+        )
         return sid
 
     async def consult(self, sid: str, when: datetime, mode: str) -> None:
         c = RecordConsultation(sid, when.date(), mode, "面商")  # type: ignore[arg-type]
         await self.step(sid, when, lambda s: sg.decide_consult(s, c, unit_id=None, now=when, policy=POLICY))
 
-    async def reply(self, sid: str, when: datetime, result: str, policy: SuggestionPolicy = POLICY,
-                    promised_by: date | None = None) -> None:
-        c = ReplyToSuggestion(sid, result, "答复", promised_by=promised_by,  # type: ignore[arg-type]
-                              measures="措施" if result == "B" else None, reason="条件限制" if result == "C" else None)
+    async def reply(
+        self, sid: str, when: datetime, result: str, policy: SuggestionPolicy = POLICY, promised_by: date | None = None
+    ) -> None:
+        c = ReplyToSuggestion(
+            sid,
+            result,
+            "答复",
+            promised_by=promised_by,  # type: ignore[arg-type]
+            measures="措施" if result == "B" else None,
+            reason="条件限制" if result == "C" else None,
+        )
         await self.step(sid, when, lambda s: sg.decide_reply(s, c, unit_id=None, now=when, policy=policy))
 
     async def evaluate(self, sid: str, when: datetime, satisfaction: str) -> None:
         c = EvaluateSuggestion(sid, satisfaction)  # type: ignore[arg-type]
-        await self.step(sid, when, lambda s: sg.decide_evaluate(s, c, deputy_id=self.a.lead, now=when,
-                                                                policy=POLICY))
+        await self.step(sid, when, lambda s: sg.decide_evaluate(s, c, deputy_id=self.a.lead, now=when, policy=POLICY))
 
 
 async def test_rates_match_the_hand_counted_township(
@@ -106,8 +122,9 @@ async def test_rates_match_the_hand_counted_township(
         await f.reply(s2, at(3, 1), "B", promised_by=date(2025, 6, 30))
         await f.evaluate(s2, at(3, 5), "basically_satisfied")
         c = RecordImplementation(s2, date(2025, 6, 20), "已完成")
-        await f.step(s2, at(6, 20), lambda s: sg.decide_implementation(s, c, unit_id=None, now=at(6, 20),
-                                                                       policy=POLICY))
+        await f.step(
+            s2, at(6, 20), lambda s: sg.decide_implementation(s, c, unit_id=None, now=at(6, 20), policy=POLICY)
+        )
         s3 = await f.assigned(u1)  # online, C late (05-01); unsatisfied; round 2 A on time; unsatisfied again
         await f.consult(s3, at(2, 1), "online")
         await f.reply(s3, at(5, 1), "C")
@@ -123,12 +140,14 @@ async def test_rates_match_the_hand_counted_township(
         await f.assigned(u2)  # s5: never answered, late since 2025-04-10
         await f.assigned(u1, at(12, 20))  # s6: due 2026-03-20, so it counts in 2026, not 2025
         s8 = await f.assigned(u1)  # returned at once: its withdrawn round never counts
-        await f.step(s8, at(1, 11), lambda s: sg.decide_return(s, ReturnSuggestion(s8, "不属本单位"), unit_id=None,
-                                                               now=at(1, 11)))
+        await f.step(
+            s8,
+            at(1, 11),
+            lambda s: sg.decide_return(s, ReturnSuggestion(s8, "不属本单位"), unit_id=None, now=at(1, 11)),
+        )
 
         staff = {**system.auth("county_staff", a.county), "Renda-After": f"RENDA_SUGGESTIONS:{f.seq}"}
-        r = await system.client.get("/api/suggestions/rates", params={"under": a.township, "year": 2025},
-                                    headers=staff)
+        r = await system.client.get("/api/suggestions/rates", params={"under": a.township, "year": 2025}, headers=staff)
         assert r.status_code == 200, r.text
         body = r.json()
         [town] = body["groups"]
@@ -151,29 +170,40 @@ async def test_rates_match_the_hand_counted_township(
         # Unsatisfied in 2025: U1 has s3 (one suggestion, however many evaluations); U2's s4 is justified.
         # RENDA_UNSATISFIED_LIMIT=0 here, so U1's one is over the limit.
         assert [(u["unit_id"], u["unsatisfied"], u["over_limit"]) for u in body["unsatisfied_by_unit"]] == [
-            (u1, 1, True)]
+            (u1, 1, True)
+        ]
         assert body["unsatisfied_by_unit"][0]["head"] == "王所长"
 
-        r = await system.client.get("/api/suggestions/rates", params={"under": a.township, "year": 2025,
-                                                                      "by": "unit"}, headers=staff)
+        r = await system.client.get(
+            "/api/suggestions/rates", params={"under": a.township, "year": 2025, "by": "unit"}, headers=staff
+        )
         by_unit = {g["key"]: g for g in r.json()["groups"]}
         assert by_unit[u1]["name"] == "镇财政所"
         # U1 rounds: s1, s2, s3r1 (late), s3r2, s3r3 (late) → 3/5; replies all consulted 4/4, f2f s1, s3r2 → 2/4
         # evaluations s1, s2, s3 ×2 → 2/4; latest replies s1 A, s2 B kept, s3 A → 3/3; promise s2 → 1/1
         assert {k: (v["numerator"], v["denominator"]) for k, v in by_unit[u1]["rates"].items()} == {
-            "on_time_reply_rate": (3, 5), "consultation_rate": (4, 4), "face_to_face_rate": (2, 4),
-            "satisfaction_rate": (2, 4), "resolution_rate": (3, 3), "implementation_rate": (1, 1),
+            "on_time_reply_rate": (3, 5),
+            "consultation_rate": (4, 4),
+            "face_to_face_rate": (2, 4),
+            "satisfaction_rate": (2, 4),
+            "resolution_rate": (3, 3),
+            "implementation_rate": (1, 1),
         }
         # U2 rounds: s4r1 on time, s4r2 and s5 late → 1/3; s4's reply unconsulted 0/1, unsatisfied 0/1,
         # B not kept: resolution 0/1, implementation 0/1
         assert {k: (v["numerator"], v["denominator"]) for k, v in by_unit[u2]["rates"].items()} == {
-            "on_time_reply_rate": (1, 3), "consultation_rate": (0, 1), "face_to_face_rate": (0, 1),
-            "satisfaction_rate": (0, 1), "resolution_rate": (0, 1), "implementation_rate": (0, 1),
+            "on_time_reply_rate": (1, 3),
+            "consultation_rate": (0, 1),
+            "face_to_face_rate": (0, 1),
+            "satisfaction_rate": (0, 1),
+            "resolution_rate": (0, 1),
+            "implementation_rate": (0, 1),
         }
 
         # 2026 holds only s6 (due 2026-03-20, unanswered): 0/1 on time, nothing else to count.
-        r = await system.client.get("/api/suggestions/rates", params={"under": a.county, "year": 2026,
-                                                                      "by": "county"}, headers=staff)
+        r = await system.client.get(
+            "/api/suggestions/rates", params={"under": a.county, "year": 2026, "by": "county"}, headers=staff
+        )
         [county] = r.json()["groups"]
         assert county["key"] == a.county
         assert county["rates"]["on_time_reply_rate"] == {"rate": 0.0, "numerator": 0, "denominator": 1}
@@ -183,6 +213,5 @@ async def test_rates_match_the_hand_counted_township(
         deputy = system.auth("deputy", a.township, deputy_id=a.lead)
         assert (await system.client.get("/api/suggestions/rates", headers=deputy)).status_code == 403
         other = system.auth("township_staff", a.county + "008")
-        r = await system.client.get("/api/suggestions/rates", params={"under": a.township, "year": 2025},
-                                    headers=other)
+        r = await system.client.get("/api/suggestions/rates", params={"under": a.township, "year": 2025}, headers=other)
         assert r.json()["groups"] == [] and r.json()["unsatisfied_by_unit"] == []

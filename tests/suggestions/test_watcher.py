@@ -78,11 +78,16 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 async def assigned(store: EventStore) -> tuple[str, int]:
     sid = str(uuid.uuid4())
     c = SubmitSuggestion(sid, TOWN, "修缮村道", "村道破损", ("d-1", "d-2"))
-    await store.execute(sg.SUGGESTION, sid, lambda x: sg.decide_submit(x.state, c, now=T0, is_street=False),
-                        meta(T0), jurisdiction=TOWN)
+    await store.execute(
+        sg.SUGGESTION, sid, lambda x: sg.decide_submit(x.state, c, now=T0, is_street=False), meta(T0), jurisdiction=TOWN
+    )
     a = AssignSuggestion(sid, "u-finance", "陈副镇长")
-    done = await store.execute(sg.SUGGESTION, sid, lambda x: sg.decide_assign(
-        x.state, a, now=T0, policy=POLICY, is_street=False, actor_role="township_staff"), meta(T0))
+    done = await store.execute(
+        sg.SUGGESTION,
+        sid,
+        lambda x: sg.decide_assign(x.state, a, now=T0, policy=POLICY, is_street=False, actor_role="township_staff"),
+        meta(T0),
+    )
     assert done.loaded.state.due_at == DUE
     return sid, done.stream_seq
 
@@ -107,7 +112,10 @@ async def test_two_instances_and_a_restart_raise_each_deadline_once(conns, engin
         assert await index.wait_for(STREAM, seq, 10)
         # The index holds the deadline and both reminders, nothing settled yet.
         assert await open_rows(engine, sid) == [
-            ("reply_reminder:P14D", False), ("reply_reminder:P3D", False), ("reply_overdue", False)]
+            ("reply_reminder:P14D", False),
+            ("reply_reminder:P3D", False),
+            ("reply_overdue", False),
+        ]
 
         clock = Clock(DUE - timedelta(days=10))  # past the P14D reminder, before the P3D one
         one = DeadlineWatcher(store_a, engine, POLICY, clock=clock)
@@ -163,16 +171,26 @@ async def test_an_extension_opens_a_new_deadline_and_a_reply_settles_it(conns, e
         store = EventStore(nc_a)
         sid, _ = await assigned(store)
         later = DUE + timedelta(days=30)
-        done = await store.execute(sg.SUGGESTION, sid, lambda x: sg.decide_extend(
-            x.state, ExtendDeadline(sid, later, "跨年立项"), now=T0 + timedelta(days=1), is_street=False,
-            actor_role="township_staff"), meta(T0 + timedelta(days=1)))
+        done = await store.execute(
+            sg.SUGGESTION,
+            sid,
+            lambda x: sg.decide_extend(
+                x.state,
+                ExtendDeadline(sid, later, "跨年立项"),
+                now=T0 + timedelta(days=1),
+                is_street=False,
+                actor_role="township_staff",
+            ),
+            meta(T0 + timedelta(days=1)),
+        )
         assert await index.wait_for(STREAM, done.stream_seq, 10)
         watcher = DeadlineWatcher(store, engine, POLICY, clock=Clock(DUE + timedelta(hours=1)))
         await watcher.tick()
         assert "ReplyOverdue" not in await types_of(store, sid)  # the old deadline no longer counts
         async with engine.connect() as conn:
-            q = select(due.c.due_at).where(due.c.suggestion_id == sid, due.c.kind == "reply_overdue",
-                                           due.c.settled.is_(False))
+            q = select(due.c.due_at).where(
+                due.c.suggestion_id == sid, due.c.kind == "reply_overdue", due.c.settled.is_(False)
+            )
             assert [datetime.fromisoformat(v) for v in (await conn.execute(q)).scalars()] == [later]
     finally:
         await index.stop()
@@ -189,11 +207,19 @@ async def test_a_b_promise_past_its_date_is_raised_once_and_a_reply_settles_the_
         sid, _ = await assigned(store)
         when = T0 + timedelta(days=20)
         consult = RecordConsultation(sid, when.date(), "face_to_face", "面商")
-        await store.execute(sg.SUGGESTION, sid, lambda x: sg.decide_consult(
-            x.state, consult, unit_id=None, now=when, policy=POLICY), meta(when))
+        await store.execute(
+            sg.SUGGESTION,
+            sid,
+            lambda x: sg.decide_consult(x.state, consult, unit_id=None, now=when, policy=POLICY),
+            meta(when),
+        )
         reply = ReplyToSuggestion(sid, "B", "列入计划", promised_by=date(2026, 5, 31), measures="立项")
-        done = await store.execute(sg.SUGGESTION, sid, lambda x: sg.decide_reply(
-            x.state, reply, unit_id=None, now=when, policy=POLICY), meta(when))
+        done = await store.execute(
+            sg.SUGGESTION,
+            sid,
+            lambda x: sg.decide_reply(x.state, reply, unit_id=None, now=when, policy=POLICY),
+            meta(when),
+        )
         assert await index.wait_for(STREAM, done.stream_seq, 10)
         assert [k for k, settled in await open_rows(engine, sid) if not settled] == ["promise_overdue"]
         clock = Clock(datetime(2026, 5, 31, 23, 59, tzinfo=TZ))  # the promised day is not over yet
