@@ -18,7 +18,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from bench import append, decisions, http, load, memory, peer, replay
+from bench import append, decisions, http, load, memory, peer, replay, suggestions
 from bench.common import Row, Sizes, fresh_nats
 from bench.context import Ctx
 from libs.observability.logging import configure
@@ -31,6 +31,7 @@ BENCHES: dict[str, Callable[[Ctx], Awaitable[list[Row]]]] = {
     "peer": peer.run,
     "memory": memory.run,
     "decisions": decisions.run,
+    "suggestions": suggestions.run,
 }
 RESULTS = Path(__file__).parent / "results"
 

@@ -203,6 +203,7 @@ class ProjectionRunner:
         self._changed = asyncio.Condition()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._unsaved: dict[str, int] = {}
         self.rebuilt = False
 
     @property
@@ -287,6 +288,10 @@ class ProjectionRunner:
             except (asyncio.CancelledError, Exception):
                 pass
         self._tasks = []
+        try:
+            await self.save_position()
+        except Exception:
+            log.warning("projection.save_position_failed", projection=self.projection.name)
 
     async def _follow(self, stream: str) -> None:
         source = PullSource(self.nc, stream, self.consumer_name(), self.batch)
@@ -313,25 +318,29 @@ class ProjectionRunner:
     async def _apply_batch(self, stream: str, delivered: list[_Delivered], wanted: frozenset[str] | None) -> None:
         started = time.perf_counter()
         name = self.projection.name
-        async with self.engine.begin() as tx:
-            # Write first: it takes the row lock on PostgreSQL (a second instance waits, then
-            # skips what this one applied) and the write lock on SQLite up front, where a read
-            # that later upgrades to a write can fail with SQLITE_BUSY instead of waiting.
-            where = (checkpoints.c.projection == name) & (checkpoints.c.stream == stream)
-            await tx.execute(update(checkpoints).where(where).values(updated_at=datetime.now(UTC)))
-            position = int((await tx.execute(select(checkpoints.c.position).where(where))).scalar_one())
-            envs: list[Envelope] = []
-            for d in delivered:
-                if d.seq <= position:
-                    continue  # redelivered: already in the read model
-                env = decode_delivered(d, wanted)
-                if env is not None:
-                    envs.append(env)
-                position = d.seq
-            if envs:
-                await self.projection.apply_many(envs, tx)
-            applied = len(envs)
-            await tx.execute(update(checkpoints).where(where).values(position=position))
+        known = self.positions.get(stream, 0)
+        envs = [env for d in delivered if d.seq > known and (env := self._decode(d, wanted)) is not None]
+        position = max(known, delivered[-1].seq)
+        if not envs:
+            # Nothing this projection reads: advance in memory only. The stored checkpoint moves
+            # with the next batch that writes (or at shutdown); after a crash the skipped events
+            # are read again and skipped again, so nothing is lost and nothing doubled.
+            self._unsaved[stream] = position
+        else:
+            async with self.engine.begin() as tx:
+                # Write first: it takes the row lock on PostgreSQL (a second instance waits, then
+                # skips what this one applied) and the write lock on SQLite up front, where a read
+                # that later upgrades to a write can fail with SQLITE_BUSY instead of waiting.
+                where = (checkpoints.c.projection == name) & (checkpoints.c.stream == stream)
+                locked = update(checkpoints).where(where).values(updated_at=datetime.now(UTC))
+                stored = int((await tx.execute(locked.returning(checkpoints.c.position))).scalar_one())
+                envs = [e for e in envs if e.stream_seq > stored]  # another instance may have applied some
+                if envs:
+                    await self.projection.apply_many(envs, tx)
+                position = max(position, stored)
+                await tx.execute(update(checkpoints).where(where).values(position=position))
+            self._unsaved.pop(stream, None)
+        applied = len(envs)
         last = delivered[-1]
         self.heads[stream] = max(self.heads.get(stream, 0), last.seq + last.pending)
         async with self._changed:
@@ -341,6 +350,25 @@ class ProjectionRunner:
         PROJECTION_LAG.labels(name, stream).set(self.heads[stream] - position)
         log.debug("projection.batch", projection=name, stream=stream, n=len(delivered), applied=applied,
                   ms=round((time.perf_counter() - started) * 1e3, 2))
+
+    def _decode(self, d: _Delivered, wanted: frozenset[str] | None) -> Envelope | None:
+        try:
+            return decode_delivered(d, wanted)
+        except (KeyError, TypeError, ValueError, orjson.JSONDecodeError):
+            # Not an envelope (something published into the stream by hand): it carries no
+            # event, so there is nothing to apply; say so loudly and go on.
+            log.error("projection.undecodable_message", projection=self.projection.name, subject=d.subject, seq=d.seq)
+            return None
+
+    async def save_position(self) -> None:
+        """Store the in-memory checkpoint of batches that wrote nothing (called at shutdown)."""
+        for stream, position in list(self._unsaved.items()):
+            where = (checkpoints.c.projection == self.projection.name) & (checkpoints.c.stream == stream)
+            async with self.engine.begin() as tx:
+                await tx.execute(
+                    update(checkpoints).where(where & (checkpoints.c.position < position)).values(position=position)
+                )
+            self._unsaved.pop(stream, None)
 
     # -- reading its progress ------------------------------------------------------------------
     async def wait_for(self, stream: str, seq: int, timeout: float) -> bool:

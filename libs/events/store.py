@@ -146,6 +146,13 @@ class EventStore:
         self._keep(subject, loaded)
         return loaded
 
+    def _cached(self, agg: AggregateType[S], aggregate_id: str, jurisdiction: str | None) -> Loaded[S] | None:
+        where = jurisdiction or self._where.get((agg.name, aggregate_id))
+        if where is None or self._states_size <= 0:
+            return None
+        held = self._states.get(aggregate_subject(agg.context, where, agg.name, aggregate_id))
+        return held if held is not None and held.type is agg else None  # type: ignore[return-value]
+
     def _fold(
         self, agg: AggregateType[S], aggregate_id: str, known: str | None, envelopes: list[Envelope],
         cached: Loaded[S] | None,
@@ -194,7 +201,25 @@ class EventStore:
         *,
         jurisdiction: str | None = None,
     ) -> Appended[S]:
-        """Load → decide → append. A command already applied (a retry) decides nothing again."""
+        """Load → decide → append. A command already applied (a retry) decides nothing again.
+
+        A state this process holds is used as it is, without asking the server for newer events:
+        the append's expected-sequence guard refuses it if the aggregate moved on, and then (or
+        when the possibly stale state made ``decide`` refuse or decide nothing) the command is
+        decided again on a fresh load. ``decide`` is pure, so deciding twice is harmless; this
+        saves a round trip on the common path of an aggregate this process wrote last.
+        """
+        cached = self._cached(agg, aggregate_id, jurisdiction)
+        if cached is not None and not cached.applied(meta.command_id):
+            try:
+                events = decide(cached)
+            except Exception:
+                events = []  # maybe only because the state is stale: decide again below
+            if events:
+                try:
+                    return await self.append(cached, events, meta, jurisdiction=jurisdiction)
+                except ConcurrencyConflict:
+                    pass
         loaded = await self.load(agg, aggregate_id, jurisdiction)
         if loaded.applied(meta.command_id):
             return Appended(loaded, (), stream_name(agg.context), loaded.last_stream_seq)

@@ -60,6 +60,7 @@ class DueWatcher:
         clock: Clock = utcnow,
         interval: float = 1.0,
         batch: int = 500,
+        window: int = 32,
     ) -> None:
         self.name = name
         self.find_due = find_due
@@ -67,20 +68,29 @@ class DueWatcher:
         self.clock = clock
         self.interval = interval
         self.batch = batch
+        self.window = window
         self.raised = 0
 
     async def tick(self) -> int:
-        """Look once; return how many items led to an append."""
+        """Look once; return how many items led to an append.
+
+        Items are acted on concurrently (a bounded window): each is its own aggregate, guarded by
+        its expected sequence, so order between them does not matter.
+        """
         now = self.clock()
-        appended = 0
-        for item in await self.find_due(now, self.batch):
-            for _attempt in range(3):
-                try:
-                    if await self.act(item, due_meta(self.name, item, now)):
-                        appended += 1
-                    break
-                except ConcurrencyConflict:
-                    continue  # another instance or command got there first: reload and decide again
+        window = asyncio.Semaphore(self.window)
+
+        async def one(item: Due) -> bool:
+            async with window:
+                for _attempt in range(3):
+                    try:
+                        return await self.act(item, due_meta(self.name, item, now))
+                    except ConcurrencyConflict:
+                        continue  # another instance or command got there first: reload, decide again
+                return False
+
+        results = await asyncio.gather(*(one(item) for item in await self.find_due(now, self.batch)))
+        appended = sum(1 for r in results if r)
         self.raised += appended
         return appended
 

@@ -110,8 +110,14 @@ class Idempotency:
         request_hash = hashlib.sha256(scope.get("query_string", b"") + b"\n" + body).hexdigest()
         now = datetime.now(UTC)
 
-        async with engine.begin() as tx:
-            row = (await tx.execute(select(records).where(records.c.key == key))).mappings().first()
+        # Claim the key first (one transaction on the usual path); only a key seen before is read.
+        try:
+            async with engine.begin() as tx:
+                await tx.execute(records.insert().values(key=key, request_hash=request_hash, created_at=now))
+            row = None
+        except IntegrityError:
+            async with engine.begin() as tx:
+                row = (await tx.execute(select(records).where(records.c.key == key))).mappings().first()
         if row is not None:
             if row["request_hash"] != request_hash:
                 payload = orjson.dumps(error_body(
@@ -134,16 +140,9 @@ class Idempotency:
                 ))
                 await _reply(send, 409, payload, "application/json", [(b"retry-after", b"1")])
                 return
-        else:
-            try:
-                async with engine.begin() as tx:
-                    await tx.execute(records.insert().values(key=key, request_hash=request_hash, created_at=now))
-            except IntegrityError:
-                payload = orjson.dumps(error_body(
-                    "idempotency_in_progress", "同一请求正在处理中，请稍后再试。", {"field": "Idempotency-Key"}
-                ))
-                await _reply(send, 409, payload, "application/json", [(b"retry-after", b"1")])
-                return
+            # An attempt that died long ago: run again (its command id makes a stored half harmless).
+            async with engine.begin() as tx:
+                await tx.execute(update(records).where(records.c.key == key).values(created_at=now))
 
         scope.setdefault("state", {})["command_id"] = str(uuid.uuid5(COMMAND_NS, key))
         sent = False

@@ -247,8 +247,8 @@ def _merge_into_foreign(w: World) -> list[Extra]:
     def probe(into: str) -> Any:
         return lambda w: Probe("POST", f"{S}/{sid}/merge", json={"into_id": into, "reason": "并案"})
 
-    return [Extra("township_staff", "into a foreign target", probe(foreign), 422),
-            Extra("township_staff", "into a missing target", probe("no-such-suggestion"), 422)]
+    return [Extra("township_staff", "into a foreign target", probe(foreign), 409),
+            Extra("township_staff", "into a missing target", probe("no-such-suggestion"), 409)]
 
 
 def _rates_nothing_foreign(w: World, role: str, where: Where, r: httpx.Response) -> None:
