@@ -139,6 +139,8 @@ async def submit_suggestion(
         if principal.role == "deputy":
             if principal.deputy_id not in c.deputy_ids:
                 raise Forbidden("代表只能提出本人领衔或联名的建议。")
+            if not principal.sees(c.jurisdiction):
+                raise Forbidden(f"代表只能向本人所在辖区提出建议（township：{c.jurisdiction}）。")
         else:
             Access(principal).require_inside(c.jurisdiction, "township")
     code = c.jurisdiction.strip()

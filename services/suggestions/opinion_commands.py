@@ -55,6 +55,8 @@ async def record_opinion(
         if principal.role == "deputy":
             if principal.deputy_id != c.deputy_id:
                 raise Forbidden("代表只能登记本人收集的群众意见。")
+            if not principal.sees(c.jurisdiction):
+                raise Forbidden(f"代表只能在本人所在的辖区登记群众意见（township：{c.jurisdiction}）。")
         elif principal.role in STAFF_ACTORS or principal.role == "city_staff":
             Access(principal).require_inside(c.jurisdiction, "township")
         else:
