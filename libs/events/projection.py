@@ -204,6 +204,8 @@ class ProjectionRunner:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._unsaved: dict[str, int] = {}
+        self._inflight: set[asyncio.Future[None]] = set()
+        self.stop_grace = 5.0  # seconds a batch in flight may take to commit when stopping
         self.rebuilt = False
 
     @property
@@ -288,10 +290,16 @@ class ProjectionRunner:
             except (asyncio.CancelledError, Exception):
                 pass
         self._tasks = []
+        if self._inflight:
+            # Let a batch in flight commit; one that cannot finish in time is cut (it rolls back).
+            _done, late = await asyncio.wait(set(self._inflight), timeout=self.stop_grace)
+            for f in late:
+                f.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
         try:
-            await self.save_position()
+            await asyncio.wait_for(self.save_position(), 5.0)
         except Exception:
-            log.warning("projection.save_position_failed", projection=self.projection.name)
+            log.warning("projection.save_position_failed", projection=self.projection.name, exc_info=True)
 
     async def _follow(self, stream: str) -> None:
         source = PullSource(self.nc, stream, self.consumer_name(), self.batch)
@@ -302,7 +310,12 @@ class ProjectionRunner:
                 try:
                     delivered = await source.next_batch()
                     if delivered:
-                        await self._apply_batch(stream, delivered, wanted)
+                        # Shielded: stopping never cuts a batch's transaction in half (a cancelled
+                        # SQLite transaction can keep its lock until the engine is disposed).
+                        applying = asyncio.ensure_future(self._apply_batch(stream, delivered, wanted))
+                        self._inflight.add(applying)
+                        applying.add_done_callback(self._inflight.discard)
+                        await asyncio.shield(applying)
                         # AckAll: acknowledging the last acknowledges the batch.
                         await self.nc.publish(delivered[-1].reply, b"+ACK")
                 except asyncio.CancelledError:

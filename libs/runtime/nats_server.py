@@ -32,6 +32,16 @@ jetstream {{
 """
 
 
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM if the process that started it dies (kill -9, a crashed test run)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class NatsStartError(RuntimeError):
     pass
 
@@ -92,7 +102,11 @@ class EmbeddedNats:
         conf.write_text(CONFIG.format(port=self.port, monitor_port=self.monitor_port, store=store))
         log = open(self.data_dir / "nats-server.log", "ab")
         self.process = subprocess.Popen(
-            [binary(), "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            [binary(), "-c", str(conf)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches us, and we stop it in order
+            preexec_fn=_die_with_parent,
         )
         self.pid_file.write_text(str(self.process.pid))
         deadline = time.monotonic() + timeout

@@ -133,6 +133,7 @@ async def test_a_cancelled_runner_restarts_and_ends_identical_to_a_fresh_rebuild
     head = await jsapi.last_seq(js, STREAM)  # 78
     GatedTotals.stop_at, GatedTotals.reached = 45, asyncio.Event()
     first = ProjectionRunner(js, engine, GatedTotals(), batch=10)
+    first.stop_grace = 0.1  # the gated batch never finishes: stopping cuts it after the grace
     await first.start()
     await asyncio.wait_for(GatedTotals.reached.wait(), 30)
     await first.stop()  # cancelled mid-batch: that batch's transaction rolls back
