@@ -27,7 +27,9 @@ async def operator_nats(settings: Settings) -> AsyncIterator[tuple[NATS, EventSt
         from libs.runtime.embedded import MARKER
 
         marker = settings.data_dir / MARKER
-        await ensure_streams(nc, settings.stream_replicas, create_missing=settings.embedded_nats and not marker.exists())
+        await ensure_streams(
+            nc, settings.stream_replicas, create_missing=settings.embedded_nats and not marker.exists()
+        )
         if settings.embedded_nats:
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text("streams created by renda\n")

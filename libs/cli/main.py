@@ -15,8 +15,8 @@ from rich.console import Console
 from libs.auth.actor import ROLES, Principal
 from libs.auth.tokens import issue, signing_key
 from libs.cli.connection import operator_nats
-from services.deputies.cli import deputies_app
 from libs.config.settings import Settings
+from services.deputies.cli import deputies_app
 
 app = typer.Typer(help="renda 人大工作平台命令行", no_args_is_help=True, pretty_exceptions_enable=False)
 audit_app = typer.Typer(help="审计：校验哈希链、查看某条记录的全部历史", no_args_is_help=True)
@@ -85,8 +85,13 @@ def token(
     if role not in ROLES:
         _fail(f"角色无效：{role}；可选 {', '.join(ROLES)}")
     s = _settings()
-    p = Principal(subject=subject or f"operator:{role}", role=role, jurisdiction=jurisdiction,  # type: ignore[arg-type]
-                  deputy_id=deputy_id, unit_id=unit_id)
+    p = Principal(
+        subject=subject or f"operator:{role}",
+        role=role,
+        jurisdiction=jurisdiction,  # type: ignore[arg-type]
+        deputy_id=deputy_id,
+        unit_id=unit_id,
+    )
     print(issue(p, signing_key(s.jwt_secret, s.data_dir), timedelta(hours=hours)))
 
 
@@ -115,8 +120,12 @@ def _operator_meta(action: str):  # type: ignore[no-untyped-def]
     from libs.events.envelope import Actor
     from libs.events.store import CommandMeta
 
-    return CommandMeta(actor=Actor(subject="operator:cli", role="operator"), correlation_id=f"cli:{action}",
-                       command_id=str(uuid.uuid4()), now=now())
+    return CommandMeta(
+        actor=Actor(subject="operator:cli", role="operator"),
+        correlation_id=f"cli:{action}",
+        command_id=str(uuid.uuid4()),
+        now=now(),
+    )
 
 
 @users_app.command("add")
@@ -135,8 +144,15 @@ def users_add(
 
     async def run() -> int:
         async with operator_nats(_settings()) as (_nc, store):
-            c = AddUser(username=username, password=password, role=role, jurisdiction=jurisdiction,
-                        deputy_id=deputy_id, unit_id=unit_id, display_name=name)
+            c = AddUser(
+                username=username,
+                password=password,
+                role=role,
+                jurisdiction=jurisdiction,
+                deputy_id=deputy_id,
+                unit_id=unit_id,
+                display_name=name,
+            )
             try:
                 done = await add_user(c, store, _operator_meta("users-add"))
             except DomainError as exc:
@@ -163,8 +179,9 @@ def users_disable(
     async def run() -> int:
         async with operator_nats(_settings()) as (_nc, store):
             try:
-                done = await disable_user(DisableUser(username=username, reason=reason), store,
-                                          _operator_meta("users-disable"))
+                done = await disable_user(
+                    DisableUser(username=username, reason=reason), store, _operator_meta("users-disable")
+                )
             except DomainError as exc:
                 err.print(f"[red]错误：[/red]{exc.text}")
                 return 1
@@ -184,8 +201,14 @@ def users_list() -> None:
             return list(await all_users(nc))
 
     for u in asyncio.run(run()):
-        row = {"username": u.username, "role": u.role, "jurisdiction": u.jurisdiction,  # type: ignore[attr-defined]
-               "deputy_id": u.deputy_id, "unit_id": u.unit_id, "disabled": u.disabled}  # type: ignore[attr-defined]
+        row = {
+            "username": u.username,
+            "role": u.role,
+            "jurisdiction": u.jurisdiction,  # type: ignore[attr-defined]
+            "deputy_id": u.deputy_id,
+            "unit_id": u.unit_id,
+            "disabled": u.disabled,
+        }  # type: ignore[attr-defined]
         sys.stdout.write(orjson.dumps(row).decode() + "\n")
 
 

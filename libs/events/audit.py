@@ -68,7 +68,9 @@ async def verify_all(nc: NATS, contexts: tuple[str, ...] = CONTEXTS) -> AuditRep
     return report
 
 
-async def export(nc: NATS, since: datetime | None = None, contexts: tuple[str, ...] = CONTEXTS) -> AsyncIterator[dict[str, Any]]:
+async def export(
+    nc: NATS, since: datetime | None = None, contexts: tuple[str, ...] = CONTEXTS
+) -> AsyncIterator[dict[str, Any]]:
     since_ns = int(since.timestamp() * 1e9) if since else 0
     for context in contexts:
         async for batch in read_stream(nc, context):

@@ -96,7 +96,9 @@ async def publish_atomic(
     """All-or-nothing publish of several messages (needs ``allow_atomic`` on the stream)."""
     last = len(payloads)
     for i, (payload, headers) in enumerate(payloads[:-1], start=1):
-        await nc.publish(subject, payload, headers={**headers, "Nats-Batch-Id": batch_id, "Nats-Batch-Sequence": str(i)})
+        await nc.publish(
+            subject, payload, headers={**headers, "Nats-Batch-Id": batch_id, "Nats-Batch-Sequence": str(i)}
+        )
     payload, headers = payloads[-1]
     commit = {**headers, "Nats-Batch-Id": batch_id, "Nats-Batch-Sequence": str(last), "Nats-Batch-Commit": "1"}
     msg = await nc.request(subject, payload, timeout=timeout, headers=commit)

@@ -169,8 +169,12 @@ class PullSource:
             if m.headers and m.headers.get("Status") and not m.data:
                 self._outstanding = 0  # 404/408/409: this request is over
                 if m.headers.get("Status") == "409":
-                    log.warning("projection.pull_409", stream=self.stream, consumer=self.consumer,
-                                description=m.headers.get("Description"))
+                    log.warning(
+                        "projection.pull_409",
+                        stream=self.stream,
+                        consumer=self.consumer,
+                        description=m.headers.get("Description"),
+                    )
                 break
             seq, ts, pending = parse_ack_subject(m.reply)
             out.append(_Delivered(seq, ts, pending, m.data, m.subject, m.reply))
@@ -222,8 +226,10 @@ class ProjectionRunner:
         async with self.engine.begin() as tx:
             await tx.run_sync(state_metadata.create_all)
             rows = (
-                await tx.execute(select(checkpoints).where(checkpoints.c.projection == self.projection.name))
-            ).mappings().all()
+                (await tx.execute(select(checkpoints).where(checkpoints.c.projection == self.projection.name)))
+                .mappings()
+                .all()
+            )
             stale = any(r["definition"] != definition for r in rows)
             if stale or not rows:
                 if stale:
@@ -239,7 +245,11 @@ class ProjectionRunner:
                 if stream not in have:
                     await tx.execute(
                         checkpoints.insert().values(
-                            projection=self.projection.name, stream=stream, position=0, definition=definition, updated_at=now
+                            projection=self.projection.name,
+                            stream=stream,
+                            position=0,
+                            definition=definition,
+                            updated_at=now,
                         )
                     )
                     have[stream] = 0
@@ -361,8 +371,14 @@ class ProjectionRunner:
             self._changed.notify_all()
         PROJECTION_APPLIED.labels(name, stream).inc(len(delivered))
         PROJECTION_LAG.labels(name, stream).set(self.heads[stream] - position)
-        log.debug("projection.batch", projection=name, stream=stream, n=len(delivered), applied=applied,
-                  ms=round((time.perf_counter() - started) * 1e3, 2))
+        log.debug(
+            "projection.batch",
+            projection=name,
+            stream=stream,
+            n=len(delivered),
+            applied=applied,
+            ms=round((time.perf_counter() - started) * 1e3, 2),
+        )
 
     def _decode(self, d: _Delivered, wanted: frozenset[str] | None) -> Envelope | None:
         try:
@@ -473,7 +489,10 @@ async def rebuild(
         for stream in streams:
             await tx.execute(
                 checkpoints.insert().values(
-                    projection=projection.name, stream=stream, position=0, definition=definition,
+                    projection=projection.name,
+                    stream=stream,
+                    position=0,
+                    definition=definition,
                     updated_at=datetime.now(UTC),
                 )
             )

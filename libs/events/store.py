@@ -154,7 +154,11 @@ class EventStore:
         return held if held is not None and held.type is agg else None  # type: ignore[return-value]
 
     def _fold(
-        self, agg: AggregateType[S], aggregate_id: str, known: str | None, envelopes: list[Envelope],
+        self,
+        agg: AggregateType[S],
+        aggregate_id: str,
+        known: str | None,
+        envelopes: list[Envelope],
         cached: Loaded[S] | None,
     ) -> Loaded[S]:
         if cached is not None and not envelopes:
@@ -285,7 +289,10 @@ class EventStore:
             self._states.pop(subject, None)  # not ours to vouch for: the next load reads it all
         else:
             self._keep(subject, new)
-        stored = tuple(replace(env, stream_seq=ack.seq - len(envelopes) + 1 + k, subject=subject) for k, env in enumerate(envelopes))
+        stored = tuple(
+            replace(env, stream_seq=ack.seq - len(envelopes) + 1 + k, subject=subject)
+            for k, env in enumerate(envelopes)
+        )
         return Appended(new, stored, stream, ack.seq)
 
     async def _stored_already(self, stream: str, subject: str, last_event_id: str) -> jsapi.PubAck:

@@ -40,7 +40,9 @@ def stream_config(context: str, replicas: int) -> dict[str, Any]:
     }
 
 
-async def ensure_streams(nc: NATS, replicas: int, *, create_missing: bool, contexts: tuple[str, ...] = CONTEXTS) -> list[str]:
+async def ensure_streams(
+    nc: NATS, replicas: int, *, create_missing: bool, contexts: tuple[str, ...] = CONTEXTS
+) -> list[str]:
     """Check every event stream exists; create missing ones only when told this is a new installation.
 
     A missing stream on an installation that already holds data means lost events; recreating

@@ -97,7 +97,9 @@ def print_banner(settings: Settings, names: list[str], nats_url: str, host: str,
 def up(settings: Settings, host: str, port: int) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if not port_free(port, host):
-        raise StartupRefused(f"端口 {host}:{port} 已被占用：请停止占用它的程序，或用 --port / RENDA_HTTP_PORT 换一个端口。")
+        raise StartupRefused(
+            f"端口 {host}:{port} 已被占用：请停止占用它的程序，或用 --port / RENDA_HTTP_PORT 换一个端口。"
+        )
     server_nats: EmbeddedNats | None = None
     if settings.embedded_nats:
         try:
@@ -110,8 +112,9 @@ def up(settings: Settings, host: str, port: int) -> None:
             console.print(f"已创建事件流：{', '.join(created)}")
         gateway, names = build_gateway(settings)
         print_banner(settings, names, ",".join(settings.nats_servers), host, port)
-        config = uvicorn.Config(gateway, host=host, port=port, lifespan="on", log_level="warning",
-                                timeout_graceful_shutdown=5)
+        config = uvicorn.Config(
+            gateway, host=host, port=port, lifespan="on", log_level="warning", timeout_graceful_shutdown=5
+        )
         server = uvicorn.Server(config)
         server.run()
     finally:

@@ -89,7 +89,9 @@ class EmbeddedNats:
 
     def start(self, timeout: float = 15.0) -> EmbeddedNats:
         if self.port == 4222:
-            raise NatsStartError("内置 NATS 不能使用 4222 端口（那是系统 NATS 的端口），请设置 RENDA_EMBEDDED_NATS_PORT。")
+            raise NatsStartError(
+                "内置 NATS 不能使用 4222 端口（那是系统 NATS 的端口），请设置 RENDA_EMBEDDED_NATS_PORT。"
+            )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._stop_stale()
         if not port_free(self.port):

@@ -57,10 +57,10 @@ def set_session(response: Response, request: Request, token: str, key: str, max_
     """Put the session cookies on ``response``; returns the CSRF token for the page."""
     csrf = csrf_token(token, key)
     secure = is_https(request)
-    response.set_cookie(SESSION_COOKIE, token, max_age=max_age, path="/", httponly=True, samesite="strict",
-                        secure=secure)
-    response.set_cookie(CSRF_COOKIE, csrf, max_age=max_age, path="/", httponly=False, samesite="strict",
-                        secure=secure)
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=max_age, path="/", httponly=True, samesite="strict", secure=secure
+    )
+    response.set_cookie(CSRF_COOKIE, csrf, max_age=max_age, path="/", httponly=False, samesite="strict", secure=secure)
     return csrf
 
 

@@ -120,11 +120,13 @@ class Idempotency:
                 row = (await tx.execute(select(records).where(records.c.key == key))).mappings().first()
         if row is not None:
             if row["request_hash"] != request_hash:
-                payload = orjson.dumps(error_body(
-                    "idempotency_key_reused",
-                    "这个 Idempotency-Key 已用于另一份不同的请求内容；请为新的请求使用新的 Key。",
-                    {"field": "Idempotency-Key"},
-                ))
+                payload = orjson.dumps(
+                    error_body(
+                        "idempotency_key_reused",
+                        "这个 Idempotency-Key 已用于另一份不同的请求内容；请为新的请求使用新的 Key。",
+                        {"field": "Idempotency-Key"},
+                    )
+                )
                 await _reply(send, 422, payload, "application/json", [])
                 return
             if row["status"] is not None:
@@ -135,9 +137,11 @@ class Idempotency:
                 return
             created = row["created_at"] if row["created_at"].tzinfo else row["created_at"].replace(tzinfo=UTC)
             if now - created < IN_PROGRESS_FOR:
-                payload = orjson.dumps(error_body(
-                    "idempotency_in_progress", "同一请求正在处理中，请稍后再试。", {"field": "Idempotency-Key"}
-                ))
+                payload = orjson.dumps(
+                    error_body(
+                        "idempotency_in_progress", "同一请求正在处理中，请稍后再试。", {"field": "Idempotency-Key"}
+                    )
+                )
                 await _reply(send, 409, payload, "application/json", [(b"retry-after", b"1")])
                 return
             # An attempt that died long ago: run again (its command id makes a stored half harmless).

@@ -52,5 +52,4 @@ class RequestContext:
             HTTP_REQUESTS.labels(self.service, scope["method"], path, str(status)).inc()
             HTTP_LATENCY.labels(self.service, scope["method"], path).observe(elapsed)
             if status >= 400 or scope["method"] != "GET":
-                log.info("http.request", method=scope["method"], route=path, status=status,
-                         ms=round(elapsed * 1e3, 2))
+                log.info("http.request", method=scope["method"], route=path, status=status, ms=round(elapsed * 1e3, 2))

@@ -14,11 +14,16 @@ from tests.support.system import System, running_system
 
 
 @pytest.fixture(scope="module")
-async def system(nats_server: EmbeddedNats, nc_module: object, tmp_path_factory: pytest.TempPathFactory
-                 ) -> AsyncIterator[System]:
+async def system(
+    nats_server: EmbeddedNats, nc_module: object, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[System]:
     data = tmp_path_factory.mktemp("auth-system")
-    settings = Settings(nats_url=nats_server.url, database_url=f"sqlite+aiosqlite:///{data / 'read.sqlite3'}",
-                        data_dir=data / "data", jwt_secret="test-secret-" + uuid.uuid4().hex)
+    settings = Settings(
+        nats_url=nats_server.url,
+        database_url=f"sqlite+aiosqlite:///{data / 'read.sqlite3'}",
+        data_dir=data / "data",
+        jwt_secret="test-secret-" + uuid.uuid4().hex,
+    )
     async with running_system(settings) as s:
         yield s
 

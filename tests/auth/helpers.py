@@ -16,8 +16,12 @@ PASSWORD = "Renda-2026-ok"
 
 
 def operator_meta() -> CommandMeta:
-    return CommandMeta(actor=Actor(subject="operator:tests", role="operator"), correlation_id="tests",
-                       command_id=str(uuid.uuid4()), now=datetime.now(UTC))
+    return CommandMeta(
+        actor=Actor(subject="operator:tests", role="operator"),
+        correlation_id="tests",
+        command_id=str(uuid.uuid4()),
+        now=datetime.now(UTC),
+    )
 
 
 _cities: set[str] = set()
@@ -38,11 +42,21 @@ def unique(prefix: str = "u") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-async def new_user(nc: NATS, role: str, jurisdiction: str, *, username: str | None = None,
-                   password: str = PASSWORD, **bound: str | None) -> str:
+async def new_user(
+    nc: NATS,
+    role: str,
+    jurisdiction: str,
+    *,
+    username: str | None = None,
+    password: str = PASSWORD,
+    **bound: str | None,
+) -> str:
     name = username or unique(role.replace("_", "-"))
-    await add_user(AddUser(username=name, password=password, role=role, jurisdiction=jurisdiction, **bound),
-                   EventStore(nc), operator_meta())
+    await add_user(
+        AddUser(username=name, password=password, role=role, jurisdiction=jurisdiction, **bound),
+        EventStore(nc),
+        operator_meta(),
+    )
     return name
 
 
@@ -51,8 +65,9 @@ async def disable(nc: NATS, username: str) -> None:
 
 
 async def regrant(nc: NATS, username: str, role: str, jurisdiction: str) -> None:
-    await grant_role(GrantRole(username=username, role=role, jurisdiction=jurisdiction), EventStore(nc),
-                     operator_meta())
+    await grant_role(
+        GrantRole(username=username, role=role, jurisdiction=jurisdiction), EventStore(nc), operator_meta()
+    )
 
 
 async def register_tree(nc: NATS, codes: list[tuple[str, str, str | None]]) -> None:
@@ -64,7 +79,9 @@ async def register_tree(nc: NATS, codes: list[tuple[str, str, str | None]]) -> N
         try:
             await commands.register_jurisdiction(
                 commands.RegisterJurisdiction(code=code, name=f"测试{code}", kind=kind, parent=parent),  # type: ignore[arg-type]
-                store, None, operator_meta(),
+                store,
+                None,
+                operator_meta(),
             )
         except AlreadyExists:
             pass

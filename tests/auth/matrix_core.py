@@ -133,7 +133,8 @@ class World:
     def foreign_township(self, role: str) -> str:
         """A township outside ``role``'s home (for a city: in the other city)."""
         return {"city_staff": self.other_city + "01001", "county_staff": self.other_county + "001"}.get(
-            role, self.other_township)
+            role, self.other_township
+        )
 
     def principal(self, role: str) -> dict[str, str | None]:
         bound: dict[str, str | None] = {}
@@ -146,18 +147,30 @@ class World:
     def headers(self, role: str | None, **bound: str | None) -> dict[str, str]:
         if role is None:
             return {}
-        return self.system.auth(role, bound.pop("jurisdiction", None) or self.home(role), subject=f"matrix:{role}",
-                                **{**self.principal(role), **bound})
+        return self.system.auth(
+            role,
+            bound.pop("jurisdiction", None) or self.home(role),
+            subject=f"matrix:{role}",
+            **{**self.principal(role), **bound},
+        )
 
     async def setup(self) -> None:
         c, co = self.city, self.other_city
-        await register_tree(self.nc, [
-            (c, "city", None), (co, "city", None),
-            (self.county, "county", c), (self.other_county, "county", c), (co + "01", "county", co),
-            (self.township, "township", self.county), (self.other_township, "township", self.county),
-            (self.street, "street", self.county), (self.other_county + "001", "township", self.other_county),
-            (co + "01001", "township", co + "01"),
-        ])
+        await register_tree(
+            self.nc,
+            [
+                (c, "city", None),
+                (co, "city", None),
+                (self.county, "county", c),
+                (self.other_county, "county", c),
+                (co + "01", "county", co),
+                (self.township, "township", self.county),
+                (self.other_township, "township", self.county),
+                (self.street, "street", self.county),
+                (self.other_county + "001", "township", self.other_county),
+                (co + "01001", "township", co + "01"),
+            ],
+        )
         self.login_user = await new_user(self.nc, "township_staff", self.township)
 
 
@@ -264,7 +277,9 @@ class List_(Case):
         elif self.detail is not None:
             for i in items:
                 one = await w.client.get(self.detail(i), headers=w.headers(role))
-                assert one.status_code == 200, f"a listed row the {role} may not open: {self.detail(i)} {one.status_code}"
+                assert one.status_code == 200, (
+                    f"a listed row the {role} may not open: {self.detail(i)} {one.status_code}"
+                )
         else:
             home = w.home(role)
             places = [self.jurisdiction_of(i) for i in items]

@@ -52,24 +52,57 @@ class Builder:
         self.w.seed.note_header(r.headers.get("renda-position"))
         return r.json()  # type: ignore[no-any-return]
 
-    async def suggestion(self, place: str, deputies: list[str], stage: str = "assigned", *,
-                         lead: str | None = None, co: list[str] | None = None) -> str:
+    async def suggestion(
+        self,
+        place: str,
+        deputies: list[str],
+        stage: str = "assigned",
+        *,
+        lead: str | None = None,
+        co: list[str] | None = None,
+    ) -> str:
         staff = self.staff(place)
-        sid = (await self.call("POST", S, staff, json={
-            "title": "修缮村道", "content": "村道破损，建议修缮。", "township": place, "deputy_ids": deputies}))[
-            "suggestion_id"]
+        sid = (
+            await self.call(
+                "POST",
+                S,
+                staff,
+                json={
+                    "title": "修缮村道",
+                    "content": "村道破损，建议修缮。",
+                    "township": place,
+                    "deputy_ids": deputies,
+                },
+            )
+        )["suggestion_id"]
         want = STAGES.index(stage)
         if want >= 1:
-            await self.call("POST", f"{S}/{sid}/assign", staff, json={
-                "lead_unit_id": lead or self.w.unit_id, "co_unit_ids": co or [], "responsible_leader": "张副镇长"})
+            await self.call(
+                "POST",
+                f"{S}/{sid}/assign",
+                staff,
+                json={
+                    "lead_unit_id": lead or self.w.unit_id,
+                    "co_unit_ids": co or [],
+                    "responsible_leader": "张副镇长",
+                },
+            )
         if want >= 2:
-            await self.call("POST", f"{S}/{sid}/consultations", staff, json={
-                "held_on": self.today.isoformat(), "mode": "face_to_face", "summary": "当面沟通"})
+            await self.call(
+                "POST",
+                f"{S}/{sid}/consultations",
+                staff,
+                json={"held_on": self.today.isoformat(), "mode": "face_to_face", "summary": "当面沟通"},
+            )
         if want >= 3:
             body: dict[str, Any] = {"result": "A", "content": "已修缮"}
             if stage == "promised":
-                body = {"result": "B", "content": "列入计划", "promised_by": (self.today + timedelta(days=90)).isoformat(),
-                        "measures": "明年春季施工"}
+                body = {
+                    "result": "B",
+                    "content": "列入计划",
+                    "promised_by": (self.today + timedelta(days=90)).isoformat(),
+                    "measures": "明年春季施工",
+                }
             await self.call("POST", f"{S}/{sid}/reply", staff, json=body)
         if stage == "unsatisfied":
             deputy = self.w.system.auth("deputy", place, deputy_id=deputies[0], subject="matrix:seed")
@@ -77,9 +110,23 @@ class Builder:
         return str(sid)
 
     async def opinion(self, place: str, deputy: str) -> str:
-        return str((await self.call("POST", f"{S}/opinions", self.staff(place), json={
-            "deputy_id": deputy, "township": place, "on": self.today.isoformat(), "place": "村委会",
-            "content": "路灯不亮", "people_count": 5}))["opinion_id"])
+        return str(
+            (
+                await self.call(
+                    "POST",
+                    f"{S}/opinions",
+                    self.staff(place),
+                    json={
+                        "deputy_id": deputy,
+                        "township": place,
+                        "on": self.today.isoformat(),
+                        "place": "村委会",
+                        "content": "路灯不亮",
+                        "people_count": 5,
+                    },
+                )
+            )["opinion_id"]
+        )
 
 
 async def seed(w: World) -> None:
@@ -126,34 +173,59 @@ async def seed(w: World) -> None:
         jobs[f"reply/{r}"] = b.suggestion(tw, [me], "consulted")
         jobs[f"impl/{r}"] = b.suggestion(tw, [me], "promised")
     ids = dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True))
-    unit = await b.call("POST", f"{S}/units", b.staff(tw), json={
-        "jurisdiction": tw, "name": "镇交通办", "kind": "township_office", "head": "李主任", "deputy_head": "王副主任"})
-    attached = await b.call("POST", f"{S}/{ids['read']}/attachments", b.staff(tw),
-                            files={"file": ("reply.txt", b"matrix attachment", "text/plain")})
+    unit = await b.call(
+        "POST",
+        f"{S}/units",
+        b.staff(tw),
+        json={
+            "jurisdiction": tw,
+            "name": "镇交通办",
+            "kind": "township_office",
+            "head": "李主任",
+            "deputy_head": "王副主任",
+        },
+    )
+    attached = await b.call(
+        "POST",
+        f"{S}/{ids['read']}/attachments",
+        b.staff(tw),
+        files={"file": ("reply.txt", b"matrix attachment", "text/plain")},
+    )
     foreign = {r: ids[f"foreign/{r}"] for r in STAFF}
     outside = {**foreign, "deputy": ids["nodep"], "organizer": ids["nodep"]}
     per = lambda verb, roles: {"inside": {r: ids[f"{verb}/{r}"] for r in roles}, "outside": outside}  # noqa: E731
-    w.store.update({
-        "s_read": {"inside": ids["read"], "outside": outside},
-        "s_attach": {"inside": ids["attach"], "outside": outside},
-        "s_consult": {"inside": ids["consult"], "outside": outside},
-        "s_eval": {"inside": ids["eval"], "outside": {**outside, "deputy": ids["eval_other"]}},
-        "s_assign": per("assign", ASSIGNERS), "s_extension": per("extension", ASSIGNERS),
-        "s_key": per("key", ASSIGNERS), "s_merge": per("merge", ASSIGNERS), "s_escalate": per("escalate", ASSIGNERS),
-        "s_justify": per("justify", ASSIGNERS),
-        "s_ack": per("ack", UNIT_ROLES), "s_return": per("return", UNIT_ROLES), "s_reply": per("reply", UNIT_ROLES),
-        "s_impl": per("impl", UNIT_ROLES),
-        "merge_into": {r: ids[f"merge_into/{r}"] for r in ASSIGNERS},
-        "street": {k: ids[k] for k in ("street_submitted", "street_assigned", "street_key")},
-        "merge_probe": ids["merge_probe"],
-        "attachment": attached["attachment_id"],
-        "unit": unit["unit_id"],
-        "o_read": {"inside": ids["op_read"], "outside": {r: ids[f"op_foreign/{r}"] for r in STAFF}},
-        "o_answer": {"inside": {r: ids[f"op_answer/{r}"] for r in ASSIGNERS},
-                     "outside": {r: ids[f"op_foreign/{r}"] for r in STAFF}},
-        "o_convert": {"inside": {r: ids[f"op_convert/{r}"] for r in ASSIGNERS},
-                      "outside": {r: ids[f"op_foreign/{r}"] for r in STAFF}},
-    })
+    w.store.update(
+        {
+            "s_read": {"inside": ids["read"], "outside": outside},
+            "s_attach": {"inside": ids["attach"], "outside": outside},
+            "s_consult": {"inside": ids["consult"], "outside": outside},
+            "s_eval": {"inside": ids["eval"], "outside": {**outside, "deputy": ids["eval_other"]}},
+            "s_assign": per("assign", ASSIGNERS),
+            "s_extension": per("extension", ASSIGNERS),
+            "s_key": per("key", ASSIGNERS),
+            "s_merge": per("merge", ASSIGNERS),
+            "s_escalate": per("escalate", ASSIGNERS),
+            "s_justify": per("justify", ASSIGNERS),
+            "s_ack": per("ack", UNIT_ROLES),
+            "s_return": per("return", UNIT_ROLES),
+            "s_reply": per("reply", UNIT_ROLES),
+            "s_impl": per("impl", UNIT_ROLES),
+            "merge_into": {r: ids[f"merge_into/{r}"] for r in ASSIGNERS},
+            "street": {k: ids[k] for k in ("street_submitted", "street_assigned", "street_key")},
+            "merge_probe": ids["merge_probe"],
+            "attachment": attached["attachment_id"],
+            "unit": unit["unit_id"],
+            "o_read": {"inside": ids["op_read"], "outside": {r: ids[f"op_foreign/{r}"] for r in STAFF}},
+            "o_answer": {
+                "inside": {r: ids[f"op_answer/{r}"] for r in ASSIGNERS},
+                "outside": {r: ids[f"op_foreign/{r}"] for r in STAFF},
+            },
+            "o_convert": {
+                "inside": {r: ids[f"op_convert/{r}"] for r in ASSIGNERS},
+                "outside": {r: ids[f"op_foreign/{r}"] for r in STAFF},
+            },
+        }
+    )
 
 
 # -- probes ---------------------------------------------------------------------------------------
@@ -176,20 +248,40 @@ def _submit(w: World, role: str, where: Where) -> Probe:
     """Staff name the place; a deputy names the deputies (their own, or someone else's: 403)."""
     deputies = [w.deputy_id] if role != "deputy" or where == "inside" else [w.other_deputy_id]
     township = w.township if role == "deputy" else _place(w, role, where)
-    return Probe("POST", S, json={"title": f"建议{w.next()}", "content": "内容", "township": township,
-                                  "deputy_ids": deputies})
+    return Probe(
+        "POST", S, json={"title": f"建议{w.next()}", "content": "内容", "township": township, "deputy_ids": deputies}
+    )
 
 
 def _record_opinion(w: World, role: str, where: Where) -> Probe:
     deputy = w.deputy_id if role != "deputy" or where == "inside" else w.other_deputy_id
     township = w.township if role == "deputy" else _place(w, role, where)
-    return Probe("POST", f"{S}/opinions", json={"deputy_id": deputy, "township": township, "on": "2025-06-02",
-                                                "place": "村委会", "content": "路灯不亮", "people_count": 2})
+    return Probe(
+        "POST",
+        f"{S}/opinions",
+        json={
+            "deputy_id": deputy,
+            "township": township,
+            "on": "2025-06-02",
+            "place": "村委会",
+            "content": "路灯不亮",
+            "people_count": 2,
+        },
+    )
 
 
 def _new_unit(w: World, role: str, where: Where) -> Probe:
-    return Probe("POST", f"{S}/units", json={"jurisdiction": _place(w, role, where), "name": f"单位{w.next()}",
-                                             "kind": "township_office", "head": "甲", "deputy_head": "乙"})
+    return Probe(
+        "POST",
+        f"{S}/units",
+        json={
+            "jurisdiction": _place(w, role, where),
+            "name": f"单位{w.next()}",
+            "kind": "township_office",
+            "head": "甲",
+            "deputy_head": "乙",
+        },
+    )
 
 
 def _file(w: World, role: str, where: Where) -> Probe:
@@ -203,40 +295,73 @@ def _as(role: str, place: Any, **bound: Any) -> Any:
 
 def _street(verb: str, key: str, body: dict[str, Any]) -> Any:
     """Street staff may not assign, extend or set key supervision (403); county staff may (200)."""
+
     def extras(w: World) -> list[Extra]:
         sid = w.store["street"][key]
         probe = lambda w: Probe("POST", f"{S}/{sid}/{verb}", json=body)  # noqa: E731
-        return [Extra("township_staff", "street staff", probe, 403, bound=_as("township_staff", lambda w: w.street)),
-                Extra("county_staff", "county staff on a street's", probe, 200)]
+        return [
+            Extra("township_staff", "street staff", probe, 403, bound=_as("township_staff", lambda w: w.street)),
+            Extra("county_staff", "county staff on a street's", probe, 200),
+        ]
+
     return extras
 
 
 def _co_unit_acts(verb: str, body: Any = None) -> Any:
     """A co-unit sees the suggestion but only the lead unit acts (403)."""
+
     def extras(w: World) -> list[Extra]:
         sid = w.store["s_read"]["inside"]
-        return [Extra("organizer", "co-unit", lambda w: Probe("POST", f"{S}/{sid}/{verb}", json=body), 403,
-                      bound=lambda w: {"unit_id": w.store["co_unit"]})]
+        return [
+            Extra(
+                "organizer",
+                "co-unit",
+                lambda w: Probe("POST", f"{S}/{sid}/{verb}", json=body),
+                403,
+                bound=lambda w: {"unit_id": w.store["co_unit"]},
+            )
+        ]
+
     return extras
 
 
 def _co_readers(suffix: str) -> Any:
     """A co-submitting deputy and a co-unit read the suggestion (200)."""
+
     def extras(w: World) -> list[Extra]:
         sid = w.store["s_read"]["inside"]
         url = f"{S}/{suffix.format(id=sid, attachment=w.store['attachment'])}"
-        return [Extra("deputy", "co-submitter", lambda w: Probe("GET", url), 200,
-                      bound=lambda w: {"deputy_id": w.store["co_deputy"]}),
-                Extra("organizer", "co-unit", lambda w: Probe("GET", url), 200,
-                      bound=lambda w: {"unit_id": w.store["co_unit"]})]
+        return [
+            Extra(
+                "deputy",
+                "co-submitter",
+                lambda w: Probe("GET", url),
+                200,
+                bound=lambda w: {"deputy_id": w.store["co_deputy"]},
+            ),
+            Extra(
+                "organizer",
+                "co-unit",
+                lambda w: Probe("GET", url),
+                200,
+                bound=lambda w: {"unit_id": w.store["co_unit"]},
+            ),
+        ]
+
     return extras
 
 
 def _co_deputy_evaluates(w: World) -> list[Extra]:
     sid = w.store["s_eval"]["inside"]
-    return [Extra("deputy", "co-submitter", lambda w: Probe("POST", f"{S}/{sid}/evaluation",
-                                                            json={"satisfaction": "satisfied"}), 403,
-                  bound=lambda w: {"deputy_id": w.store["co_deputy"]})]
+    return [
+        Extra(
+            "deputy",
+            "co-submitter",
+            lambda w: Probe("POST", f"{S}/{sid}/evaluation", json={"satisfaction": "satisfied"}),
+            403,
+            bound=lambda w: {"deputy_id": w.store["co_deputy"]},
+        )
+    ]
 
 
 def _merge_into_foreign(w: World) -> list[Extra]:
@@ -247,8 +372,10 @@ def _merge_into_foreign(w: World) -> list[Extra]:
     def probe(into: str) -> Any:
         return lambda w: Probe("POST", f"{S}/{sid}/merge", json={"into_id": into, "reason": "并案"})
 
-    return [Extra("township_staff", "into a foreign target", probe(foreign), 409),
-            Extra("township_staff", "into a missing target", probe("no-such-suggestion"), 409)]
+    return [
+        Extra("township_staff", "into a foreign target", probe(foreign), 409),
+        Extra("township_staff", "into a missing target", probe("no-such-suggestion"), 409),
+    ]
 
 
 def _rates_nothing_foreign(w: World, role: str, where: Where, r: httpx.Response) -> None:
@@ -272,66 +399,104 @@ def _is(key: str, field: str) -> Any:
 CASES: dict[tuple[str, str], Case] = {
     ("POST", S): Create(_submit),
     ("GET", S): List_(
-        list_probe(S, "township"), owns=_owns_suggestion, shows=_is("s_read", "suggestion_id"),
+        list_probe(S, "township"),
+        owns=_owns_suggestion,
+        shows=_is("s_read", "suggestion_id"),
     ),
     ("GET", f"{S}/public"): Public(lambda w, role, where: Probe("GET", f"{S}/public", params={"under": w.township})),
     ("GET", f"{S}/rates"): List_(
-        list_probe(f"{S}/rates"), items_key="groups", jurisdiction_of=lambda i: i["key"],
+        list_probe(f"{S}/rates"),
+        items_key="groups",
+        jurisdiction_of=lambda i: i["key"],
         validate=_rates_nothing_foreign,
     ),
     ("GET", f"{S}/{{suggestion_id}}"): Record(_on("s_read", "GET", "{id}"), extras=_co_readers("{id}")),
     ("GET", f"{S}/{{suggestion_id}}/history"): Record(_on("s_read", "GET", "{id}/history")),
     ("POST", f"{S}/{{suggestion_id}}/assign"): Record(
         _on("s_assign", "POST", "{id}/assign", lambda w, role: {"lead_unit_id": w.unit_id, "responsible_leader": "甲"}),
-        extras=_street("assign", "street_submitted", {"lead_unit_id": "unit-street", "responsible_leader": "甲"})),
+        extras=_street("assign", "street_submitted", {"lead_unit_id": "unit-street", "responsible_leader": "甲"}),
+    ),
     ("POST", f"{S}/{{suggestion_id}}/acknowledge"): Record(
-        _on("s_ack", "POST", "{id}/acknowledge"), extras=_co_unit_acts("acknowledge")),
+        _on("s_ack", "POST", "{id}/acknowledge"), extras=_co_unit_acts("acknowledge")
+    ),
     ("POST", f"{S}/{{suggestion_id}}/return"): Record(
         _on("s_return", "POST", "{id}/return", {"reason": "不属于本单位职责"}),
-        extras=_co_unit_acts("return", {"reason": "协办单位退办"})),
+        extras=_co_unit_acts("return", {"reason": "协办单位退办"}),
+    ),
     ("POST", f"{S}/{{suggestion_id}}/consultations"): Record(
-        _on("s_consult", "POST", "{id}/consultations",
-            lambda w, role: {"held_on": datetime.now(w.system.settings.tz).date().isoformat(), "mode": "phone",
-                             "summary": "电话沟通"}), 201,
-        extras=_co_unit_acts("consultations", {"held_on": "2025-06-02", "mode": "phone", "summary": "协办"})),
+        _on(
+            "s_consult",
+            "POST",
+            "{id}/consultations",
+            lambda w, role: {
+                "held_on": datetime.now(w.system.settings.tz).date().isoformat(),
+                "mode": "phone",
+                "summary": "电话沟通",
+            },
+        ),
+        201,
+        extras=_co_unit_acts("consultations", {"held_on": "2025-06-02", "mode": "phone", "summary": "协办"}),
+    ),
     ("POST", f"{S}/{{suggestion_id}}/reply"): Record(
         _on("s_reply", "POST", "{id}/reply", {"result": "A", "content": "已解决"}),
-        extras=_co_unit_acts("reply", {"result": "A", "content": "协办答复"})),
+        extras=_co_unit_acts("reply", {"result": "A", "content": "协办答复"}),
+    ),
     ("POST", f"{S}/{{suggestion_id}}/implementation"): Record(
-        _on("s_impl", "POST", "{id}/implementation",
-            lambda w, role: {"carried_out_on": datetime.now(w.system.settings.tz).date().isoformat(),
-                             "summary": "已施工"})),
+        _on(
+            "s_impl",
+            "POST",
+            "{id}/implementation",
+            lambda w, role: {
+                "carried_out_on": datetime.now(w.system.settings.tz).date().isoformat(),
+                "summary": "已施工",
+            },
+        )
+    ),
     ("POST", f"{S}/{{suggestion_id}}/evaluation"): Record(
-        _on("s_eval", "POST", "{id}/evaluation", {"satisfaction": "satisfied"}), extras=_co_deputy_evaluates),
+        _on("s_eval", "POST", "{id}/evaluation", {"satisfaction": "satisfied"}), extras=_co_deputy_evaluates
+    ),
     ("POST", f"{S}/{{suggestion_id}}/extension"): Record(
         _on("s_extension", "POST", "{id}/extension", {"new_due_at": "2030-01-01T17:00:00+08:00", "reason": "复杂"}),
-        extras=_street("extension", "street_assigned", {"new_due_at": "2030-01-01T17:00:00+08:00", "reason": "复杂"})),
+        extras=_street("extension", "street_assigned", {"new_due_at": "2030-01-01T17:00:00+08:00", "reason": "复杂"}),
+    ),
     ("POST", f"{S}/{{suggestion_id}}/key-supervision"): Record(
         _on("s_key", "POST", "{id}/key-supervision", {"reason": "群众关注"}),
-        extras=_street("key-supervision", "street_key", {"reason": "群众关注"})),
+        extras=_street("key-supervision", "street_key", {"reason": "群众关注"}),
+    ),
     ("POST", f"{S}/{{suggestion_id}}/merge"): Record(
-        _on("s_merge", "POST", "{id}/merge",
-            lambda w, role: {"into_id": w.store["merge_into"].get(role, "x"), "reason": "内容相同"}),
-        extras=_merge_into_foreign),
+        _on(
+            "s_merge",
+            "POST",
+            "{id}/merge",
+            lambda w, role: {"into_id": w.store["merge_into"].get(role, "x"), "reason": "内容相同"},
+        ),
+        extras=_merge_into_foreign,
+    ),
     ("POST", f"{S}/{{suggestion_id}}/escalate"): Record(
-        _on("s_escalate", "POST", "{id}/escalate", {"reason": "需县级统筹"})),
+        _on("s_escalate", "POST", "{id}/escalate", {"reason": "需县级统筹"})
+    ),
     ("POST", f"{S}/{{suggestion_id}}/unsatisfied-justified"): Record(
-        _on("s_justify", "POST", "{id}/unsatisfied-justified", {"reason": "政策限制"})),
+        _on("s_justify", "POST", "{id}/unsatisfied-justified", {"reason": "政策限制"})
+    ),
     ("POST", f"{S}/{{suggestion_id}}/attachments"): Record(_file, 201),
     ("GET", f"{S}/{{suggestion_id}}/attachments/{{attachment_id}}"): Record(
-        _on("s_read", "GET", "{id}/attachments/{attachment}"), extras=_co_readers("{id}/attachments/{attachment}")),
+        _on("s_read", "GET", "{id}/attachments/{attachment}"), extras=_co_readers("{id}/attachments/{attachment}")
+    ),
     # organizer units
     ("POST", f"{S}/units"): Create(_new_unit),
-    ("GET", f"{S}/units"): List_(
-        list_probe(f"{S}/units"), shows=lambda w, role, i: i["unit_id"] == w.store["unit"]),
+    ("GET", f"{S}/units"): List_(list_probe(f"{S}/units"), shows=lambda w, role, i: i["unit_id"] == w.store["unit"]),
     # constituents' opinions
     ("POST", f"{S}/opinions"): Create(_record_opinion),
     ("GET", f"{S}/opinions"): List_(
-        list_probe(f"{S}/opinions", "township"), owns=lambda w, role, i: i["deputy_id"] == w.deputy_id,
-        shows=_is("o_read", "opinion_id"), shown_to=("city_staff", "county_staff", "township_staff", "deputy"),
+        list_probe(f"{S}/opinions", "township"),
+        owns=lambda w, role, i: i["deputy_id"] == w.deputy_id,
+        shows=_is("o_read", "opinion_id"),
+        shown_to=("city_staff", "county_staff", "township_staff", "deputy"),
     ),
     ("POST", f"{S}/opinions/{{opinion_id}}/answer"): Record(
-        _on("o_answer", "POST", "opinions/{id}/answer", {"content": "已转相关部门"})),
+        _on("o_answer", "POST", "opinions/{id}/answer", {"content": "已转相关部门"})
+    ),
     ("POST", f"{S}/opinions/{{opinion_id}}/convert"): Record(
-        _on("o_convert", "POST", "opinions/{id}/convert", {"title": "群众意见转建议"}), 201),
+        _on("o_convert", "POST", "opinions/{id}/convert", {"title": "群众意见转建议"}), 201
+    ),
 }

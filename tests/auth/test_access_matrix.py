@@ -14,7 +14,7 @@ import pytest
 from libs.auth.matrix import FRAMEWORK, RouteRule, all_rules
 from libs.config.settings import Settings
 from tests.auth.helpers import fresh_city
-from tests.auth.matrix_cases import SEEDS, ROLES_AND_ANONYMOUS, WHERES, World, case_for, role_only_case
+from tests.auth.matrix_cases import ROLES_AND_ANONYMOUS, SEEDS, WHERES, World, case_for, role_only_case
 from tests.auth.matrix_core import Case, Probe, Where
 from tests.support.system import System
 from tests.support.waiting import eventually
@@ -25,8 +25,9 @@ API = [r for r in RULES if r.kind != FRAMEWORK]
 
 def test_every_route_declares_an_access_rule() -> None:
     missing = [f"{r.service}: {r.method} {r.path}" for r in RULES if r.roles is None]
-    assert not missing, "routes without an access rule (Depends(allow/public/command_context/read_context)):\n" + \
-        "\n".join(missing)
+    assert not missing, (
+        "routes without an access rule (Depends(allow/public/command_context/read_context)):\n" + "\n".join(missing)
+    )
 
 
 def test_every_rule_names_known_roles() -> None:
@@ -49,12 +50,22 @@ def test_every_route_has_a_matrix_case() -> None:
     )
 
 
-async def _cell(w: World, rule: RouteRule, case: Case, role: str | None, label: str, probe: Probe,
-                expected: int, bound: dict[str, str | None], where: Where | None) -> str | None:
+async def _cell(
+    w: World,
+    rule: RouteRule,
+    case: Case,
+    role: str | None,
+    label: str,
+    probe: Probe,
+    expected: int,
+    bound: dict[str, str | None],
+    where: Where | None,
+) -> str | None:
     """One request; a failure message, or None."""
     headers = w.headers(role, **bound)
-    r = await w.client.request(probe.method, probe.url, json=probe.json, params=probe.params, files=probe.files,
-                               headers=headers)
+    r = await w.client.request(
+        probe.method, probe.url, json=probe.json, params=probe.params, files=probe.files, headers=headers
+    )
     who = f"{rule.method} {probe.url} as {role or 'anonymous'} ({label})"
     if r.status_code != expected:
         return f"{who}: expected {expected}, got {r.status_code} {r.text[:300]}"
@@ -100,6 +111,7 @@ async def _run_route(w: World, rule: RouteRule) -> tuple[int, list[str]]:
 
 async def _ready(system: System, w: World) -> None:
     """Every service's read models include everything seeded (``Renda-After``), and the tree is there."""
+
     async def projected() -> None:
         headers = {**w.headers("city_staff"), **w.seed.after}
         for path in ("/api/deputies/jurisdictions", "/api/meetings", "/api/suggestions"):
@@ -130,8 +142,10 @@ async def test_access_matrix(system: System, nc) -> None:
     ran = sum(n for n, _ in results)
     failures = [f for _, fs in results for f in fs]
     cased = len(API) - len(uncased)
-    print(f"\naccess matrix: {len(API)} routes ({cased} with a case) × {len(ROLES_AND_ANONYMOUS) - 1} roles × "
-          f"{len(WHERES)} cases + anonymous + extras = {ran} requests; seeded in {seeded:.1f}s, "
-          f"walked in {time.monotonic() - started - seeded:.1f}s ({len(uncased)} routes without a case: "
-          f"401/403 cells only)")
+    print(
+        f"\naccess matrix: {len(API)} routes ({cased} with a case) × {len(ROLES_AND_ANONYMOUS) - 1} roles × "
+        f"{len(WHERES)} cases + anonymous + extras = {ran} requests; seeded in {seeded:.1f}s, "
+        f"walked in {time.monotonic() - started - seeded:.1f}s ({len(uncased)} routes without a case: "
+        f"401/403 cells only)"
+    )
     assert not failures, f"{len(failures)} of {ran} matrix cells wrong:\n" + "\n".join(failures)

@@ -101,8 +101,9 @@ async def test_the_lock_survives_a_restart(database_url: str) -> None:
 
 
 # -- over HTTP ----------------------------------------------------------------------------------
-async def test_login_is_locked_after_five_failures_with_retry_after_in_chinese(nats_server, nc, settings_for,
-                                                                                tmp_path) -> None:
+async def test_login_is_locked_after_five_failures_with_retry_after_in_chinese(
+    nats_server, nc, settings_for, tmp_path
+) -> None:
     settings = settings_for(nats_server.url, f"sqlite+aiosqlite:///{tmp_path / 'read.sqlite3'}")
     name = await new_user(nc, "township_staff", "340403001")
     async with running_system(settings) as system:

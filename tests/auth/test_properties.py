@@ -82,8 +82,16 @@ async def test_no_list_shows_a_row_outside_the_callers_prefix(engine, world) -> 
             parent = None if len(code) == 4 else code[: 4 if len(code) == 6 else 6]
             await tx.execute(jurisdictions.insert().values(code=code, name=code, kind=kind, parent=parent))
         for name, code in people:
-            await tx.execute(users.insert().values(username=name, display_name="", role="deputy", jurisdiction=code,
-                                                   disabled=False, created_at=datetime.now(UTC)))
+            await tx.execute(
+                users.insert().values(
+                    username=name,
+                    display_name="",
+                    role="deputy",
+                    jurisdiction=code,
+                    disabled=False,
+                    created_at=datetime.now(UTC),
+                )
+            )
     scope = caller.jurisdiction
     effective = under if under and under.startswith(scope) else scope if not under or scope.startswith(under) else None
 

@@ -58,8 +58,11 @@ async def test_cookie_session_with_csrf(system: System, nc) -> None:
 async def test_a_bearer_token_needs_no_csrf_token(system: System, nc) -> None:
     city = fresh_city()
     await register_tree(nc, [(city, "city", None)])
-    r = await system.client.post("/api/deputies/jurisdictions", headers=system.auth("city_staff", city),
-                                 json={"code": f"{city}01", "name": "测试区", "kind": "county", "parent": city})
+    r = await system.client.post(
+        "/api/deputies/jurisdictions",
+        headers=system.auth("city_staff", city),
+        json={"code": f"{city}01", "name": "测试区", "kind": "county", "parent": city},
+    )
     assert r.status_code == 201, r.text
 
 

@@ -57,8 +57,9 @@ def test_a_token_signed_with_another_key_is_refused() -> None:
 def test_an_unsigned_token_is_refused() -> None:
     import jwt
 
-    t = jwt.encode({"iss": "renda", "sub": "x", "role": "city_staff", "jur": "34", "exp": 9999999999}, None,
-                   algorithm="none")
+    t = jwt.encode(
+        {"iss": "renda", "sub": "x", "role": "city_staff", "jur": "34", "exp": 9999999999}, None, algorithm="none"
+    )
     with pytest.raises(InvalidToken):
         verify(t, KEY)
 
@@ -90,8 +91,13 @@ async def test_login_returns_a_token_that_says_who_it_belongs_to(system: System,
     body = r.json()
     assert body["token_type"] == "bearer"
     me = await system.client.get("/api/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
-    assert me.json() == {"subject": name, "role": "deputy", "jurisdiction": "340403001",
-                         "deputy_id": "D-42", "unit_id": None}
+    assert me.json() == {
+        "subject": name,
+        "role": "deputy",
+        "jurisdiction": "340403001",
+        "deputy_id": "D-42",
+        "unit_id": None,
+    }
     r = await system.client.post("/api/auth/token", json={"username": name})
     assert r.status_code == 422
     assert r.json()["error"]["details"]["field"] == "password"
@@ -101,8 +107,16 @@ async def test_a_disabled_users_tokens_stop_working_in_every_service(system: Sys
     settings = system.settings
     name = await new_user(nc, "city_staff", "3404")
     # Every authenticated GET route without path parameters, of every available service.
-    probes = [r for r in all_rules(settings) if r.method == "GET" and r.roles and not r.public
-              and "{" not in r.path and r.reachable and r.allows("city_staff")]
+    probes = [
+        r
+        for r in all_rules(settings)
+        if r.method == "GET"
+        and r.roles
+        and not r.public
+        and "{" not in r.path
+        and r.reachable
+        and r.allows("city_staff")
+    ]
     assert probes
     r = await system.client.post("/api/auth/token", json={"username": name, "password": PASSWORD})
     headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
@@ -126,8 +140,9 @@ async def test_a_new_role_grant_retires_older_tokens(system: System, nc) -> None
     settings = system.settings
     name = await new_user(nc, "county_staff", "340403")
     key = signing_key(settings.jwt_secret, settings.data_dir)
-    old = issue(Principal(name, "county_staff", "340403"), key, timedelta(hours=1),
-                now=datetime.now(UTC) - timedelta(minutes=1))
+    old = issue(
+        Principal(name, "county_staff", "340403"), key, timedelta(hours=1), now=datetime.now(UTC) - timedelta(minutes=1)
+    )
     headers = {"Authorization": f"Bearer {old}"}
     assert (await system.client.get("/api/auth/me", headers=headers)).status_code == 200
     await regrant(nc, name, "township_staff", "340403001")
@@ -150,8 +165,11 @@ async def test_every_event_names_the_acting_user_and_role(system: System, nc) ->
     r = await system.client.post("/api/auth/token", json={"username": name, "password": PASSWORD})
     headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
     code = f"{city}01"
-    r = await system.client.post("/api/deputies/jurisdictions", headers=headers,
-                                 json={"code": code, "name": "测试区", "kind": "county", "parent": city})
+    r = await system.client.post(
+        "/api/deputies/jurisdictions",
+        headers=headers,
+        json={"code": code, "name": "测试区", "kind": "county", "parent": city},
+    )
     assert r.status_code == 201, r.text
     [env] = await EventStore(nc).read(JURISDICTION, code, code)
     assert (env.actor.subject, env.actor.role) == (name, "city_staff")

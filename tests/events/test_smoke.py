@@ -7,12 +7,15 @@ from tests.support.system import running_system
 from tests.support.waiting import eventually
 
 
-async def test_registered_jurisdiction_is_listed(nats_server: EmbeddedNats, nc, settings_for, database_url: str) -> None:
+async def test_registered_jurisdiction_is_listed(
+    nats_server: EmbeddedNats, nc, settings_for, database_url: str
+) -> None:
     settings = settings_for(nats_server.url, database_url)
     async with running_system(settings) as system:
         city = system.auth("city_staff", "3404")
         created = await system.client.post(
-            "/api/deputies/jurisdictions", json={"code": "3404", "name": "淮南市", "kind": "city"},
+            "/api/deputies/jurisdictions",
+            json={"code": "3404", "name": "淮南市", "kind": "city"},
             headers=system.auth("city_staff", "34"),
         )
         assert created.status_code in (201, 409), created.text

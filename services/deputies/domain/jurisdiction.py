@@ -13,7 +13,12 @@ from libs.events.event import Event
 from services.deputies.domain.events import JurisdictionRegistered, Kind
 
 CODE_LENGTH: dict[str, int] = {"city": 4, "county": 6, "township": 9, "street": 9}
-PARENT_KIND: dict[str, tuple[str, ...]] = {"city": (), "county": ("city",), "township": ("county",), "street": ("county",)}
+PARENT_KIND: dict[str, tuple[str, ...]] = {
+    "city": (),
+    "county": ("city",),
+    "township": ("county",),
+    "street": ("county",),
+}
 KIND_ZH = {"city": "市", "county": "县（区）", "township": "乡镇", "street": "街道"}
 
 
@@ -51,9 +56,7 @@ def check_code(code: str, kind: str) -> None:
         raise InvalidInput("code", f"{KIND_ZH[kind]}的区划代码应为 {length} 位数字，收到「{code}」。")
 
 
-def decide_register(
-    current: Jurisdiction, *, name: str, kind: Kind, parent: Jurisdiction | None
-) -> list[Event]:
+def decide_register(current: Jurisdiction, *, name: str, kind: Kind, parent: Jurisdiction | None) -> list[Event]:
     """Register ``current.code``; ``parent`` is the parent as loaded (None when none was named)."""
     check_code(current.code, kind)
     if current.registered:
@@ -70,7 +73,10 @@ def decide_register(
     if not parent.registered:
         raise InvalidInput("parent", f"上级区划 {parent.code} 尚未登记，请先登记上级区划。")
     if parent.kind not in wanted:
-        raise InvalidInput("parent", f"{KIND_ZH[kind]}的上级应为{KIND_ZH[wanted[0]]}，而 {parent.code} 是{KIND_ZH[parent.kind or 'city']}。")
+        raise InvalidInput(
+            "parent",
+            f"{KIND_ZH[kind]}的上级应为{KIND_ZH[wanted[0]]}，而 {parent.code} 是{KIND_ZH[parent.kind or 'city']}。",
+        )
     if not current.code.startswith(parent.code):
         raise InvalidInput("code", f"区划代码 {current.code} 应以上级区划代码 {parent.code} 开头。")
     return [JurisdictionRegistered(code=current.code, name=name.strip(), kind=kind, parent=parent.code)]
