@@ -133,31 +133,35 @@ class CorruptEnvelope(ValueError):
     pass
 
 
+def from_body(b: dict[str, Any], *, stream_seq: int = 0, subject: str = "") -> Envelope:
+    """An envelope from its parsed stored body; the event is upcast to its current class."""
+    actor = b["actor"]
+    raw = b["data"]
+    return Envelope(
+        id=b["id"],
+        type=b["type"],
+        version=b["version"],
+        aggregate_type=b["aggregate_type"],
+        aggregate_id=b["aggregate_id"],
+        sequence=b["sequence"],
+        jurisdiction=b["jurisdiction"],
+        occurred_at=datetime.fromisoformat(b["occurred_at"]),
+        actor=Actor(subject=actor["subject"], role=actor["role"]),
+        correlation_id=b["correlation_id"],
+        causation_id=b["causation_id"],
+        prev_hash=b["prev_hash"],
+        hash=b["hash"],
+        data=registry.decode(b["type"], b["version"], raw),
+        raw_data=raw,
+        stream_seq=stream_seq,
+        subject=subject,
+    )
+
+
 def decode(payload: bytes, *, stream_seq: int = 0, subject: str = "") -> Envelope:
     """Parse a stored envelope; the event is upcast to its current class. Hash is not checked here."""
     try:
-        b = orjson.loads(payload)
-        actor = b["actor"]
-        raw = b["data"]
-        return Envelope(
-            id=b["id"],
-            type=b["type"],
-            version=b["version"],
-            aggregate_type=b["aggregate_type"],
-            aggregate_id=b["aggregate_id"],
-            sequence=b["sequence"],
-            jurisdiction=b["jurisdiction"],
-            occurred_at=datetime.fromisoformat(b["occurred_at"]),
-            actor=Actor(subject=actor["subject"], role=actor["role"]),
-            correlation_id=b["correlation_id"],
-            causation_id=b["causation_id"],
-            prev_hash=b["prev_hash"],
-            hash=b["hash"],
-            data=registry.decode(b["type"], b["version"], raw),
-            raw_data=raw,
-            stream_seq=stream_seq,
-            subject=subject,
-        )
+        return from_body(orjson.loads(payload), stream_seq=stream_seq, subject=subject)
     except (KeyError, TypeError, ValueError, orjson.JSONDecodeError) as exc:
         raise CorruptEnvelope(f"undecodable envelope at {subject}#{stream_seq}: {exc}") from exc
 

@@ -16,7 +16,7 @@ import asyncio
 import hashlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateTable
 
 from libs.events import jetstream as jsapi
-from libs.events.envelope import Actor, Envelope
+from libs.events.envelope import Envelope, from_body
 from libs.events.errors import ProjectionAhead
 from libs.events.event import Event, registry
 from libs.events.subjects import stream_name, stream_subjects
@@ -103,26 +103,7 @@ def decode_delivered(d: _Delivered, wanted: frozenset[str] | None) -> Envelope |
     b = orjson.loads(d.data)
     if (wanted is not None and b["type"] not in wanted) or not registry.known(b["type"]):
         return None
-    actor = b["actor"]
-    return Envelope(
-        id=b["id"],
-        type=b["type"],
-        version=b["version"],
-        aggregate_type=b["aggregate_type"],
-        aggregate_id=b["aggregate_id"],
-        sequence=b["sequence"],
-        jurisdiction=b["jurisdiction"],
-        occurred_at=datetime.fromisoformat(b["occurred_at"]),
-        actor=Actor(actor["subject"], actor["role"]),
-        correlation_id=b["correlation_id"],
-        causation_id=b["causation_id"],
-        prev_hash=b["prev_hash"],
-        hash=b["hash"],
-        data=registry.decode(b["type"], b["version"], b["data"]),
-        raw_data=b["data"],
-        stream_seq=d.seq,
-        subject=d.subject,
-    )
+    return from_body(b, stream_seq=d.seq, subject=d.subject)
 
 
 class PullSource:
@@ -517,7 +498,3 @@ async def rebuild(
             if progress is not None:
                 progress(stream, delivered[-1].seq, head)
     return counts
-
-
-def table_rows(rows: Iterable[Any]) -> list[tuple[Any, ...]]:
-    return [tuple(r) for r in rows]
