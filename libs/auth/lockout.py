@@ -25,6 +25,7 @@ from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from libs.db.engine import writing
 from libs.domain.errors import DomainError
 
 LIMIT = 5
@@ -135,14 +136,14 @@ class LoginGuard:
         await self.ensure()
         now = self.clock()
         name = key(username)
-        async with self.engine.begin() as tx:
+        async with writing(self.engine) as tx:
             await tx.execute(delete(failures).where(failures.c.username == name, failures.c.at <= now - self.window))
             await tx.execute(failures.insert().values(username=name, at=now, source=source[:64]))
         return locked_for(await self._recent(name, now), now, limit=self.limit, window=self.window)
 
     async def succeeded(self, username: str) -> None:
         await self.ensure()
-        async with self.engine.begin() as tx:
+        async with writing(self.engine) as tx:
             await tx.execute(delete(failures).where(failures.c.username == key(username)))
 
     async def count(self, username: str) -> int:

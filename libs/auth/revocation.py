@@ -8,7 +8,8 @@ A projection of the deputies stream's directory events, added to every service b
   are refused (the holder logs in again and gets the new role).
 
 ``token_check`` is the hook ``libs.web.deps.current_principal`` calls on every request; it reads
-this service's own table (one primary-key lookup), so a disabled user is refused by every
+this service's own table (one primary-key lookup, kept in memory until the next batch with a
+revocation event reaches this service's runner), so a disabled user is refused by every
 service as soon as that service has read the event, whichever replica serves the request.
 """
 
@@ -30,6 +31,7 @@ from libs.web.errors import Unauthenticated
 from services.deputies.domain.directory_events import PasswordChanged, RoleGranted, UserDisabled
 
 TokenCheck = Callable[[Principal, dict[str, Any]], Awaitable[None]]
+CACHED_SUBJECTS = 10_000
 CREATION_GRANT_SEQUENCE = 2  # decide_create appends UserCreated (1) and the first RoleGranted (2)
 
 
@@ -86,17 +88,35 @@ def _seconds(t: datetime) -> int:
     return int(t.timestamp())
 
 
-def token_check(engine: AsyncEngine, projection: Projection) -> TokenCheck:
+def token_check(engine: AsyncEngine, projection: Projection, generation: Callable[[], int] | None = None) -> TokenCheck:
+    """The per-request check. ``generation`` (the runner's count of batches that carried this
+    projection's events) lets answers stay in memory until such a batch reaches this service."""
     table: Table = projection.table  # type: ignore[attr-defined]
+    known: dict[str, tuple[bool, int] | None] = {}
+    seen = [-1]
+
+    async def lookup(subject: str) -> tuple[bool, int] | None:
+        gen = generation() if generation is not None else -1
+        if gen != seen[0] or len(known) > CACHED_SUBJECTS:
+            known.clear()
+            seen[0] = gen
+        if gen >= 0 and subject in known:
+            return known[subject]
+        async with engine.connect() as conn:
+            row = (await conn.execute(select(table).where(table.c.subject == subject))).mappings().first()
+        found = (bool(row["disabled"]), int(row["not_before"])) if row is not None else None
+        if gen >= 0 and generation is not None and generation() == gen:
+            known[subject] = found  # no revocation arrived while reading
+        return found
 
     async def check(principal: Principal, claims: dict[str, Any]) -> None:
-        async with engine.connect() as conn:
-            row = (await conn.execute(select(table).where(table.c.subject == principal.subject))).mappings().first()
-        if row is None:
+        found = await lookup(principal.subject)
+        if found is None:
             return
-        if row["disabled"]:
+        disabled, not_before = found
+        if disabled:
             raise AccountDisabled()
-        if int(claims.get("iat", 0)) < int(row["not_before"]):
+        if int(claims.get("iat", 0)) < not_before:
             raise TokenSuperseded()
 
     return check

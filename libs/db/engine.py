@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import weakref
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
 def is_sqlite(url: str) -> bool:
@@ -37,3 +41,26 @@ def make_engine(url: str, **kw: Any) -> AsyncEngine:
     kw.setdefault("max_overflow", 20)
     kw.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kw)
+
+
+_WRITERS: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+@contextlib.asynccontextmanager
+async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A write transaction; on SQLite, one at a time per process.
+
+    SQLite takes one writer at a time; a second one waits in SQLite's busy handler, which sleeps
+    in steps of up to 100 ms. Queuing the writers of this process on an asyncio lock instead hands
+    the file over the moment it is free (bench/: the p99 of 16 clients fell from seconds). Never
+    nest: the lock is not re-entrant. PostgreSQL takes row locks and needs no queue.
+    """
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as tx:
+            yield tx
+        return
+    lock = _WRITERS.get(engine.sync_engine)
+    if lock is None:
+        lock = _WRITERS[engine.sync_engine] = asyncio.Lock()
+    async with lock, engine.begin() as tx:
+        yield tx

@@ -13,6 +13,7 @@ drops and rebuilds them from zero, logged as ``projection.rebuild``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import time
 import uuid
@@ -29,6 +30,7 @@ from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, se
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateTable
 
+from libs.db.engine import writing
 from libs.events import jetstream as jsapi
 from libs.events.envelope import Envelope, from_body
 from libs.events.errors import ProjectionAhead
@@ -37,6 +39,8 @@ from libs.events.subjects import stream_name, stream_subjects
 from libs.observability.metrics import PROJECTION_APPLIED, PROJECTION_LAG
 
 log = structlog.get_logger("events.projection")
+FILL_WAIT = 0.05  # seconds to wait for the rest of a batch the server says is on its way
+IDLE_CONSUMER_NS = 600 * 1_000_000_000  # a process's consumer outlives a network cut of ten minutes
 
 state_metadata = MetaData()
 checkpoints = Table(
@@ -106,6 +110,10 @@ def decode_delivered(d: _Delivered, wanted: frozenset[str] | None) -> Envelope |
     return from_body(b, stream_seq=d.seq, subject=d.subject)
 
 
+class ConsumerGone(RuntimeError):
+    """The server no longer has the consumer (deleted, or expired while disconnected)."""
+
+
 class PullSource:
     """A hand-driven pull consumer: ask for a batch, hand over what has arrived so far."""
 
@@ -132,8 +140,19 @@ class PullSource:
             await self._sub.unsubscribe()
             self._sub = None
 
+    def reset(self) -> None:
+        """Forget the pull request in flight (the consumer was re-created)."""
+        self._outstanding = 0
+        while not self._queue.empty():
+            self._queue.get_nowait()
+
     async def next_batch(self, expires: float = 2.0) -> list[_Delivered]:
-        """Up to ``batch`` messages: waits for the first (up to ``expires``), then takes what is queued."""
+        """Up to ``batch`` messages: waits for the first (up to ``expires``), then takes what is queued.
+
+        While the server says more are pending for this request, it waits a moment for them
+        rather than handing over a handful: catching up then commits big batches, not one
+        transaction per few messages. At the head (nothing pending) it hands over at once.
+        """
         if self._outstanding <= 0:
             req = {"batch": self.batch, "expires": int(expires * 1e9)}
             await self.nc.publish(
@@ -149,25 +168,39 @@ class PullSource:
         while True:
             if m.headers and m.headers.get("Status") and not m.data:
                 self._outstanding = 0  # 404/408/409: this request is over
-                if m.headers.get("Status") == "409":
+                status = m.headers.get("Status")
+                description = m.headers.get("Description", "")
+                if status == "503" or (status == "409" and "Deleted" in description):
+                    raise ConsumerGone(f"{self.stream}/{self.consumer}: {status} {description}")
+                if status == "409":
                     log.warning(
-                        "projection.pull_409",
-                        stream=self.stream,
-                        consumer=self.consumer,
-                        description=m.headers.get("Description"),
+                        "projection.pull_409", stream=self.stream, consumer=self.consumer, description=description
                     )
                 break
             seq, ts, pending = parse_ack_subject(m.reply)
             out.append(_Delivered(seq, ts, pending, m.data, m.subject, m.reply))
             self._outstanding -= 1
-            if self._outstanding <= 0 or self._queue.empty() or len(out) >= self.batch:
+            if self._outstanding <= 0 or len(out) >= self.batch:
                 break
+            if self._queue.empty():
+                if pending == 0:
+                    break
+                try:
+                    m = await asyncio.wait_for(self._queue.get(), FILL_WAIT)
+                except TimeoutError:
+                    break
+                continue
             m = self._queue.get_nowait()
         return out
 
 
 class ProjectionRunner:
-    """Keeps one projection's read model up to date with its streams."""
+    """One projection's progress: its tables, checkpoints and waiters.
+
+    The messages come from a ``ProjectionGroup``: ``start()`` runs this projection in a group of
+    its own; a service runs all its read models in one group (one consumer and one transaction
+    per batch for all of them).
+    """
 
     def __init__(
         self,
@@ -186,10 +219,11 @@ class ProjectionRunner:
         self.positions: dict[str, int] = {}
         self.heads: dict[str, int] = {}
         self._changed = asyncio.Condition()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._stopping = False
         self._unsaved: dict[str, int] = {}
-        self._inflight: set[asyncio.Future[None]] = set()
+        self._wanted = projection.wants()
+        self.group: ProjectionGroup | None = None
+        self._own_group = False
+        self.generation = 0  # batches that carried events of this projection (caches key on it)
         self.stop_grace = 5.0  # seconds a batch in flight may take to commit when stopping
         self.rebuilt = False
 
@@ -202,9 +236,9 @@ class ProjectionRunner:
 
     # -- preparing ------------------------------------------------------------------------------
     async def prepare(self) -> None:
-        """Create or rebuild the tables, refuse a checkpoint ahead of its stream, position consumers."""
+        """Create or rebuild the tables and refuse a checkpoint ahead of its stream."""
         definition = self.projection.definition(self.engine.dialect)
-        async with self.engine.begin() as tx:
+        async with writing(self.engine) as tx:
             await tx.run_sync(state_metadata.create_all)
             rows = (
                 (await tx.execute(select(checkpoints).where(checkpoints.c.projection == self.projection.name)))
@@ -242,139 +276,52 @@ class ProjectionRunner:
                 )
             self.positions[stream] = have[stream]
             self.heads[stream] = head
-            await self._position_consumer(stream, have[stream])
             PROJECTION_LAG.labels(self.projection.name, stream).set(head - have[stream])
+        # The per-projection durable consumer of earlier versions: nobody reads it any more.
+        for stream in self.streams:
+            await jsapi.api(self.nc, f"CONSUMER.DELETE.{stream}.{self.consumer_name()}")
 
-    async def _position_consumer(self, stream: str, checkpoint: int) -> None:
-        # Start exactly after the checkpoint: the SQL checkpoint is the truth, not the consumer's
-        # ack floor (they differ after a crash between commit and ack, or a restored database).
-        name = self.consumer_name()
-        await jsapi.api(self.nc, f"CONSUMER.DELETE.{stream}.{name}")
-        config: dict[str, Any] = {
-            "durable_name": name,
-            "ack_policy": "all",
-            "ack_wait": 30_000_000_000,
-            "max_ack_pending": 20_000,
-            "max_waiting": 16,
-            "filter_subjects": stream_subjects(_context_of(stream)),
-        }
-        if checkpoint > 0:
-            config.update(deliver_policy="by_start_sequence", opt_start_seq=checkpoint + 1)
-        else:
-            config.update(deliver_policy="all")
-        reply = await jsapi.api(self.nc, f"CONSUMER.CREATE.{stream}.{name}", {"stream_name": stream, "config": config})
-        if reply.get("error"):
-            raise RuntimeError(f"cannot create consumer {name} on {stream}: {reply['error']}")
-
-    # -- running ---------------------------------------------------------------------------------
+    # -- running (in a group of its own) -------------------------------------------------------
     async def start(self) -> None:
-        await self.prepare()
-        self._tasks = [asyncio.create_task(self._follow(s), name=f"{self.projection.name}:{s}") for s in self.streams]
+        group = ProjectionGroup(self.nc, self.engine, [self], name=self.consumer_name(), batch=self.batch)
+        self._own_group = True
+        await group.start()
 
     async def stop(self) -> None:
-        self._stopping = True
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            try:
-                await t
-            except (asyncio.CancelledError, Exception):
-                pass
-        self._tasks = []
-        if self._inflight:
-            # Let a batch in flight commit; one that cannot finish in time is cut (it rolls back).
-            _done, late = await asyncio.wait(set(self._inflight), timeout=self.stop_grace)
-            for f in late:
-                f.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
-        try:
-            await asyncio.wait_for(self.save_position(), 5.0)
-        except Exception:
-            log.warning("projection.save_position_failed", projection=self.projection.name, exc_info=True)
-
-    async def _follow(self, stream: str) -> None:
-        source = PullSource(self.nc, stream, self.consumer_name(), self.batch)
-        await source.open()
-        wanted = self.projection.wants()
-        try:
-            while not self._stopping:
-                try:
-                    delivered = await source.next_batch()
-                    if delivered:
-                        # Shielded: stopping never cuts a batch's transaction in half (a cancelled
-                        # SQLite transaction can keep its lock until the engine is disposed).
-                        applying = asyncio.ensure_future(self._apply_batch(stream, delivered, wanted))
-                        self._inflight.add(applying)
-                        applying.add_done_callback(self._inflight.discard)
-                        await asyncio.shield(applying)
-                        # AckAll: acknowledging the last acknowledges the batch.
-                        await self.nc.publish(delivered[-1].reply, b"+ACK")
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("projection.batch_failed", projection=self.projection.name, stream=stream)
-                    await asyncio.sleep(1.0)
-                    await self._position_consumer(stream, self.positions[stream])
-                    source._outstanding = 0
-        finally:
-            await source.close()
+        if self.group is not None and self._own_group:
+            await self.group.stop()
 
     async def _apply_batch(self, stream: str, delivered: list[_Delivered], wanted: frozenset[str] | None) -> None:
-        started = time.perf_counter()
-        name = self.projection.name
+        """Apply one batch to this projection alone (rebuilds; a group applies to all its members)."""
+        await apply_batch(self.engine, stream, delivered, [self])
+
+    # -- progress --------------------------------------------------------------------------------
+    def _mine(self, stream: str, envs: list[Envelope]) -> list[Envelope]:
         known = self.positions.get(stream, 0)
-        envs = [env for d in delivered if d.seq > known and (env := self._decode(d, wanted)) is not None]
-        position = max(known, delivered[-1].seq)
-        if not envs:
+        wanted = self._wanted
+        return [e for e in envs if e.stream_seq > known and (wanted is None or e.type in wanted)]
+
+    async def _advance(self, stream: str, position: int, *, saved: bool, head: int, delivered: int) -> None:
+        if saved:
+            self._unsaved.pop(stream, None)
+            self.generation += 1
+        else:
             # Nothing this projection reads: advance in memory only. The stored checkpoint moves
             # with the next batch that writes (or at shutdown); after a crash the skipped events
             # are read again and skipped again, so nothing is lost and nothing doubled.
             self._unsaved[stream] = position
-        else:
-            async with self.engine.begin() as tx:
-                # Write first: it takes the row lock on PostgreSQL (a second instance waits, then
-                # skips what this one applied) and the write lock on SQLite up front, where a read
-                # that later upgrades to a write can fail with SQLITE_BUSY instead of waiting.
-                where = (checkpoints.c.projection == name) & (checkpoints.c.stream == stream)
-                locked = update(checkpoints).where(where).values(updated_at=datetime.now(UTC))
-                stored = int((await tx.execute(locked.returning(checkpoints.c.position))).scalar_one())
-                envs = [e for e in envs if e.stream_seq > stored]  # another instance may have applied some
-                if envs:
-                    await self.projection.apply_many(envs, tx)
-                position = max(position, stored)
-                await tx.execute(update(checkpoints).where(where).values(position=position))
-            self._unsaved.pop(stream, None)
-        applied = len(envs)
-        last = delivered[-1]
-        self.heads[stream] = max(self.heads.get(stream, 0), last.seq + last.pending)
+        self.heads[stream] = max(self.heads.get(stream, 0), head)
         async with self._changed:
-            self.positions[stream] = position
+            self.positions[stream] = max(self.positions.get(stream, 0), position)
             self._changed.notify_all()
-        PROJECTION_APPLIED.labels(name, stream).inc(len(delivered))
-        PROJECTION_LAG.labels(name, stream).set(self.heads[stream] - position)
-        log.debug(
-            "projection.batch",
-            projection=name,
-            stream=stream,
-            n=len(delivered),
-            applied=applied,
-            ms=round((time.perf_counter() - started) * 1e3, 2),
-        )
-
-    def _decode(self, d: _Delivered, wanted: frozenset[str] | None) -> Envelope | None:
-        try:
-            return decode_delivered(d, wanted)
-        except (KeyError, TypeError, ValueError, orjson.JSONDecodeError):
-            # Not an envelope (something published into the stream by hand): it carries no
-            # event, so there is nothing to apply; say so loudly and go on.
-            log.error("projection.undecodable_message", projection=self.projection.name, subject=d.subject, seq=d.seq)
-            return None
+        PROJECTION_APPLIED.labels(self.projection.name, stream).inc(delivered)
+        PROJECTION_LAG.labels(self.projection.name, stream).set(self.heads[stream] - self.positions[stream])
 
     async def save_position(self) -> None:
         """Store the in-memory checkpoint of batches that wrote nothing (called at shutdown)."""
         for stream, position in list(self._unsaved.items()):
             where = (checkpoints.c.projection == self.projection.name) & (checkpoints.c.stream == stream)
-            async with self.engine.begin() as tx:
+            async with writing(self.engine) as tx:
                 await tx.execute(
                     update(checkpoints).where(where & (checkpoints.c.position < position)).values(position=position)
                 )
@@ -401,6 +348,184 @@ class ProjectionRunner:
             out[stream] = max(0, head - self.positions.get(stream, 0))
             PROJECTION_LAG.labels(self.projection.name, stream).set(out[stream])
         return out
+
+    def running(self) -> bool:
+        return self.group is not None and self.group.running()
+
+
+async def apply_batch(
+    engine: AsyncEngine, stream: str, delivered: list[_Delivered], members: list[ProjectionRunner]
+) -> None:
+    """Apply one delivered batch to every member that reads it, in one transaction with their checkpoints.
+
+    Each message is parsed once for all members. Only members with events of their own in the
+    batch write (their checkpoint row first: it takes the row lock on PostgreSQL, so a second
+    instance waits and then skips what this one applied, and the write lock on SQLite up front);
+    the others advance in memory.
+    """
+    started = time.perf_counter()
+    envs = _decode_batch(stream, delivered, members)
+    last = delivered[-1]
+    position = last.seq
+    writes = {r: mine for r in members if (mine := r._mine(stream, envs))}
+    if writes:
+        async with writing(engine) as tx:
+            for r, mine in writes.items():
+                where = (checkpoints.c.projection == r.projection.name) & (checkpoints.c.stream == stream)
+                locked = update(checkpoints).where(where).values(updated_at=datetime.now(UTC))
+                stored = int((await tx.execute(locked.returning(checkpoints.c.position))).scalar_one())
+                mine = [e for e in mine if e.stream_seq > stored]  # another instance may have applied some
+                if mine:
+                    await r.projection.apply_many(mine, tx)
+                new = max(position, stored, r.positions.get(stream, 0))
+                await tx.execute(update(checkpoints).where(where).values(position=new))
+    for r in members:
+        await r._advance(stream, position, saved=r in writes, head=last.seq + last.pending, delivered=len(delivered))
+    log.debug(
+        "projection.batch",
+        projections=[r.projection.name for r in writes],
+        stream=stream,
+        n=len(delivered),
+        applied=sum(len(m) for m in writes.values()),
+        ms=round((time.perf_counter() - started) * 1e3, 2),
+    )
+
+
+def _decode_batch(stream: str, delivered: list[_Delivered], members: list[ProjectionRunner]) -> list[Envelope]:
+    wanted: set[str] | None = set()
+    for r in members:
+        if r._wanted is None or wanted is None:
+            wanted = None
+        else:
+            wanted |= r._wanted
+    floor = min(r.positions.get(stream, 0) for r in members)
+    out = []
+    for d in delivered:
+        if d.seq <= floor:
+            continue
+        try:
+            env = decode_delivered(d, frozenset(wanted) if wanted is not None else None)
+        except (KeyError, TypeError, ValueError, orjson.JSONDecodeError):
+            # Not an envelope (something published into the stream by hand): it carries no
+            # event, so there is nothing to apply; say so loudly and go on.
+            log.error("projection.undecodable_message", stream=stream, subject=d.subject, seq=d.seq)
+            continue
+        if env is not None:
+            out.append(env)
+    return out
+
+
+class ProjectionGroup:
+    """Projections of one process that read the same streams, fed by one consumer per stream.
+
+    Every event reaches all members in one delivery and one SQL transaction, instead of one
+    consumer, one pull and one commit per projection (bench/: the command path of a service
+    with six read models). The consumer belongs to this process only (its name carries an
+    instance id; no acknowledgements, removed by the server when idle): it starts right after
+    the lowest member checkpoint, and members skip what they already hold. The SQL checkpoints
+    stay the truth, so a second instance on the same database or a restart resumes exactly.
+    """
+
+    def __init__(self, nc: NATS, engine: AsyncEngine, runners: list[ProjectionRunner], *, name: str, batch: int = 500):
+        self.nc = nc
+        self.engine = engine
+        self.runners = runners
+        self.batch = batch
+        self.consumer = f"{name}_{uuid.uuid4().hex[:8]}".replace(".", "_").replace("-", "_")
+        self._tasks: list[asyncio.Task[None]] = []
+        self._inflight: set[asyncio.Future[None]] = set()
+        self._stopping = False
+
+    @property
+    def streams(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for r in self.runners:
+            seen.update(dict.fromkeys(r.streams))
+        return list(seen)
+
+    def members(self, stream: str) -> list[ProjectionRunner]:
+        return [r for r in self.runners if stream in r.streams]
+
+    async def start(self) -> None:
+        for r in self.runners:
+            await r.prepare()
+            r.group = self
+        for stream in self.streams:
+            await self._position_consumer(stream)
+        self._tasks = [asyncio.create_task(self._follow(s), name=f"{self.consumer}:{s}") for s in self.streams]
+
+    async def _position_consumer(self, stream: str) -> None:
+        # Start right after the lowest checkpoint: the SQL checkpoints are the truth.
+        start = min(r.positions.get(stream, 0) for r in self.members(stream))
+        await jsapi.api(self.nc, f"CONSUMER.DELETE.{stream}.{self.consumer}")
+        config: dict[str, Any] = {
+            "name": self.consumer,
+            "ack_policy": "none",
+            "inactive_threshold": IDLE_CONSUMER_NS,
+            "max_waiting": 16,
+            "filter_subjects": stream_subjects(_context_of(stream)),
+        }
+        if start > 0:
+            config.update(deliver_policy="by_start_sequence", opt_start_seq=start + 1)
+        else:
+            config.update(deliver_policy="all")
+        reply = await jsapi.api(
+            self.nc, f"CONSUMER.CREATE.{stream}.{self.consumer}", {"stream_name": stream, "config": config}
+        )
+        if reply.get("error"):
+            raise RuntimeError(f"cannot create consumer {self.consumer} on {stream}: {reply['error']}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            try:
+                await t
+            except (asyncio.CancelledError, Exception):
+                pass
+        self._tasks = []
+        if self._inflight:
+            # Let a batch in flight commit; one that cannot finish in time is cut (it rolls back).
+            _done, late = await asyncio.wait(set(self._inflight), timeout=min(r.stop_grace for r in self.runners))
+            for f in late:
+                f.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        for r in self.runners:
+            try:
+                await asyncio.wait_for(r.save_position(), 5.0)
+            except Exception:
+                log.warning("projection.save_position_failed", projection=r.projection.name, exc_info=True)
+        with contextlib.suppress(Exception):
+            for stream in self.streams:
+                await jsapi.api(self.nc, f"CONSUMER.DELETE.{stream}.{self.consumer}", timeout=1.0)
+
+    async def _follow(self, stream: str) -> None:
+        source = PullSource(self.nc, stream, self.consumer, self.batch)
+        await source.open()
+        members = self.members(stream)
+        try:
+            while not self._stopping:
+                try:
+                    delivered = await source.next_batch()
+                    if delivered:
+                        # Shielded: stopping never cuts a batch's transaction in half (a cancelled
+                        # SQLite transaction can keep its lock until the engine is disposed).
+                        applying = asyncio.ensure_future(apply_batch(self.engine, stream, delivered, members))
+                        self._inflight.add(applying)
+                        applying.add_done_callback(self._inflight.discard)
+                        await asyncio.shield(applying)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception(
+                        "projection.batch_failed", projections=[r.projection.name for r in members], stream=stream
+                    )
+                    await asyncio.sleep(1.0)
+                    await self._position_consumer(stream)
+                    source.reset()
+        finally:
+            await source.close()
 
     def running(self) -> bool:
         return bool(self._tasks) and not any(t.done() for t in self._tasks)
@@ -462,7 +587,7 @@ async def rebuild(
     limit_ns = int(as_of.timestamp() * 1e9) if as_of is not None else None
     definition = projection.definition(engine.dialect)
     streams = [stream_name(c) for c in projection.contexts]
-    async with engine.begin() as tx:
+    async with writing(engine) as tx:
         await tx.run_sync(state_metadata.create_all)
         await tx.run_sync(projection.metadata.drop_all)
         await tx.run_sync(projection.metadata.create_all)

@@ -16,10 +16,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from libs.auth.revocation import revocations_projection, token_check
 from libs.auth.tokens import signing_key
 from libs.config.settings import Settings
-from libs.db.engine import make_engine
+from libs.db.engine import make_engine, writing
 from libs.events import jetstream as jsapi
 from libs.events.locator import locate_with, locator_projection
-from libs.events.projection import Projection, ProjectionRunner
+from libs.events.projection import Projection, ProjectionGroup, ProjectionRunner
 from libs.events.store import EventStore
 from libs.events.streams import ensure_streams
 from libs.events.subjects import CONTEXTS
@@ -69,7 +69,7 @@ def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
         try:
             # Never create streams here: a missing stream on a running installation is lost data.
             await ensure_streams(nc, settings.stream_replicas, create_missing=False)
-            async with engine.begin() as tx:
+            async with writing(engine) as tx:
                 await tx.run_sync(idempotency_metadata.create_all)
             projections = list(defn.projections(settings))
             revocations = revocations_projection(defn.name)  # disabled users: refused by every service
@@ -87,9 +87,19 @@ def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
                 engine=engine,
                 signing_key=signing_key(settings.jwt_secret, settings.data_dir),
             )
-            rt.extras["token_check"] = token_check(engine, revocations)
+            rt.extras["token_check"] = token_check(
+                engine, revocations, generation=lambda: rt.runner(revocations.name).generation
+            )
             app.state.runtime = rt
-            for p in [*projections, *defn.reactions(rt)]:
+            # The read models share one consumer and one transaction per batch; each reaction
+            # (it issues commands) runs alone, so a slow or failing one never holds the others.
+            read_models = [ProjectionRunner(nc, engine, p, service=defn.name) for p in projections]
+            group = ProjectionGroup(nc, engine, read_models, name=f"{defn.name}_read_models")
+            await group.start()
+            rt.groups.append(group)
+            for runner in read_models:
+                rt.runners[runner.projection.name] = runner
+            for p in defn.reactions(rt):
                 runner = ProjectionRunner(nc, engine, p, service=defn.name)
                 await runner.start()
                 rt.runners[p.name] = runner
@@ -105,8 +115,10 @@ def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
                 for t in rt_.tasks:
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await t
+                for g in rt_.groups:
+                    await g.stop()
                 for r in rt_.runners.values():
-                    await r.stop()
+                    await r.stop()  # the reactions' own groups
             with contextlib.suppress(Exception):
                 await nc.drain()
             await engine.dispose()

@@ -11,7 +11,7 @@ from nats.aio.client import Client as NATS
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.config.settings import Settings
-from libs.events.projection import Projection, ProjectionRunner
+from libs.events.projection import Projection, ProjectionGroup, ProjectionRunner
 from libs.events.store import EventStore
 
 Background = Callable[["ServiceRuntime"], Awaitable[None]]
@@ -26,6 +26,7 @@ class ServiceRuntime:
     engine: AsyncEngine
     signing_key: str
     runners: dict[str, ProjectionRunner] = field(default_factory=dict)
+    groups: list[ProjectionGroup] = field(default_factory=list)  # the read models' shared consumers
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 

@@ -13,12 +13,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import orjson
-from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, String, Table, delete, select, update
+from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, String, Table, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from libs.auth.tokens import SESSION_COOKIE, InvalidToken, verify
+from libs.db.engine import writing
 from libs.web.errors import error_body
 
 metadata = MetaData()
@@ -69,6 +70,18 @@ async def _reply(send: Send, status: int, body: bytes, content_type: str, extra:
     await send({"type": "http.response.body", "body": body})
 
 
+REUSED = orjson.dumps(
+    error_body(
+        "idempotency_key_reused",
+        "这个 Idempotency-Key 已用于另一份不同的请求内容；请为新的请求使用新的 Key。",
+        {"field": "Idempotency-Key"},
+    )
+)
+IN_PROGRESS = orjson.dumps(
+    error_body("idempotency_in_progress", "同一请求正在处理中，请稍后再试。", {"field": "Idempotency-Key"})
+)
+
+
 def _final(status: int, body: bytes) -> bool:
     """Answers worth replaying; a lost race, a lockout or a server fault is retried for real."""
     if status >= 500 or status in (401, 429):
@@ -80,6 +93,7 @@ class Idempotency:
     def __init__(self, app: ASGIApp, runtime_of: object) -> None:
         self.app = app
         self._runtime_of = runtime_of  # callable returning the service's runtime once started
+        self._running: set[str] = set()  # keys whose first attempt runs in this process now
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in MUTATING:
@@ -110,24 +124,14 @@ class Idempotency:
         request_hash = hashlib.sha256(scope.get("query_string", b"") + b"\n" + body).hexdigest()
         now = datetime.now(UTC)
 
-        # Claim the key first (one transaction on the usual path); only a key seen before is read.
-        try:
-            async with engine.begin() as tx:
-                await tx.execute(records.insert().values(key=key, request_hash=request_hash, created_at=now))
-            row = None
-        except IntegrityError:
-            async with engine.begin() as tx:
-                row = (await tx.execute(select(records).where(records.c.key == key))).mappings().first()
+        # One read on the usual path; the record is written once, with the answer. Two attempts
+        # with the same key at once: the one in this process is told to wait (409); one in
+        # another instance runs with the same command id, which the event store applies once.
+        async with engine.connect() as conn:
+            row = (await conn.execute(select(records).where(records.c.key == key))).mappings().first()
         if row is not None:
             if row["request_hash"] != request_hash:
-                payload = orjson.dumps(
-                    error_body(
-                        "idempotency_key_reused",
-                        "这个 Idempotency-Key 已用于另一份不同的请求内容；请为新的请求使用新的 Key。",
-                        {"field": "Idempotency-Key"},
-                    )
-                )
-                await _reply(send, 422, payload, "application/json", [])
+                await _reply(send, 422, REUSED, "application/json", [])
                 return
             if row["status"] is not None:
                 extra = [(b"idempotent-replayed", b"true")]
@@ -135,18 +139,16 @@ class Idempotency:
                     extra.append((b"renda-position", row["position"].encode()))
                 await _reply(send, row["status"], row["body"] or b"", row["content_type"] or "application/json", extra)
                 return
+            # A claim left by an earlier version that never answered: run again (its command id
+            # makes whatever it stored harmless) once it is old enough to be dead.
             created = row["created_at"] if row["created_at"].tzinfo else row["created_at"].replace(tzinfo=UTC)
             if now - created < IN_PROGRESS_FOR:
-                payload = orjson.dumps(
-                    error_body(
-                        "idempotency_in_progress", "同一请求正在处理中，请稍后再试。", {"field": "Idempotency-Key"}
-                    )
-                )
-                await _reply(send, 409, payload, "application/json", [(b"retry-after", b"1")])
+                await _reply(send, 409, IN_PROGRESS, "application/json", [(b"retry-after", b"1")])
                 return
-            # An attempt that died long ago: run again (its command id makes a stored half harmless).
-            async with engine.begin() as tx:
-                await tx.execute(update(records).where(records.c.key == key).values(created_at=now))
+        if key in self._running:
+            await _reply(send, 409, IN_PROGRESS, "application/json", [(b"retry-after", b"1")])
+            return
+        self._running.add(key)
 
         scope.setdefault("state", {})["command_id"] = str(uuid.uuid5(COMMAND_NS, key))
         sent = False
@@ -184,20 +186,29 @@ class Idempotency:
         async def settle() -> None:
             nonlocal settled
             settled = True
+            self._running.discard(key)
             body_out = b"".join(out)
-            async with engine.begin() as tx:
-                if not _final(status, body_out):
-                    await tx.execute(delete(records).where(records.c.key == key))
-                else:
-                    await tx.execute(
-                        update(records)
-                        .where(records.c.key == key)
-                        .values(status=status, content_type=content_type, position=position, body=body_out)
-                    )
+            if not _final(status, body_out):
+                return  # nothing recorded: a retry runs for real
+            record = {
+                "key": key,
+                "request_hash": request_hash,
+                "status": status,
+                "content_type": content_type,
+                "position": position,
+                "body": body_out,
+                "created_at": now,
+            }
+            try:
+                async with writing(engine) as tx:
+                    if row is not None:  # the old version's dead claim
+                        await tx.execute(delete(records).where(records.c.key == key))
+                    await tx.execute(records.insert().values(**record))
+            except IntegrityError:
+                pass  # another instance answered the same key first, from the same command id
 
         try:
             await self.app(scope, replay_receive, capture)
         finally:
             if not settled:
-                status = 500  # the app failed before answering: let a retry run for real
-                await settle()
+                self._running.discard(key)  # the app failed before answering: a retry runs for real
