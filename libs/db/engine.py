@@ -18,6 +18,19 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def companion_url(url: str, name: str) -> str:
+    """A second SQLite file beside ``url``'s (``x.sqlite3`` → ``x-<name>.sqlite3``); other URLs unchanged.
+
+    SQLite has one writer per file: data written on the request path (idempotency records) goes
+    to its own file, so a request never queues behind a read-model batch.
+    """
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return url
+    path = Path(u.database)
+    return u.set(database=str(path.with_name(f"{path.stem}-{name}{path.suffix}"))).render_as_string(hide_password=False)
+
+
 def make_engine(url: str, **kw: Any) -> AsyncEngine:
     u = make_url(url)
     if u.get_backend_name() == "sqlite":

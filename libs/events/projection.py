@@ -26,7 +26,7 @@ import orjson
 import structlog
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
-from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, select, update
+from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateTable
 
@@ -370,15 +370,32 @@ async def apply_batch(
     writes = {r: mine for r in members if (mine := r._mine(stream, envs))}
     if writes:
         async with writing(engine) as tx:
+            # One statement moves the checkpoint of every member that holds nothing of this batch
+            # yet (the usual case), writing first: it takes the row locks on PostgreSQL and the
+            # write lock on SQLite up front. A member it did not move was advanced meanwhile by
+            # another instance on the same database: read its checkpoint under lock and skip
+            # what that instance applied.
+            clear = or_(
+                *(
+                    and_(checkpoints.c.projection == r.projection.name, checkpoints.c.position < mine[0].stream_seq)
+                    for r, mine in writes.items()
+                )
+            )
+            moved = set(
+                (
+                    await tx.execute(
+                        update(checkpoints)
+                        .where(checkpoints.c.stream == stream, clear)
+                        .values(position=position, updated_at=datetime.now(UTC))
+                        .returning(checkpoints.c.projection)
+                    )
+                ).scalars()
+            )
             for r, mine in writes.items():
-                where = (checkpoints.c.projection == r.projection.name) & (checkpoints.c.stream == stream)
-                locked = update(checkpoints).where(where).values(updated_at=datetime.now(UTC))
-                stored = int((await tx.execute(locked.returning(checkpoints.c.position))).scalar_one())
-                mine = [e for e in mine if e.stream_seq > stored]  # another instance may have applied some
+                if r.projection.name not in moved:
+                    mine = await _overlapped(tx, r.projection.name, stream, mine, position)
                 if mine:
                     await r.projection.apply_many(mine, tx)
-                new = max(position, stored, r.positions.get(stream, 0))
-                await tx.execute(update(checkpoints).where(where).values(position=new))
     for r in members:
         await r._advance(stream, position, saved=r in writes, head=last.seq + last.pending, delivered=len(delivered))
     log.debug(
@@ -389,6 +406,16 @@ async def apply_batch(
         applied=sum(len(m) for m in writes.values()),
         ms=round((time.perf_counter() - started) * 1e3, 2),
     )
+
+
+async def _overlapped(
+    tx: AsyncConnection, name: str, stream: str, mine: list[Envelope], position: int
+) -> list[Envelope]:
+    where = (checkpoints.c.projection == name) & (checkpoints.c.stream == stream)
+    locked = update(checkpoints).where(where).values(updated_at=datetime.now(UTC))
+    stored = int((await tx.execute(locked.returning(checkpoints.c.position))).scalar_one())
+    await tx.execute(update(checkpoints).where(where).values(position=max(position, stored)))
+    return [e for e in mine if e.stream_seq > stored]
 
 
 def _decode_batch(stream: str, delivered: list[_Delivered], members: list[ProjectionRunner]) -> list[Envelope]:

@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from libs.auth.revocation import revocations_projection, token_check
 from libs.auth.tokens import signing_key
 from libs.config.settings import Settings
-from libs.db.engine import make_engine, writing
+from libs.db.engine import companion_url, is_sqlite, make_engine, writing
 from libs.events import jetstream as jsapi
 from libs.events.locator import locate_with, locator_projection
 from libs.events.projection import Projection, ProjectionGroup, ProjectionRunner
@@ -65,11 +65,13 @@ def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure(settings.log_level)
         nc = await connect_nats(settings, defn.name)
-        engine = make_engine(settings.database_url_for(defn.name))
+        url = settings.database_url_for(defn.name)
+        engine = make_engine(url)
+        requests_engine = make_engine(companion_url(url, "requests")) if is_sqlite(url) else engine
         try:
             # Never create streams here: a missing stream on a running installation is lost data.
             await ensure_streams(nc, settings.stream_replicas, create_missing=False)
-            async with writing(engine) as tx:
+            async with writing(requests_engine) as tx:
                 await tx.run_sync(idempotency_metadata.create_all)
             projections = list(defn.projections(settings))
             revocations = revocations_projection(defn.name)  # disabled users: refused by every service
@@ -85,6 +87,7 @@ def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
                 nc=nc,
                 store=EventStore(nc, locate=locate),  # type: ignore[arg-type]
                 engine=engine,
+                requests_engine=requests_engine,
                 signing_key=signing_key(settings.jwt_secret, settings.data_dir),
             )
             rt.extras["token_check"] = token_check(
@@ -122,6 +125,8 @@ def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
             with contextlib.suppress(Exception):
                 await nc.drain()
             await engine.dispose()
+            if requests_engine is not engine:
+                await requests_engine.dispose()
             log.info("service.stopped", service=defn.name)
 
     app = FastAPI(

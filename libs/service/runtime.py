@@ -29,6 +29,8 @@ class ServiceRuntime:
     groups: list[ProjectionGroup] = field(default_factory=list)  # the read models' shared consumers
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    # Idempotency records: on SQLite a file of its own (libs/db/engine.py ``companion_url``).
+    requests_engine: AsyncEngine | None = None
 
     def runner(self, projection: type[Projection] | str) -> ProjectionRunner:
         name = projection if isinstance(projection, str) else projection.name

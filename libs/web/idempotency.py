@@ -1,9 +1,10 @@
 """``Idempotency-Key``: the same key and body answer the same, and nothing is recorded twice.
 
 ``Nats-Msg-Id`` de-duplicates only within a two-minute window, so keys have their own
-durable record in the service's database: the request's hash and the answer. The command
-id handed to the handler derives from the key, so even a crash between the append and the
-record leaves the retry harmless (the store sees the command already applied).
+durable record in the service's database (on SQLite in a file of its own beside the read
+models', so a request never waits behind a projection's batch): the request's hash and the
+answer. The command id handed to the handler derives from the key, so even a crash between the
+append and the record leaves the retry harmless (the store sees the command already applied).
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ class Idempotency:
             await self.app(scope, receive, send)
             return
         runtime = self._runtime_of()  # type: ignore[operator]
-        engine: AsyncEngine = runtime.engine
+        engine: AsyncEngine = runtime.requests_engine or runtime.engine
         subject = _subject(scope, runtime.signing_key)
         if subject is None or scope["path"].startswith(UNRECORDED):
             # Nobody to scope the key to (the route answers 401), or a login: never store tokens.

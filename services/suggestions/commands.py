@@ -35,13 +35,14 @@ from services.suggestions.domain.commands import (
 from services.suggestions.domain.errors import SuggestionNotFound
 from services.suggestions.domain.rules import SuggestionPolicy
 from services.suggestions.domain.state import SUGGESTION, Suggestion
-from services.suggestions.projections import ref
+from services.suggestions.projections import ref, reference
 
 log = structlog.get_logger("suggestions")
 STREAM = stream_name("suggestions")
 UNIT_ROLES = ("organizer", "township_staff", "county_staff")  # the lead unit, or staff on its behalf
 STAFF_ACTORS = ("township_staff", "county_staff")
 NOWHERE = "000000"
+UNKNOWN_CODES_KEPT = 10_000
 ATTACH_NS = uuid.UUID("2f3e4c5d-6a7b-4c8d-9e0f-a1b2c3d4e5f6")
 Check = Callable[[Access, Scope | None], None]
 Decide = Callable[[Suggestion, bool], list[Event]]
@@ -62,13 +63,25 @@ def policy_of(rt: ServiceRuntime) -> SuggestionPolicy:
 
 
 async def is_street(rt: ServiceRuntime, code: str) -> bool:
-    """Whether ``code`` is a street (街道); a division's kind never changes, so known ones are kept."""
+    """Whether ``code`` is a street (街道).
+
+    A division's kind never changes, so a known one is kept; "not known yet" is kept only until
+    the reference data next changes (the runner's generation), so a division registered later
+    is seen at once.
+    """
     kinds: dict[str, bool] = rt.extras.setdefault("suggestions_street", {})
     if code in kinds:
         return kinds[code]
+    unknown: dict[str, int] = rt.extras.setdefault("suggestions_street_unknown", {})
+    runner = rt.runners.get(reference.name)
+    generation = runner.generation if runner is not None else None
+    if generation is not None and unknown.get(code) == generation:
+        return False
     async with rt.engine.connect() as conn:
         row = await refdata.jurisdiction(conn, ref, code)
     if row is None:
+        if generation is not None and len(unknown) < UNKNOWN_CODES_KEPT:
+            unknown[code] = generation
         return False  # not (yet) known to the reference data: not a street
     kinds[code] = row["kind"] == "street"
     return kinds[code]
