@@ -23,6 +23,7 @@ from sqlalchemy import BigInteger, Boolean, Column, MetaData, String, Table, sel
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from libs.auth.actor import Principal
+from libs.db.engine import reading
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
 from libs.web.errors import Unauthenticated
@@ -102,7 +103,7 @@ def token_check(engine: AsyncEngine, projection: Projection, generation: Callabl
             seen[0] = gen
         if gen >= 0 and subject in known:
             return known[subject]
-        async with engine.connect() as conn:
+        async with reading(engine) as conn:
             row = (await conn.execute(select(table).where(table.c.subject == subject))).mappings().first()
         found = (bool(row["disabled"]), int(row["not_before"])) if row is not None else None
         if gen >= 0 and generation is not None and generation() == gen:

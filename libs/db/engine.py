@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import weakref
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -77,31 +78,68 @@ class InlineTx:
         return fn(self.connection, *args, **kw)
 
 
-_WRITERS: weakref.WeakKeyDictionary[Any, tuple[asyncio.Lock, Engine]] = weakref.WeakKeyDictionary()
+@dataclass
+class _Inline:
+    lock: asyncio.Lock  # this process's writers, one at a time
+    writer: Engine  # BEGIN IMMEDIATE on every transaction
+    reader: Engine  # autocommit: each statement sees the latest commit (WAL: never waits for writers)
 
 
-def _writer_of(engine: AsyncEngine) -> tuple[asyncio.Lock, Engine]:
-    held = _WRITERS.get(engine.sync_engine)
-    if held is None:
-        url = engine.url.set(drivername="sqlite+pysqlite")
-        inline = create_engine(url, connect_args={"timeout": 0, "check_same_thread": False})
+_INLINE: weakref.WeakKeyDictionary[Any, _Inline] = weakref.WeakKeyDictionary()
 
-        @event.listens_for(inline, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.isolation_level = None  # the driver's own BEGIN handling off: ours below
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=0")  # never block the event loop: fall back instead
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.close()
+
+def _inline_engine(engine: AsyncEngine, *, immediate: bool) -> Engine:
+    inline = create_engine(
+        engine.url.set(drivername="sqlite+pysqlite"), connect_args={"timeout": 0, "check_same_thread": False}
+    )
+
+    @event.listens_for(inline, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # the driver's own BEGIN handling off
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        # Never block the event loop: a writer falls back to the async driver instead; a reader
+        # (WAL readers wait only while a crashed writer's log is recovered) waits a moment.
+        cur.execute(f"PRAGMA busy_timeout={0 if immediate else 200}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    if immediate:
 
         @event.listens_for(inline, "begin")
         def _begin(conn: Connection) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock now, or "locked" at once
 
-        held = _WRITERS[engine.sync_engine] = (asyncio.Lock(), inline)
+    return inline
+
+
+def _inline_of(engine: AsyncEngine) -> _Inline:
+    held = _INLINE.get(engine.sync_engine)
+    if held is None:
+        held = _INLINE[engine.sync_engine] = _Inline(
+            asyncio.Lock(), _inline_engine(engine, immediate=True), _inline_engine(engine, immediate=False)
+        )
     return held
+
+
+@contextlib.asynccontextmanager
+async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for a few quick reads on the request path; on SQLite, done in this thread.
+
+    For point look-ups (an idempotency key, a reference row): on SQLite they take microseconds,
+    the hand-off to aiosqlite's thread and back a millisecond or more. Long queries (lists,
+    reports) keep ``engine.connect()``, off the event loop.
+    """
+    if engine.dialect.name != "sqlite":
+        async with engine.connect() as conn:
+            yield conn
+        return
+    conn = _inline_of(engine).reader.connect()
+    try:
+        yield InlineTx(conn)  # type: ignore[misc]
+    finally:
+        conn.close()
 
 
 @contextlib.asynccontextmanager
@@ -119,9 +157,9 @@ async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         async with engine.begin() as tx:
             yield tx
         return
-    lock, inline = _writer_of(engine)
-    async with lock:
-        conn = inline.connect()
+    inline = _inline_of(engine)
+    async with inline.lock:
+        conn = inline.writer.connect()
         try:
             conn.begin()
         except OperationalError:

@@ -12,6 +12,7 @@ from typing import ClassVar
 from sqlalchemy import Column, MetaData, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from libs.db.engine import reading
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
 
@@ -47,7 +48,7 @@ def locate_with(engine: AsyncEngine, projection: Projection) -> object:
     table = projection.table  # type: ignore[attr-defined]
 
     async def locate(context: str, aggregate_type: str, aggregate_id: str) -> str | None:
-        async with engine.connect() as conn:
+        async with reading(engine) as conn:
             row = await conn.execute(
                 select(table.c.jurisdiction).where(
                     table.c.aggregate_type == aggregate_type, table.c.aggregate_id == aggregate_id

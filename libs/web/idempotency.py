@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from libs.auth.tokens import SESSION_COOKIE, InvalidToken, verify
-from libs.db.engine import writing
+from libs.db.engine import reading, writing
 from libs.web.errors import error_body
 
 metadata = MetaData()
@@ -128,7 +128,7 @@ class Idempotency:
         # One read on the usual path; the record is written once, with the answer. Two attempts
         # with the same key at once: the one in this process is told to wait (409); one in
         # another instance runs with the same command id, which the event store applies once.
-        async with engine.connect() as conn:
+        async with reading(engine) as conn:
             row = (await conn.execute(select(records).where(records.c.key == key))).mappings().first()
         if row is not None:
             if row["request_hash"] != request_hash:

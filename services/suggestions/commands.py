@@ -16,6 +16,7 @@ import structlog
 
 from libs.auth.access import ASSIGNERS, STREET_REFUSAL, Access, Scope
 from libs.auth.actor import Principal
+from libs.db.engine import reading
 from libs.events.event import Event
 from libs.events.store import Appended, CommandMeta, Loaded
 from libs.events.subjects import stream_name
@@ -77,7 +78,7 @@ async def is_street(rt: ServiceRuntime, code: str) -> bool:
     generation = runner.generation if runner is not None else None
     if generation is not None and unknown.get(code) == generation:
         return False
-    async with rt.engine.connect() as conn:
+    async with reading(rt.engine) as conn:
         row = await refdata.jurisdiction(conn, ref, code)
     if row is None:
         if generation is not None and len(unknown) < UNKNOWN_CODES_KEPT:
@@ -158,7 +159,7 @@ async def submit_suggestion(
             Access(principal).require_inside(c.jurisdiction, "township")
     code = c.jurisdiction.strip()
     street = await is_street(rt, code)
-    async with rt.engine.connect() as conn:
+    async with reading(rt.engine) as conn:
         today = meta.now.astimezone(policy_of(rt).tz).date()
         current = await refdata.current_ids(conn, ref, list(c.deputy_ids), today)
         known = await refdata.deputies(conn, ref, list(c.deputy_ids))
