@@ -9,6 +9,7 @@ and the county's commands are in ``oversight_commands.py``; opinions and organiz
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable
 
@@ -132,7 +133,22 @@ async def handle(
     check: Check,
     decide: Decide,
 ) -> Appended[Suggestion]:
-    """Load one suggestion, check the caller against it, decide, append (a retry decides nothing)."""
+    """Load one suggestion, check the caller against it, decide, append (a retry decides nothing).
+
+    A state this process holds is tried first, without asking the server for newer events: the
+    append's expected-sequence guard refuses it if the suggestion moved on. Only an append
+    stands on it; a refusal (of access or of the domain) and a lost guard are decided again on
+    a fresh load, so a stale state never answers a caller.
+    """
+    held = rt.store._cached(SUGGESTION, suggestion_id, None)
+    if held is not None and not held.applied(meta.command_id):
+        with contextlib.suppress(Exception):
+            street = await is_street(rt, held.state.jurisdiction)
+            if principal is not None:
+                check(Access(principal), scope_of(held.state, street))
+            events = decide(held.state, street)
+            if events:
+                return await rt.store.append(held, events, meta)
     loaded = await rt.store.load(SUGGESTION, suggestion_id)
     street = await is_street(rt, loaded.state.jurisdiction) if loaded.exists else False
     if principal is not None:
