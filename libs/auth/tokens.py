@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -53,7 +55,23 @@ def issue(principal: Principal, key: str, ttl: timedelta, *, now: datetime | Non
     return jwt.encode(claims, key, algorithm=ALGORITHM)
 
 
+_VERIFIED: OrderedDict[tuple[str, str], tuple[Principal, dict[str, Any]]] = OrderedDict()
+VERIFIED_KEPT = 4096  # tokens in use at once; each request checks its caller's twice (key scope, access)
+
+
 def verify(token: str, key: str) -> tuple[Principal, dict[str, Any]]:
+    """The token's principal and claims; a token verified before is taken from memory until it expires."""
+    hit = _VERIFIED.get((token, key))
+    if hit is not None and hit[1]["exp"] > time.time():
+        return hit[0], dict(hit[1])
+    principal, claims = _verify(token, key)
+    _VERIFIED[(token, key)] = (principal, claims)
+    if len(_VERIFIED) > VERIFIED_KEPT:
+        _VERIFIED.popitem(last=False)
+    return principal, dict(claims)
+
+
+def _verify(token: str, key: str) -> tuple[Principal, dict[str, Any]]:
     try:
         claims = jwt.decode(token, key, algorithms=[ALGORITHM], issuer=ISSUER, options={"require": ["exp", "sub"]})
     except jwt.PyJWTError as exc:
