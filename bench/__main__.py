@@ -105,4 +105,5 @@ if __name__ == "__main__":
     warnings.filterwarnings("ignore")
     configure("INFO")  # as a service runs: the per-batch debug lines are not rendered
     logging.getLogger("eventsourcing").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     raise SystemExit(asyncio.run(main(args.quick, args.only)))
