@@ -26,7 +26,7 @@ import orjson
 import structlog
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
-from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, and_, or_, select, update
+from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, and_, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateTable
 
@@ -39,6 +39,7 @@ from libs.events.subjects import stream_name, stream_subjects
 from libs.observability.metrics import PROJECTION_APPLIED, PROJECTION_LAG
 
 log = structlog.get_logger("events.projection")
+DDL_LOCK = 0x52454E4441  # "RENDA": one process at a time creates or rebuilds read-model tables
 FILL_WAIT = 0.05  # seconds to wait for the rest of a batch the server says is on its way
 IDLE_CONSUMER_NS = 600 * 1_000_000_000  # a process's consumer outlives a network cut of ten minutes
 
@@ -239,6 +240,9 @@ class ProjectionRunner:
         """Create or rebuild the tables and refuse a checkpoint ahead of its stream."""
         definition = self.projection.definition(self.engine.dialect)
         async with writing(self.engine) as tx:
+            if self.engine.dialect.name == "postgresql":
+                # Replicas starting together would race on CREATE TABLE (pg_type's unique index).
+                await tx.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DDL_LOCK})
             await tx.run_sync(state_metadata.create_all)
             rows = (
                 (await tx.execute(select(checkpoints).where(checkpoints.c.projection == self.projection.name)))
