@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import ClassVar
 
-from sqlalchemy import ColumnElement, MetaData, and_, select, update
+from sqlalchemy import ColumnElement, MetaData, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import Envelope
@@ -36,6 +36,9 @@ from services.suggestions.tables import due, due_metadata, from_text, utc_text
 REPLY = "reply_overdue"
 REMINDER = "reply_reminder:"
 PROMISE = "promise_overdue"
+REPLACED = due.delete().where(
+    due.c.suggestion_id == bindparam("sid"), due.c.kind == bindparam("k"), due.c.due_at == bindparam("at")
+)
 
 
 def promise_due_at(promised_by: date, policy: SuggestionPolicy) -> datetime:
@@ -101,28 +104,40 @@ class DueIndex(Projection):
     async def _open_round(
         self, tx: AsyncConnection, suggestion_id: str, round: int, started_at: datetime, due_at: datetime
     ) -> None:
-        await self._insert(tx, suggestion_id, REPLY, due_at, round, started_at)
-        for lead, at in rules.reminder_schedule(started_at, due_at, self.policy):
-            await self._insert(tx, suggestion_id, REMINDER + lead, at, round, started_at)
+        schedule = [
+            (REPLY, due_at),
+            *((REMINDER + lead, at) for lead, at in rules.reminder_schedule(started_at, due_at, self.policy)),
+        ]
+        await self._insert_all(tx, suggestion_id, schedule, round, started_at)
 
     @staticmethod
     async def _insert(
         tx: AsyncConnection, suggestion_id: str, kind: str, due_at: datetime, round: int, started_at: datetime | None
     ) -> None:
-        at = utc_text(due_at)
-        await tx.execute(
-            due.delete().where(due.c.suggestion_id == suggestion_id, due.c.kind == kind, due.c.due_at == at)
-        )
-        await tx.execute(
-            due.insert().values(
-                suggestion_id=suggestion_id,
-                kind=kind,
-                due_at=at,
-                round=round,
-                started_at=utc_text(started_at) if started_at else None,
-                settled=False,
-            )
-        )
+        await DueIndex._insert_all(tx, suggestion_id, [(kind, due_at)], round, started_at)
+
+    @staticmethod
+    async def _insert_all(
+        tx: AsyncConnection,
+        suggestion_id: str,
+        schedule: list[tuple[str, datetime]],
+        round: int,
+        started_at: datetime | None,
+    ) -> None:
+        """One row per (kind, due_at), replacing a row already there (a redelivered event)."""
+        rows = [
+            {
+                "suggestion_id": suggestion_id,
+                "kind": kind,
+                "due_at": utc_text(at),
+                "round": round,
+                "started_at": utc_text(started_at) if started_at else None,
+                "settled": False,
+            }
+            for kind, at in schedule
+        ]
+        await tx.execute(REPLACED, [{"sid": r["suggestion_id"], "k": r["kind"], "at": r["due_at"]} for r in rows])
+        await tx.execute(due.insert(), rows)
 
     @staticmethod
     async def _settle(tx: AsyncConnection, suggestion_id: str, condition: ColumnElement[bool]) -> None:

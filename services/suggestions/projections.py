@@ -113,8 +113,10 @@ class SuggestionLists(Projection):
                         submitted_at=utc_text(e.submitted_at),
                     )
                 )
-                for d in e.deputy_ids:
-                    await tx.execute(suggestion_deputies.insert().values(suggestion_id=e.suggestion_id, deputy_id=d))
+                await tx.execute(
+                    suggestion_deputies.insert(),
+                    [{"suggestion_id": e.suggestion_id, "deputy_id": d} for d in e.deputy_ids],
+                )
             case SuggestionAssigned():
                 await self._set(
                     tx,
@@ -131,10 +133,13 @@ class SuggestionLists(Projection):
                     assigned_at=utc_text(e.assigned_at),
                 )
                 await tx.execute(suggestion_units.delete().where(suggestion_units.c.suggestion_id == e.suggestion_id))
-                for u, lead in [(e.lead_unit_id, True), *((c, False) for c in e.co_unit_ids)]:
-                    await tx.execute(
-                        suggestion_units.insert().values(suggestion_id=e.suggestion_id, unit_id=u, lead=lead)
-                    )
+                await tx.execute(
+                    suggestion_units.insert(),
+                    [
+                        {"suggestion_id": e.suggestion_id, "unit_id": u, "lead": lead}
+                        for u, lead in [(e.lead_unit_id, True), *((c, False) for c in e.co_unit_ids)]
+                    ],
+                )
             case SuggestionAcknowledged():
                 await self._set(tx, e.suggestion_id, acknowledged=True)
             case SuggestionReturned():
@@ -152,8 +157,7 @@ class SuggestionLists(Projection):
                 )
                 await tx.execute(suggestion_units.delete().where(suggestion_units.c.suggestion_id == e.suggestion_id))
             case ConsultationHeld():
-                row = await self._row(tx, e.suggestion_id)
-                await self._set(tx, e.suggestion_id, consultations=int(row["consultations"]) + 1 if row else 1)
+                await self._set(tx, e.suggestion_id, consultations=suggestions.c.consultations + 1)
             case SuggestionReplied():
                 await self._set(tx, e.suggestion_id, status="replied", latest_result=e.result)
             case ReplyOverdue():
