@@ -17,7 +17,7 @@ import contextlib
 import hashlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -457,11 +457,23 @@ class ProjectionGroup:
     stay the truth, so a second instance on the same database or a restart resumes exactly.
     """
 
-    def __init__(self, nc: NATS, engine: AsyncEngine, runners: list[ProjectionRunner], *, name: str, batch: int = 500):
+    def __init__(
+        self,
+        nc: NATS,
+        engine: AsyncEngine,
+        runners: list[ProjectionRunner],
+        *,
+        name: str,
+        batch: int = 500,
+        defer: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.nc = nc
         self.engine = engine
         self.runners = runners
         self.batch = batch
+        # Awaited before each batch: a service lets the commands it is answering finish first
+        # (the SQLite work of a batch runs in the event loop's thread), within a bound.
+        self.defer = defer
         self.consumer = f"{name}_{uuid.uuid4().hex[:8]}".replace(".", "_").replace("-", "_")
         self._tasks: list[asyncio.Task[None]] = []
         self._inflight: set[asyncio.Future[None]] = set()
@@ -539,6 +551,8 @@ class ProjectionGroup:
             while not self._stopping:
                 try:
                     delivered = await source.next_batch()
+                    if delivered and self.defer is not None:
+                        await self.defer()
                     if delivered:
                         # Shielded: stopping never cuts a batch's transaction in half (a cancelled
                         # SQLite transaction can keep its lock until the engine is disposed).

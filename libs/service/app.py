@@ -28,9 +28,12 @@ from libs.service.runtime import Background, ServiceRuntime
 from libs.web import errors
 from libs.web.idempotency import Idempotency
 from libs.web.idempotency import metadata as idempotency_metadata
-from libs.web.middleware import RequestContext
+from libs.web.middleware import InFlight, RequestContext
 
 log = structlog.get_logger("service")
+# A batch of the read models waits at most this long for the commands being answered (the
+# read-your-writes wait of a query grows by as much at worst; the command path gains the batch).
+COMMANDS_FIRST_FOR = 0.05
 
 
 @dataclass
@@ -60,6 +63,7 @@ async def connect_nats(settings: Settings, name: str) -> nats.NATS:
 
 def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
     prefix = f"/api/{defn.name}"
+    inflight = InFlight()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -97,7 +101,13 @@ def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
             # The read models share one consumer and one transaction per batch; each reaction
             # (it issues commands) runs alone, so a slow or failing one never holds the others.
             read_models = [ProjectionRunner(nc, engine, p, service=defn.name) for p in projections]
-            group = ProjectionGroup(nc, engine, read_models, name=f"{defn.name}_read_models")
+            group = ProjectionGroup(
+                nc,
+                engine,
+                read_models,
+                name=f"{defn.name}_read_models",
+                defer=lambda: inflight.quiet(COMMANDS_FIRST_FOR),
+            )
             await group.start()
             rt.groups.append(group)
             for runner in read_models:
@@ -160,7 +170,7 @@ def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
     for router in defn.routers:
         app.include_router(router)
     app.add_middleware(Idempotency, runtime_of=lambda: app.state.runtime)
-    app.add_middleware(RequestContext, service=defn.name)
+    app.add_middleware(RequestContext, service=defn.name, inflight=inflight)
     app.state.definition = defn
     return app
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 import uuid
 from typing import Any
@@ -15,10 +17,38 @@ log = structlog.get_logger("web.request")
 CORRELATION_HEADER = b"x-correlation-id"
 
 
+class InFlight:
+    """Commands being answered now, so that background work can let them finish first."""
+
+    MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def enter(self) -> None:
+        self.count += 1
+        self._idle.clear()
+
+    def leave(self) -> None:
+        self.count -= 1
+        if self.count <= 0:
+            self.count = 0
+            self._idle.set()
+
+    async def quiet(self, longest: float) -> None:
+        """Return when no command is being answered, or after ``longest`` seconds."""
+        if self.count:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), longest)
+
+
 class RequestContext:
-    def __init__(self, app: ASGIApp, service: str) -> None:
+    def __init__(self, app: ASGIApp, service: str, inflight: InFlight | None = None) -> None:
         self.app = app
         self.service = service
+        self.inflight = inflight
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,9 +73,14 @@ class RequestContext:
                 message["headers"] = [*message.get("headers", []), (b"x-correlation-id", correlation.encode())]
             await send(message)
 
+        counted = self.inflight is not None and scope["method"] in InFlight.MUTATING
+        if counted:
+            self.inflight.enter()  # type: ignore[union-attr]
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            if counted:
+                self.inflight.leave()  # type: ignore[union-attr]
             route: Any = scope.get("route")
             path = getattr(route, "path", "unmatched")
             elapsed = time.perf_counter() - started
