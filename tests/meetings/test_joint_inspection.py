@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 
@@ -19,6 +20,8 @@ from libs.runtime.nats_server import EmbeddedNats
 from tests.meetings.seeding import Seeder, fresh_county
 from tests.support.system import running_system
 from tests.support.waiting import eventually
+
+CHINA = ZoneInfo("Asia/Shanghai")  # the suggestion's rounds start on China's calendar day
 
 DUMP = os.environ.get("RENDA_MEETINGS_DUMP")  # a folder: write the progress JSON there (for the closing note)
 
@@ -178,7 +181,11 @@ async def test_joint_inspection_across_three_townships(
         r = await c.post(
             f"/api/suggestions/{sid}/consultations",
             headers=organizer,
-            json={"held_on": date.today().isoformat(), "mode": "face_to_face", "summary": "与代表实地查看转运点"},
+            json={
+                "held_on": datetime.now(CHINA).date().isoformat(),
+                "mode": "face_to_face",
+                "summary": "与代表实地查看转运点",
+            },
         )
         assert r.status_code == 201, r.text
         r = await c.post(
