@@ -3,6 +3,11 @@
 ``hash`` is SHA-256 over the canonical encoding (sorted keys, no whitespace, UTF-8) of the
 envelope without ``hash`` itself; ``prev_hash`` is the hash of the aggregate's previous event
 ("" for the first), so altering or removing one stored event breaks every later link.
+
+The stored bytes of a sealed envelope are that canonical encoding with ``"hash"`` added as the
+last key: one serialisation serves both the hash and the message. Key order carries no meaning
+(JSON objects are unordered); verification re-canonicalises the parsed body (``verify_chain``,
+``libs.events.audit``).
 """
 
 from __future__ import annotations
@@ -57,6 +62,8 @@ class Envelope:
     # Where it lies in JetStream; not part of the hashed body.
     stream_seq: int = 0
     subject: str = ""
+    # The bytes to store, set by ``seal`` only: ``replace`` (which changes content) drops them.
+    stored: bytes = field(default=b"", init=False, repr=False, compare=False)
 
     def body(self) -> dict[str, Any]:
         """The envelope as stored (what was hashed, plus the hash)."""
@@ -97,10 +104,29 @@ def seal(
     correlation_id: str,
     causation_id: str,
     prev_hash: str,
+    subject: str = "",
 ) -> Envelope:
-    """Build a new envelope and compute its hash."""
+    """Build a new envelope, compute its hash and the bytes to store, serialising once."""
     raw = event.model_dump(mode="json")
-    env = Envelope(
+    unhashed = {
+        "id": id,
+        "type": event.type_name,
+        "version": event.version,
+        "aggregate_type": aggregate_type,
+        "aggregate_id": aggregate_id,
+        "sequence": sequence,
+        "jurisdiction": jurisdiction,
+        "occurred_at": occurred_at.isoformat(),
+        "actor": {"subject": actor.subject, "role": actor.role},
+        "correlation_id": correlation_id,
+        "causation_id": causation_id,
+        "prev_hash": prev_hash,
+        "data": raw,
+    }
+    hashed = canonical(unhashed)
+    h = hashlib.sha256(hashed).hexdigest()
+    stored = b"".join((hashed[:-1], b',"hash":"', h.encode(), b'"}'))  # "hashed" ends in "}"
+    return _built(
         id=id,
         type=event.type_name,
         version=event.version,
@@ -113,20 +139,39 @@ def seal(
         correlation_id=correlation_id,
         causation_id=causation_id,
         prev_hash=prev_hash,
-        hash="",
+        hash=h,
         data=event,
         raw_data=raw,
+        stream_seq=0,
+        subject=subject,
+        stored=stored,
     )
-    return _with_hash(env, env.recomputed_hash())
 
 
-def _with_hash(env: Envelope, h: str) -> Envelope:
-    object.__setattr__(env, "hash", h)
+def _built(**values: Any) -> Envelope:
+    """An envelope from every field's value, without the frozen ``__init__``'s per-field setattr.
+
+    Eighteen ``object.__setattr__`` calls cost more than the rest of sealing (measured: 7 µs of a
+    21 µs seal); one dict of every field is equivalent, which ``test_envelope`` checks.
+    """
+    env = object.__new__(Envelope)
+    env.__dict__.update(values)
+    return env
+
+
+def stored_at(env: Envelope, stream_seq: int) -> Envelope:
+    """Record the stream sequence of an envelope this process has just sealed and stored.
+
+    Only for envelopes not yet handed to anyone (the store's own, right after the ack): it saves
+    copying eighteen fields per event on the command path.
+    """
+    object.__setattr__(env, "stream_seq", stream_seq)
     return env
 
 
 def encode(env: Envelope) -> bytes:
-    return orjson.dumps(env.body())
+    """The bytes to store: those computed by ``seal``, else the body serialised."""
+    return env.stored or orjson.dumps(env.body())
 
 
 class CorruptEnvelope(ValueError):
@@ -137,7 +182,7 @@ def from_body(b: dict[str, Any], *, stream_seq: int = 0, subject: str = "") -> E
     """An envelope from its parsed stored body; the event is upcast to its current class."""
     actor = b["actor"]
     raw = b["data"]
-    return Envelope(
+    return _built(
         id=b["id"],
         type=b["type"],
         version=b["version"],
@@ -155,6 +200,7 @@ def from_body(b: dict[str, Any], *, stream_seq: int = 0, subject: str = "") -> E
         raw_data=raw,
         stream_seq=stream_seq,
         subject=subject,
+        stored=b"",
     )
 
 

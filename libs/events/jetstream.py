@@ -23,6 +23,8 @@ from libs.events.errors import EventStoreError, ServerTooOld, StreamMissing
 WRONG_LAST_SEQUENCE = 10071
 BATCH_DUPLICATE_MSG_ID = 10201  # an atomic batch retried: "batch contains duplicate message id"
 STREAM_NOT_FOUND = 10059
+STREAM_NAME_IN_USE = 10058
+NO_RESPONDERS = "503"  # a request to a subject nobody serves: for $JS.API.DIRECT.GET.<s>, no stream s
 MIN_SERVER = (2, 12)
 DIRECT_BATCH = 1000
 
@@ -117,10 +119,13 @@ def _stored(m: Msg) -> StoredMsg:
 
 
 class _Batch:
-    __slots__ = ("done", "msgs")
+    """Replies awaited on the mux: one batch (until its status message), or one reply per single get."""
 
-    def __init__(self) -> None:
-        self.msgs: list[Msg] = []
+    __slots__ = ("done", "left", "msgs")
+
+    def __init__(self, singles: int = 0) -> None:
+        self.msgs: list[Msg | None] = [None] * singles
+        self.left = singles
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
 
@@ -129,12 +134,13 @@ class _DirectMux:
 
     A subscription per read costs a SUB, an UNSUB and a reader task in nats-py; waiting once per
     batch instead of once per message saves a timer and a wake-up per event (measured in bench/).
+    Several single gets sent together are awaited once too (``get_each``).
     """
 
     def __init__(self, nc: NATS) -> None:
         self.nc = nc
         self.prefix = nc.new_inbox()
-        self.waiting: dict[str, _Batch] = {}
+        self.waiting: dict[str, tuple[_Batch, int]] = {}  # token -> (batch, index of a single get or -1)
         self.counter = 0
         self.ready: asyncio.Future[Any] = asyncio.ensure_future(self._start())
 
@@ -142,19 +148,29 @@ class _DirectMux:
         await self.nc.subscribe(self.prefix + ".*", cb=self._on_msg)
 
     async def _on_msg(self, m: Msg) -> None:
-        batch = self.waiting.get(m.subject[len(self.prefix) + 1 :])
-        if batch is None:
+        entry = self.waiting.get(m.subject[len(self.prefix) + 1 :])
+        if entry is None:
             return  # a late reply to a read that timed out
-        batch.msgs.append(m)
-        if m.headers and m.headers.get("Status") and not batch.done.done():
-            batch.done.set_result(None)
+        batch, index = entry
+        if index < 0:
+            batch.msgs.append(m)
+            if m.headers and m.headers.get("Status") and not batch.done.done():
+                batch.done.set_result(None)
+        elif batch.msgs[index] is None:
+            batch.msgs[index] = m
+            batch.left -= 1
+            if batch.left == 0 and not batch.done.done():
+                batch.done.set_result(None)
+
+    def _token(self) -> str:
+        self.counter += 1
+        return str(self.counter)
 
     async def get(self, stream: str, req: dict[str, Any], timeout: float) -> list[Msg]:
         """Every reply of one batch request, up to and including its status message (EOB or 404)."""
-        self.counter += 1
-        token = str(self.counter)
+        token = self._token()
         batch = _Batch()
-        self.waiting[token] = batch
+        self.waiting[token] = (batch, -1)
         try:
             await self.nc.publish(f"$JS.API.DIRECT.GET.{stream}", orjson.dumps(req), reply=f"{self.prefix}.{token}")
             try:
@@ -163,6 +179,25 @@ class _DirectMux:
                 raise NatsTimeout() from None
         finally:
             del self.waiting[token]
+        return batch.msgs  # type: ignore[return-value]
+
+    async def get_each(self, requests: list[tuple[str, dict[str, Any]]], timeout: float) -> list[Msg | None]:
+        """The one reply of each single (non-batch) request, sent together; None where none came in time."""
+        batch = _Batch(len(requests))
+        tokens = []
+        try:
+            for i, (stream, req) in enumerate(requests):
+                token = self._token()
+                tokens.append(token)
+                self.waiting[token] = (batch, i)
+                await self.nc.publish(f"$JS.API.DIRECT.GET.{stream}", orjson.dumps(req), reply=f"{self.prefix}.{token}")
+            try:
+                await asyncio.wait_for(batch.done, timeout)
+            except TimeoutError:
+                pass
+        finally:
+            for token in tokens:
+                del self.waiting[token]
         return batch.msgs
 
 
@@ -214,6 +249,37 @@ async def direct_get_last(nc: NATS, stream: str, subject: str, timeout: float = 
     if status:
         raise EventStoreError(f"direct get last {stream} {subject}: status {status}")
     return _stored(m)
+
+
+async def direct_get_last_each(
+    nc: NATS, targets: list[tuple[str, str]], timeout: float = 5.0, *, bodies_only: frozenset[str] = frozenset()
+) -> list[StoredMsg | EventStoreError | None]:
+    """The last message of each (stream, subject), all asked at once: one round trip for all.
+
+    Per target: the message, None when the subject holds none, or the error (``StreamMissing``
+    when the stream does not exist, ``EventStoreError`` on another status or no reply in time),
+    so that a caller may do without one of them. Messages of the streams in ``bodies_only`` come
+    without headers (``no_hdr``: no sequence, subject or time either), which nats-py parses at
+    some 20 µs a message.
+    """
+    mux = await _mux(nc)
+    requests = [
+        (stream, {"last_by_subj": subject, "no_hdr": True} if stream in bodies_only else {"last_by_subj": subject})
+        for stream, subject in targets
+    ]
+    replies = await mux.get_each(requests, timeout)
+    out: list[StoredMsg | EventStoreError | None] = []
+    for (stream, subject), m in zip(targets, replies, strict=True):
+        status = (m.headers or {}).get("Status") if m is not None else "timeout"
+        if not status:
+            out.append(_stored(m))  # type: ignore[arg-type]
+        elif status == "404":
+            out.append(None)
+        elif status == NO_RESPONDERS:
+            out.append(StreamMissing(stream))
+        else:
+            out.append(EventStoreError(f"direct get last {stream} {subject}: {status}"))
+    return out
 
 
 async def direct_get_seq(nc: NATS, stream: str, seq: int, timeout: float = 5.0) -> StoredMsg | None:

@@ -14,8 +14,8 @@ from typing import Any
 from nats.aio.client import Client as NATS
 
 from libs.events.errors import EventStoreError, StreamMissing
-from libs.events.jetstream import STREAM_NOT_FOUND, api
-from libs.events.subjects import CONTEXTS, stream_name, stream_subjects
+from libs.events.jetstream import STREAM_NAME_IN_USE, STREAM_NOT_FOUND, api
+from libs.events.subjects import CONTEXTS, SNAPSHOT_STREAM, snapshot_subjects, stream_name, stream_subjects
 
 DUPLICATE_WINDOW_NS = 2 * 60 * 1_000_000_000  # Nats-Msg-Id de-duplication window
 
@@ -65,3 +65,47 @@ async def ensure_streams(
             raise EventStoreError(f"cannot create stream {name}: {reply['error']}")
         created.append(name)
     return created
+
+
+def snapshot_stream_config(replicas: int) -> dict[str, Any]:
+    """The snapshot stream: a cache of folded states, never the truth, so it may be purged or lost.
+
+    One message per aggregate (``max_msgs_per_subject: 1``: a new snapshot replaces the old), read
+    by Direct Get; deletes and purges allowed; nothing reads it but ``EventStore.load``.
+    """
+    return {
+        "name": SNAPSHOT_STREAM,
+        "subjects": snapshot_subjects(),
+        "retention": "limits",
+        "storage": "file",
+        "num_replicas": replicas,
+        "discard": "old",
+        "max_msgs": -1,
+        "max_bytes": -1,
+        "max_age": 0,
+        "max_msgs_per_subject": 1,
+        "allow_direct": True,
+        "allow_atomic": False,
+        "deny_delete": False,
+        "deny_purge": False,
+        "allow_rollup_hdrs": False,
+    }
+
+
+async def ensure_snapshot_stream(nc: NATS, replicas: int) -> bool:
+    """Create the snapshot stream unless it exists; True when this call created it.
+
+    Unlike the event streams this one is a cache: creating it empty loses nothing. Two processes
+    racing to create it are both fine ("name already in use").
+    """
+    info = await api(nc, f"STREAM.INFO.{SNAPSHOT_STREAM}")
+    err = info.get("error")
+    if not err:
+        return False
+    if err.get("err_code") != STREAM_NOT_FOUND:
+        raise EventStoreError(f"stream {SNAPSHOT_STREAM}: {err}")
+    reply = await api(nc, f"STREAM.CREATE.{SNAPSHOT_STREAM}", snapshot_stream_config(replicas))
+    err = reply.get("error")
+    if err and err.get("err_code") != STREAM_NAME_IN_USE:
+        raise EventStoreError(f"cannot create stream {SNAPSHOT_STREAM}: {err}")
+    return not err

@@ -53,3 +53,20 @@ def jurisdiction_filter(context: str, jurisdiction: str) -> str:
     city, county, township = levels(jurisdiction)
     parts = [p for p in (city, county, township) if p != NONE]
     return "renda." + context + "." + ".".join(parts) + ".>"
+
+
+# -- snapshots: a cache of folded states, in a stream of its own (libs/events/snapshots.py) ------
+SNAPSHOT_STREAM = "RENDA_SNAPSHOTS"
+SNAPSHOT_PREFIX = "renda.snapshots"  # never a context name: CONTEXTS holds no "snapshots"
+
+
+def snapshot_subjects() -> list[str]:
+    return [f"{SNAPSHOT_PREFIX}.>"]
+
+
+def snapshot_subject(context: str, aggregate_type: str, aggregate_id: str) -> str:
+    """``renda.snapshots.<context>.<aggregate_type>.<aggregate_id>``: one message per aggregate.
+
+    No jurisdiction: an aggregate never moves, and the snapshot body names it.
+    """
+    return f"{SNAPSHOT_PREFIX}.{token(context)}.{token(aggregate_type)}.{token(aggregate_id)}"
