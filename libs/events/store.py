@@ -313,6 +313,14 @@ class EventStore:
         )
         return replace(loaded, snapshot_version=loaded.version)
 
+    def held(self, agg: AggregateType[S], aggregate_id: str, jurisdiction: str | None = None) -> Loaded[S] | None:
+        """The state this process holds of the aggregate, maybe behind the stream; None if none.
+
+        Only for deciding optimistically: an append on it is refused by the expected-sequence
+        guard if the aggregate moved on, and any refusal must be decided again on ``load``.
+        """
+        return self._cached(agg, aggregate_id, jurisdiction)
+
     def _cached(self, agg: AggregateType[S], aggregate_id: str, jurisdiction: str | None) -> Loaded[S] | None:
         where = jurisdiction or self._where.get((agg.name, aggregate_id))
         if where is None or self._states_size <= 0:
@@ -374,6 +382,7 @@ class EventStore:
         meta: CommandMeta,
         *,
         jurisdiction: str | None = None,
+        new: bool = False,
     ) -> Appended[S]:
         """Load → decide → append. A command already applied (a retry) decides nothing again.
 
@@ -382,8 +391,14 @@ class EventStore:
         when the possibly stale state made ``decide`` refuse or decide nothing) the command is
         decided again on a fresh load. ``decide`` is pure, so deciding twice is harmless; this
         saves a round trip on the common path of an aggregate this process wrote last.
+
+        ``new``: the caller has just made this id (and names its ``jurisdiction``), so the empty
+        state is tried first in the same way: an aggregate that exists after all refuses the
+        guard (expected sequence 0), and the command is decided again on its loaded state.
         """
         cached = self._cached(agg, aggregate_id, jurisdiction)
+        if cached is None and new and jurisdiction is not None:
+            cached = self._fold(agg, aggregate_id, jurisdiction, [], None)
         if cached is not None and not cached.applied(meta.command_id):
             try:
                 events = decide(cached)

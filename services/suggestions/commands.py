@@ -140,7 +140,7 @@ async def handle(
     stands on it; a refusal (of access or of the domain) and a lost guard are decided again on
     a fresh load, so a stale state never answers a caller.
     """
-    held = rt.store._cached(SUGGESTION, suggestion_id, None)
+    held = rt.store.held(SUGGESTION, suggestion_id)
     if held is not None and not held.applied(meta.command_id):
         with contextlib.suppress(Exception):
             street = await is_street(rt, held.state.jurisdiction)
@@ -190,6 +190,7 @@ async def submit_suggestion(
         ),
         meta,
         jurisdiction=code if valid else NOWHERE,  # an invalid code is refused by the decision
+        new=True,  # a fresh id: no read before the append (its guard catches one that exists)
     )
 
 

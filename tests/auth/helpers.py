@@ -11,6 +11,7 @@ from libs.events.envelope import Actor
 from libs.events.store import CommandMeta, EventStore
 from services.deputies import commands
 from services.deputies.directory_commands import AddUser, DisableUser, GrantRole, add_user, disable_user, grant_role
+from tests.support.places import fresh
 
 PASSWORD = "Renda-2026-ok"
 
@@ -24,18 +25,11 @@ def operator_meta() -> CommandMeta:
     )
 
 
-_cities: set[str] = set()
-
-
 def fresh_city() -> str:
     """A city code no other test of this session uses (the suite's NATS lives for the session)."""
     import random
 
-    while True:
-        code = str(random.randint(5000, 8999))
-        if code not in _cities:
-            _cities.add(code)
-            return code
+    return fresh(lambda: str(random.randint(5000, 8999)))
 
 
 def unique(prefix: str = "u") -> str:

@@ -13,9 +13,8 @@ from nats.aio.client import Client as NATS
 from libs.events.envelope import Actor
 from libs.events.store import CommandMeta, EventStore
 from services.deputies import commands
+from tests.support.places import fresh
 from tests.support.system import System
-
-_cities: set[str] = set()
 
 
 def operator_meta() -> CommandMeta:
@@ -38,11 +37,7 @@ class Tree:
 
 async def fresh_tree(nc: NATS) -> Tree:
     """A city no other test of this session uses (the suite's NATS lives for the session)."""
-    while True:
-        city = str(random.randint(9000, 9999))
-        if city not in _cities:
-            _cities.add(city)
-            break
+    city = fresh(lambda: str(random.randint(9000, 9999)))
     county = city + "01"
     tree = Tree(city, county, county + "001", county + "003", county + "002")
     store = EventStore(nc)

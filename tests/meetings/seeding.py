@@ -27,11 +27,12 @@ from services.deputies.domain.events import JurisdictionRegistered
 from services.deputies.domain.group import GROUP
 from services.deputies.domain.jurisdiction import JURISDICTION
 from services.deputies.domain.presidium import PRESIDIUM
+from tests.support.places import fresh
 
 
 def fresh_county() -> tuple[str, str]:
     """A (city, county) pair of codes no other test uses."""
-    city = f"{random.randint(11, 65)}{random.randint(10, 99)}"
+    city = fresh(lambda: f"{random.randint(11, 65)}{random.randint(10, 99)}")
     return city, f"{city}{random.randint(10, 99)}"
 
 

@@ -20,6 +20,7 @@ from libs.events.envelope import Actor
 from libs.events.store import CommandMeta, EventStore
 from services.deputies.domain.deputy import DEPUTY
 from services.deputies.domain.deputy_events import DeputyRegistered, DeputyTerminated
+from tests.support.places import fresh
 from tests.support.system import System
 
 
@@ -51,7 +52,7 @@ class Area:
 
 
 def codes() -> Area:
-    city = f"9{random.randint(100, 999)}"
+    city = fresh(lambda: f"9{random.randint(100, 999)}")
     county = f"{city}{random.randint(10, 99)}"
     return Area(city=city, county=county, township=f"{county}001", street=f"{county}002")
 
