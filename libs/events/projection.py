@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import time
 import uuid
@@ -26,7 +27,7 @@ import orjson
 import structlog
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
-from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, and_, or_, select, text, update
+from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, and_, bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateTable
 
@@ -379,22 +380,11 @@ async def apply_batch(
             # write lock on SQLite up front. A member it did not move was advanced meanwhile by
             # another instance on the same database: read its checkpoint under lock and skip
             # what that instance applied.
-            clear = or_(
-                *(
-                    and_(checkpoints.c.projection == r.projection.name, checkpoints.c.position < mine[0].stream_seq)
-                    for r, mine in writes.items()
-                )
-            )
-            moved = set(
-                (
-                    await tx.execute(
-                        update(checkpoints)
-                        .where(checkpoints.c.stream == stream, clear)
-                        .values(position=position, updated_at=datetime.now(UTC))
-                        .returning(checkpoints.c.projection)
-                    )
-                ).scalars()
-            )
+            names = tuple(r.projection.name for r in writes)
+            params: dict[str, Any] = {"s": stream, "to": position, "at": datetime.now(UTC)}
+            for k, mine in enumerate(writes.values()):
+                params[f"p{k}"], params[f"f{k}"] = names[k], mine[0].stream_seq
+            moved = set((await tx.execute(_move_statement(len(names)), params)).scalars())
             for r, mine in writes.items():
                 if r.projection.name not in moved:
                     mine = await _overlapped(tx, r.projection.name, stream, mine, position)
@@ -409,6 +399,23 @@ async def apply_batch(
         n=len(delivered),
         applied=sum(len(m) for m in writes.values()),
         ms=round((time.perf_counter() - started) * 1e3, 2),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _move_statement(members: int) -> Any:
+    """Move the checkpoints of ``members`` projections that hold nothing of the batch yet (built once per size)."""
+    clear = or_(
+        *(
+            and_(checkpoints.c.projection == bindparam(f"p{k}"), checkpoints.c.position < bindparam(f"f{k}"))
+            for k in range(members)
+        )
+    )
+    return (
+        update(checkpoints)
+        .where(checkpoints.c.stream == bindparam("s"), clear)
+        .values(position=bindparam("to"), updated_at=bindparam("at"))
+        .returning(checkpoints.c.projection)
     )
 
 

@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import orjson
-from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, String, Table, delete, select
+from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, String, Table, bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -35,6 +35,8 @@ records = Table(
     Column("body", LargeBinary, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+FIND = select(records).where(records.c.key == bindparam("k"))
+RECORD = records.insert()
 COMMAND_NS = uuid.UUID("0d7f5f0a-64c7-4f51-9a55-3f6b8f7d2b11")
 IN_PROGRESS_FOR = timedelta(seconds=60)
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -129,7 +131,7 @@ class Idempotency:
         # with the same key at once: the one in this process is told to wait (409); one in
         # another instance runs with the same command id, which the event store applies once.
         async with reading(engine) as conn:
-            row = (await conn.execute(select(records).where(records.c.key == key))).mappings().first()
+            row = (await conn.execute(FIND, {"k": key})).mappings().first()
         if row is not None:
             if row["request_hash"] != request_hash:
                 await _reply(send, 422, REUSED, "application/json", [])
@@ -204,7 +206,7 @@ class Idempotency:
                 async with writing(engine) as tx:
                     if row is not None:  # the old version's dead claim
                         await tx.execute(delete(records).where(records.c.key == key))
-                    await tx.execute(records.insert().values(**record))
+                    await tx.execute(RECORD, record)
             except IntegrityError:
                 pass  # another instance answered the same key first, from the same command id
 
