@@ -9,10 +9,11 @@ them with the functions below. Only events are read: no call to the deputies ser
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Column, Date, MetaData, String, Table, and_, or_, select
+from sqlalchemy import JSON, Column, Date, MetaData, String, Table, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import Envelope
@@ -159,9 +160,20 @@ async def deputy(conn: AsyncConnection, t: ReferenceTables, deputy_id: str) -> d
     return dict(row) if row else None
 
 
+@functools.lru_cache(maxsize=16)
+def _deputies_by_id(t: ReferenceTables) -> Any:
+    return select(t.deputies).where(t.deputies.c.deputy_id.in_(bindparam("ids", expanding=True)))
+
+
 async def deputies(conn: AsyncConnection, t: ReferenceTables, ids: list[str]) -> dict[str, dict[str, Any]]:
-    rows = (await conn.execute(select(t.deputies).where(t.deputies.c.deputy_id.in_(ids)))).mappings().all()
+    rows = (await conn.execute(_deputies_by_id(t), {"ids": list(ids)})).mappings().all()
     return {r["deputy_id"]: dict(r) for r in rows}
+
+
+def is_current(row: dict[str, Any], on: date) -> bool:
+    """The rule of ``_current_on`` for a row already read: elected by ``on`` and not yet gone."""
+    elected, terminated = row.get("elected_on"), row.get("terminated_on")
+    return (elected is None or elected <= on) and (terminated is None or terminated > on)
 
 
 async def congress_members(conn: AsyncConnection, t: ReferenceTables, congress: str, on: date) -> frozenset[str]:

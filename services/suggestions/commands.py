@@ -177,10 +177,9 @@ async def submit_suggestion(
     street = await is_street(rt, code)
     async with reading(rt.engine) as conn:
         today = meta.now.astimezone(policy_of(rt).tz).date()
-        current = await refdata.current_ids(conn, ref, list(c.deputy_ids), today)
         known = await refdata.deputies(conn, ref, list(c.deputy_ids))
     # Known to the deputies context and not current today: terminated (unknown ids are not refused).
-    terminated = frozenset(d for d in c.deputy_ids if d in known and d not in current)
+    terminated = frozenset(d for d in c.deputy_ids if d in known and not refdata.is_current(known[d], today))
     valid = code.isdigit() and len(code) in (6, 9)
     return await rt.store.execute(
         SUGGESTION,
