@@ -310,6 +310,7 @@ async def http_bench(ctx: Ctx, profile: bool = False) -> list[Row]:
     figures: dict[tuple[str, int], Measured] = {}
     nc = await ctx.connect()
     await create_stream(nc, THIN_CONTEXT)
+    await ensure_streams(nc, 1, create_missing=True)  # as `renda up` does; `--only suggestions` starts from none
     await nc.close()
     thin_args = ["bench.suggestions", "thin", "--nats", ctx.url]
     ours_args = ["bench.suggestions", "serve", "--nats", ctx.url, "--data", str(ctx.folder / "sug-ours")]
