@@ -9,8 +9,10 @@ from pathlib import Path
 import nats
 import pytest
 from nats.aio.client import Client as NATS
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.config.settings import Settings
+from libs.db.engine import make_engine
 from libs.events.streams import ensure_streams
 from libs.runtime.nats_server import EmbeddedNats, free_port
 from tests.support.postgres import Postgres, postgres
@@ -56,6 +58,14 @@ async def nc(nats_server: EmbeddedNats) -> AsyncIterator[NATS]:
     await conn.drain()
 
 
+@pytest.fixture
+async def js(fresh_nats: EmbeddedNats) -> AsyncIterator[NATS]:
+    """A connection to a NATS of the test's own, with the context streams created."""
+    conn = await _connect(fresh_nats.url)
+    yield conn
+    await conn.drain()
+
+
 @pytest.fixture(scope="session")
 def pg() -> Iterator[Postgres]:
     global _pg_source
@@ -73,6 +83,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     server: Postgres = request.getfixturevalue("pg")
     with server.database() as url:
         yield url
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """A read-model engine on ``database_url`` (both databases, each test an empty one)."""
+    e = make_engine(database_url)
+    yield e
+    await e.dispose()
 
 
 @pytest.fixture

@@ -56,29 +56,15 @@ from tests.support.waiting import eventually
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-async def js(fresh_nats: EmbeddedNats) -> AsyncIterator[NATS]:
-    conn = await nats.connect(fresh_nats.url)
-    await ensure_streams(conn, 1, create_missing=True)
-    yield conn
-    await conn.drain()
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    e = make_engine(database_url)
-    yield e
-    await e.dispose()
-
-
 async def fill(nc: NATS, aggregates: int, increments: int) -> dict[str, int]:
     """Events interleaved across aggregates; returns each counter's expected value."""
     store = EventStore(nc)
     loaded = {}
     for a in range(aggregates):
         cid = new_id()
-        done = await store.append(await store.load(COUNTER, cid, JURISDICTION),
-                                  [CounterOpened(counter_id=cid, label=f"计数{a}")], meta())
+        done = await store.append(
+            await store.load(COUNTER, cid, JURISDICTION), [CounterOpened(counter_id=cid, label=f"计数{a}")], meta()
+        )
         loaded[cid] = done.loaded
     for k in range(increments):
         for cid in list(loaded):
@@ -89,9 +75,11 @@ async def fill(nc: NATS, aggregates: int, increments: int) -> dict[str, int]:
 
 async def position(engine: AsyncEngine, name: str = CounterTotals.name) -> int:
     async with engine.connect() as conn:
-        found = (await conn.execute(
-            select(checkpoints.c.position).where(checkpoints.c.projection == name, checkpoints.c.stream == STREAM)
-        )).scalar_one_or_none()
+        found = (
+            await conn.execute(
+                select(checkpoints.c.position).where(checkpoints.c.projection == name, checkpoints.c.stream == STREAM)
+            )
+        ).scalar_one_or_none()
     return int(found or 0)
 
 
@@ -126,9 +114,7 @@ class GatedTotals(CounterTotals):
             await asyncio.Event().wait()
 
 
-async def test_a_cancelled_runner_restarts_and_ends_identical_to_a_fresh_rebuild(
-    js: NATS, engine: AsyncEngine
-) -> None:
+async def test_a_cancelled_runner_restarts_and_ends_identical_to_a_fresh_rebuild(js: NATS, engine: AsyncEngine) -> None:
     expected = await fill(js, aggregates=6, increments=12)
     head = await jsapi.last_seq(js, STREAM)  # 78
     GatedTotals.stop_at, GatedTotals.reached = 45, asyncio.Event()
@@ -183,8 +169,9 @@ async def test_a_runner_killed_with_sigkill_restarts_and_ends_identical_to_a_fre
 ) -> None:
     expected = await fill(js, aggregates=5, increments=11)
     head = await jsapi.last_seq(js, STREAM)  # 60
-    child = await asyncio.create_subprocess_exec(sys.executable, "-c", KILLED_RUNNER, fresh_nats.url, database_url,
-                                                 "37", cwd=ROOT, stdout=subprocess.PIPE)
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", KILLED_RUNNER, fresh_nats.url, database_url, "37", cwd=ROOT, stdout=subprocess.PIPE
+    )
     try:
         line = await read_until(child.stdout, b"PAUSED")
         assert line == b"PAUSED"
@@ -281,9 +268,7 @@ async def test_a_checkpoint_ahead_of_its_stream_is_refused(js: NATS, engine: Asy
     assert await table_checksum(engine) == rows_before
 
 
-async def test_rebuild_as_of_a_past_time_into_another_database(
-    js: NATS, database_url: str, tmp_path: Path
-) -> None:
+async def test_rebuild_as_of_a_past_time_into_another_database(js: NATS, database_url: str, tmp_path: Path) -> None:
     early = await fill(js, aggregates=3, increments=2)
     as_of = datetime.now(UTC)
     store = EventStore(js)
@@ -358,8 +343,9 @@ def bearer(settings: Settings, role: str, jurisdiction: str) -> dict[str, str]:
     p = Principal(subject=f"test:{role}", role=role, jurisdiction=jurisdiction)  # type: ignore[arg-type]
     from datetime import timedelta
 
-    return {"Authorization": "Bearer " + issue(p, signing_key(settings.jwt_secret, settings.data_dir),
-                                                timedelta(hours=1))}
+    return {
+        "Authorization": "Bearer " + issue(p, signing_key(settings.jwt_secret, settings.data_dir), timedelta(hours=1))
+    }
 
 
 async def test_lag_in_readyz_and_read_your_writes(
@@ -380,8 +366,9 @@ async def test_lag_in_readyz_and_read_your_writes(
         body = await eventually(ready, timeout=30)
         assert body["services"]["deputies"]["projections"]["deputies-jurisdictions"]["lag"] == {"RENDA_DEPUTIES": 0}
 
-        created = await client.post("/api/deputies/jurisdictions",
-                                    json={"code": "3404", "name": "淮南市", "kind": "city"}, headers=province)
+        created = await client.post(
+            "/api/deputies/jurisdictions", json={"code": "3404", "name": "淮南市", "kind": "city"}, headers=province
+        )
         assert created.status_code == 201, created.text
 
         # Now a slow projection: the read waits for it when told where the write landed.
@@ -393,8 +380,11 @@ async def test_lag_in_readyz_and_read_your_writes(
             await real_apply(env, tx)
 
         runner.projection.apply = slow_apply  # type: ignore[method-assign]
-        created = await client.post("/api/deputies/jurisdictions", headers=city,
-                                    json={"code": "340403", "name": "田家庵区", "kind": "county", "parent": "3404"})
+        created = await client.post(
+            "/api/deputies/jurisdictions",
+            headers=city,
+            json={"code": "340403", "name": "田家庵区", "kind": "county", "parent": "3404"},
+        )
         assert created.status_code == 201, created.text
         written_at = created.headers["renda-position"]
         assert written_at.startswith("RENDA_DEPUTIES:")
@@ -407,9 +397,11 @@ async def test_lag_in_readyz_and_read_your_writes(
         await eventually(lag_shows)
         assert (await runner.lag())["RENDA_DEPUTIES"] >= 1
 
-        waiting = asyncio.create_task(client.get(
-            "/api/deputies/jurisdictions", params={"under": "3404"}, headers={**city, "Renda-After": written_at}
-        ))
+        waiting = asyncio.create_task(
+            client.get(
+                "/api/deputies/jurisdictions", params={"under": "3404"}, headers={**city, "Renda-After": written_at}
+            )
+        )
         plain = await client.get("/api/deputies/jurisdictions", params={"under": "3404"}, headers=city)
         assert plain.status_code == 200
         assert "340403" not in [j["code"] for j in plain.json()["items"]]  # the read model is behind

@@ -9,11 +9,8 @@ both.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import ClassVar
 
-import nats
-import pytest
 from nats.aio.client import Client as NATS
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -23,8 +20,6 @@ from libs.events import jetstream as jsapi
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection, ProjectionGroup, ProjectionRunner
 from libs.events.store import EventStore
-from libs.events.streams import ensure_streams
-from libs.runtime.nats_server import EmbeddedNats
 from tests.events.fixtures_domain import (
     CONTEXT,
     COUNTER,
@@ -55,21 +50,6 @@ class EventLog(Projection):
 
     async def apply(self, env: Envelope, tx: AsyncConnection) -> None:
         await tx.execute(event_log.insert().values(seq=env.stream_seq, aggregate_id=env.aggregate_id))
-
-
-@pytest.fixture
-async def js(fresh_nats: EmbeddedNats) -> AsyncIterator[NATS]:
-    conn = await nats.connect(fresh_nats.url)
-    await ensure_streams(conn, 1, create_missing=True)
-    yield conn
-    await conn.drain()
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    e = make_engine(database_url)
-    yield e
-    await e.dispose()
 
 
 class Counters:

@@ -12,18 +12,15 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
 
-import nats
 import orjson
 import pytest
 from nats.aio.client import Client as NATS
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs.db.engine import make_engine
 from libs.events.envelope import Actor
 from libs.events.projection import ProjectionRunner, read_stream, rebuild
 from libs.events.store import Appended, CommandMeta, EventStore
-from libs.events.streams import ensure_streams
 from libs.events.subjects import stream_name
 from libs.runtime.nats_server import EmbeddedNats
 from libs.service.runtime import ServiceRuntime
@@ -56,21 +53,6 @@ WAIT = 15.0
 
 def meta(command_id: str | None = None, correlation_id: str = "corr-finding") -> CommandMeta:
     return CommandMeta(actor=STAFF, correlation_id=correlation_id, command_id=command_id or str(uuid.uuid4()), now=NOW)
-
-
-@pytest.fixture
-async def js(fresh_nats: EmbeddedNats) -> AsyncIterator[NATS]:
-    conn = await nats.connect(fresh_nats.url)
-    await ensure_streams(conn, 1, create_missing=True)
-    yield conn
-    await conn.drain()
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    e = make_engine(database_url)
-    yield e
-    await e.dispose()
 
 
 @pytest.fixture

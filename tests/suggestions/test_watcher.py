@@ -16,7 +16,6 @@ from nats.aio.client import Client as NATS
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs.db.engine import make_engine
 from libs.events.envelope import Actor
 from libs.events.projection import ProjectionRunner
 from libs.events.store import CommandMeta, EventStore
@@ -66,13 +65,6 @@ async def conns(fresh_nats: EmbeddedNats) -> AsyncIterator[tuple[NATS, NATS]]:
     yield a, b
     await a.drain()
     await b.drain()
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    e = make_engine(database_url)
-    yield e
-    await e.dispose()
 
 
 async def assigned(store: EventStore) -> tuple[str, int]:
