@@ -296,7 +296,7 @@ class ProjectionRunner:
         if self.group is not None and self._own_group:
             await self.group.stop()
 
-    async def _apply_batch(self, stream: str, delivered: list[_Delivered], wanted: frozenset[str] | None) -> None:
+    async def _apply_batch(self, stream: str, delivered: list[_Delivered]) -> None:
         """Apply one batch to this projection alone (rebuilds; a group applies to all its members)."""
         await apply_batch(self.engine, stream, delivered, [self])
 
@@ -430,19 +430,16 @@ async def _overlapped(
 
 
 def _decode_batch(stream: str, delivered: list[_Delivered], members: list[ProjectionRunner]) -> list[Envelope]:
-    wanted: set[str] | None = set()
+    wanted: frozenset[str] | None = frozenset()
     for r in members:
-        if r._wanted is None or wanted is None:
-            wanted = None
-        else:
-            wanted |= r._wanted
+        wanted = None if r._wanted is None or wanted is None else wanted | r._wanted
     floor = min(r.positions.get(stream, 0) for r in members)
     out = []
     for d in delivered:
         if d.seq <= floor:
             continue
         try:
-            env = decode_delivered(d, frozenset(wanted) if wanted is not None else None)
+            env = decode_delivered(d, wanted)
         except (KeyError, TypeError, ValueError, orjson.JSONDecodeError):
             # Not an envelope (something published into the stream by hand): it carries no
             # event, so there is nothing to apply; say so loudly and go on.
@@ -655,7 +652,6 @@ async def rebuild(
                 )
             )
     runner = ProjectionRunner(nc, engine, projection, batch=batch)
-    wanted = projection.wants()
     counts: dict[str, int] = {}
     for context, stream in zip(projection.contexts, streams, strict=True):
         counts[stream] = 0
@@ -665,12 +661,12 @@ async def rebuild(
             if limit_ns is not None:
                 kept = [d for d in delivered if d.timestamp_ns <= limit_ns]
                 if kept:
-                    await runner._apply_batch(stream, kept, wanted)
+                    await runner._apply_batch(stream, kept)
                     counts[stream] += len(kept)
                 if len(kept) < len(delivered):
                     break
             else:
-                await runner._apply_batch(stream, delivered, wanted)
+                await runner._apply_batch(stream, delivered)
                 counts[stream] += len(delivered)
             if progress is not None:
                 progress(stream, delivered[-1].seq, head)

@@ -202,14 +202,14 @@ async def test_a_redelivered_batch_is_a_no_op(js: NATS, engine: AsyncEngine) -> 
     await runner.prepare()  # tables and checkpoint, no consumer loop
     batches = [b async for b in read_stream(js, "notify", batch=7)]
     assert len(batches) >= 3
-    await runner._apply_batch(STREAM, batches[0], runner.projection.wants())
+    await runner._apply_batch(STREAM, batches[0])
     once = await table_checksum(engine)
-    await runner._apply_batch(STREAM, batches[0], runner.projection.wants())  # delivered again
+    await runner._apply_batch(STREAM, batches[0])  # delivered again
     assert await table_checksum(engine) == once
     for batch in batches[1:]:
-        await runner._apply_batch(STREAM, batch, runner.projection.wants())
+        await runner._apply_batch(STREAM, batch)
     for batch in batches:  # everything delivered a second time
-        await runner._apply_batch(STREAM, batch, runner.projection.wants())
+        await runner._apply_batch(STREAM, batch)
     assert await values(engine) == expected
     assert await position(engine) == await jsapi.last_seq(js, STREAM)
     assert await table_checksum(engine) == await fresh_rebuild_checksum(js, engine)
