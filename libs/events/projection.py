@@ -345,10 +345,14 @@ class ProjectionRunner:
         except TimeoutError:
             return False
 
-    async def lag(self) -> dict[str, int]:
+    async def lag(self, heads: dict[str, int] | None = None) -> dict[str, int]:
+        """Stream head minus checkpoint; ``heads`` shares the heads read among several runners."""
+        heads = {} if heads is None else heads
         out = {}
         for stream in self.streams:
-            head = await jsapi.last_seq(self.nc, stream)
+            if stream not in heads:
+                heads[stream] = await jsapi.last_seq(self.nc, stream)
+            head = heads[stream]
             self.heads[stream] = head
             out[stream] = max(0, head - self.positions.get(stream, 0))
             PROJECTION_LAG.labels(self.projection.name, stream).set(out[stream])

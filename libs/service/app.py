@@ -183,9 +183,10 @@ async def readiness(app: FastAPI) -> tuple[dict[str, object], bool]:
     lag: dict[str, dict[str, int]] = {}
     running = True
     if nats_ok:
+        heads: dict[str, int] = {}  # one read of each stream's head for all runners
         for name, runner in rt.runners.items():
             try:
-                lag[name] = await runner.lag()
+                lag[name] = await runner.lag(heads)
             except Exception:
                 nats_ok = False
             running = running and runner.running()
