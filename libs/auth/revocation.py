@@ -28,12 +28,8 @@ from libs.events.envelope import Envelope
 from libs.events.projection import Projection
 from libs.web.errors import Unauthenticated
 
-# The directory's events are the deputies context's published language (contract "Event types").
-from services.deputies.domain.directory_events import PasswordChanged, RoleGranted, UserDisabled
-
 TokenCheck = Callable[[Principal, dict[str, Any]], Awaitable[None]]
 CACHED_SUBJECTS = 10_000
-CREATION_GRANT_SEQUENCE = 2  # decide_create appends UserCreated (1) and the first RoleGranted (2)
 
 
 class AccountDisabled(Unauthenticated):
@@ -54,31 +50,34 @@ def revocations_projection(service: str) -> Projection:
         Column("subject", String(100), primary_key=True),
         Column("disabled", Boolean, nullable=False, default=False),
         Column("not_before", BigInteger, nullable=False, default=0),  # epoch seconds; older tokens refused
+        Column("granted", Boolean, nullable=False, default=False),  # the creation's own grant was seen
     )
 
     class Revocations(Projection):
         name: ClassVar[str] = f"{service}-auth-revocations"
         contexts: ClassVar[tuple[str, ...]] = ("deputies",)
-        handles = (UserDisabled, RoleGranted, PasswordChanged)
+        # The directory's events, by their contract names (libs/ imports no service).
+        handles = ("UserCreated", "UserDisabled", "RoleGranted", "PasswordChanged")
 
         async def apply(self, env: Envelope, tx: AsyncConnection) -> None:
-            e = env.data
-            subject = getattr(e, "username", None)
+            subject = getattr(env.data, "username", None)
             if subject is None:
                 return
-            if isinstance(e, RoleGranted) and env.sequence <= CREATION_GRANT_SEQUENCE:
-                return
             row = (await tx.execute(select(table).where(table.c.subject == subject))).mappings().first()
-            disabled = bool(row and row["disabled"]) or isinstance(e, UserDisabled)
+            disabled = bool(row and row["disabled"]) or env.type == "UserDisabled"
             not_before = int(row["not_before"]) if row else 0
-            if isinstance(e, RoleGranted | PasswordChanged):
+            granted = bool(row and row["granted"])
+            if env.type == "UserCreated":
+                granted = False  # the grant that follows is the account's first role, not a change
+            elif env.type == "RoleGranted" and not granted:
+                granted = True
+            elif env.type in ("RoleGranted", "PasswordChanged"):
                 not_before = max(not_before, _seconds(env.occurred_at))
+            values = {"disabled": disabled, "not_before": not_before, "granted": granted}
             if row is None:
-                await tx.execute(table.insert().values(subject=subject, disabled=disabled, not_before=not_before))
+                await tx.execute(table.insert().values(subject=subject, **values))
             else:
-                await tx.execute(
-                    table.update().where(table.c.subject == subject).values(disabled=disabled, not_before=not_before)
-                )
+                await tx.execute(table.update().where(table.c.subject == subject).values(**values))
 
     Revocations.metadata = metadata
     Revocations.table = table  # type: ignore[attr-defined]

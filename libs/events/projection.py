@@ -62,7 +62,8 @@ class Projection:
     name: ClassVar[str]
     contexts: ClassVar[tuple[str, ...]]
     metadata: ClassVar[MetaData]
-    handles: ClassVar[tuple[type[Event], ...]] = ()  # empty: every event
+    # empty: every event. By class, or by contract type name where the class is another context's
+    handles: ClassVar[tuple[type[Event] | str, ...]] = ()
     version: ClassVar[int] = 1  # bump when apply changes meaning, to rebuild
 
     async def apply(self, env: Envelope, tx: AsyncConnection) -> None:
@@ -83,7 +84,7 @@ class Projection:
         return hashlib.sha256(f"{self.name}/v{self.version}\n{ddl}".encode()).hexdigest()
 
     def wants(self) -> frozenset[str] | None:
-        return frozenset(e.type_name for e in self.handles) if self.handles else None
+        return frozenset(e if isinstance(e, str) else e.type_name for e in self.handles) if self.handles else None
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 
 import nats
@@ -18,7 +19,6 @@ from libs.config.settings import Settings
 from libs.events import jetstream as jsapi
 from libs.events.errors import StreamMissing
 from libs.events.streams import ensure_streams
-from libs.runtime import services as registry
 from libs.runtime.gateway import Gateway
 from libs.runtime.home import home_app
 from libs.runtime.nats_server import EmbeddedNats, NatsStartError, port_free
@@ -27,6 +27,8 @@ from libs.web import errors
 
 console = Console(stderr=True)
 MARKER = "streams.created"
+
+Factory = Callable[[Settings], FastAPI]
 
 
 class StartupRefused(RuntimeError):
@@ -53,9 +55,9 @@ async def prepare_streams(settings: Settings) -> list[str]:
         await nc.drain()
 
 
-def build_gateway(settings: Settings) -> tuple[Gateway, list[str]]:
-    names = registry.available()
-    apps = {name: registry.factory(name)(settings) for name in names}
+def build_gateway(settings: Settings, factories: dict[str, Factory]) -> tuple[Gateway, list[str]]:
+    names = list(factories)
+    apps = {name: make(settings) for name, make in factories.items()}
     home = home_app(names)
     errors.install(home)  # paths outside every service answer the contract's error shape too
 
@@ -94,7 +96,7 @@ def print_banner(settings: Settings, names: list[str], nats_url: str, host: str,
     console.print("按 Ctrl-C 停止全部服务。")
 
 
-def up(settings: Settings, host: str, port: int) -> None:
+def up(settings: Settings, host: str, port: int, factories: dict[str, Factory]) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if not port_free(port, host):
         raise StartupRefused(
@@ -110,7 +112,7 @@ def up(settings: Settings, host: str, port: int) -> None:
         created = asyncio.run(prepare_streams(settings))
         if created:
             console.print(f"已创建事件流：{', '.join(created)}")
-        gateway, names = build_gateway(settings)
+        gateway, names = build_gateway(settings, factories)
         print_banner(settings, names, ",".join(settings.nats_servers), host, port)
         config = uvicorn.Config(
             gateway, host=host, port=port, lifespan="on", log_level="warning", timeout_graceful_shutdown=5
@@ -124,9 +126,9 @@ def up(settings: Settings, host: str, port: int) -> None:
         console.print("renda 已停止。")
 
 
-def serve(settings: Settings, name: str, host: str, port: int) -> None:
+def serve(settings: Settings, name: str, host: str, port: int, factories: dict[str, Factory]) -> None:
     """One service alone, against ``RENDA_NATS_URL`` and ``RENDA_DATABASE_URL`` (the production shape)."""
-    if name not in registry.available():
-        raise StartupRefused(f"没有名为 {name} 的服务；可选：{', '.join(registry.available())}")
-    app: FastAPI = registry.factory(name)(settings)
+    if name not in factories:
+        raise StartupRefused(f"没有名为 {name} 的服务；可选：{', '.join(factories)}")
+    app: FastAPI = factories[name](settings)
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)

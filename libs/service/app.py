@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from libs.auth.revocation import revocations_projection, token_check
 from libs.auth.tokens import signing_key
 from libs.config.settings import Settings
+from libs.domain import times
 from libs.db.engine import companion_url, is_sqlite, make_engine, writing
 from libs.events import jetstream as jsapi
 from libs.events.locator import locate_with, locator_projection
@@ -62,6 +63,7 @@ async def connect_nats(settings: Settings, name: str) -> nats.NATS:
 
 
 def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
+    times.configure(settings.tz)
     prefix = f"/api/{defn.name}"
     inflight = InFlight()
 

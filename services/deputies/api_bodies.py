@@ -16,9 +16,9 @@ from services.deputies.config import DeputiesSettings
 from services.deputies.domain import group as group_
 from services.deputies.domain import presidium as presidium_
 from services.deputies.domain import station as station_
-from services.deputies.domain.deputy_events import SixHaves
 from services.deputies.domain.group import DeputyGroup
 from services.deputies.domain.station import LiaisonStation
+from services.deputies.events import SixHaves
 
 router = APIRouter(prefix="/api/deputies", tags=["代表小组、主席团、联络站"])
 STAFF_AND_DEPUTY = (*STAFF_ROLES, "deputy")

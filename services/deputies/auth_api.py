@@ -78,19 +78,28 @@ def _guard(request: Request) -> LoginGuard:
 async def _login(request: Request, body: LoginIn) -> tuple[User, str, int] | JSONResponse:
     rt = runtime(request)
     try:
-        user = await directory_commands.login(rt.store, _guard(request), body.username, body.password,
-                                              source_of(request))
+        user = await directory_commands.login(
+            rt.store, _guard(request), body.username, body.password, source_of(request)
+        )
     except LoginLocked as locked:
-        return respond(429, locked.code, locked.text, locked.details,
-                       headers={"Retry-After": str(locked.retry_after)})
-    principal = Principal(subject=user.username, role=user.role or "deputy", jurisdiction=user.jurisdiction or "",
-                          deputy_id=user.deputy_id, unit_id=user.unit_id)
+        return respond(429, locked.code, locked.text, locked.details, headers={"Retry-After": str(locked.retry_after)})
+    principal = Principal(
+        subject=user.username,
+        role=user.role or "deputy",
+        jurisdiction=user.jurisdiction or "",
+        deputy_id=user.deputy_id,
+        unit_id=user.unit_id,
+    )
     ttl = rt.settings.token_ttl_minutes * 60
     return user, issue(principal, rt.signing_key, timedelta(seconds=ttl)), ttl
 
 
-@router.post("/token", response_model=TokenOut, dependencies=[Depends(public())],
-             responses={401: {"description": "用户名或密码错误"}, 429: {"description": "登录失败过多，临时锁定"}})
+@router.post(
+    "/token",
+    response_model=TokenOut,
+    dependencies=[Depends(public())],
+    responses={401: {"description": "用户名或密码错误"}, 429: {"description": "登录失败过多，临时锁定"}},
+)
 async def post_token(request: Request, body: LoginIn) -> Any:
     """用户名和密码换取访问令牌（Bearer）。15 分钟内连续 5 次失败将临时锁定。"""
     done = await _login(request, body)
@@ -108,14 +117,19 @@ async def post_session(request: Request, response: Response, body: LoginIn) -> A
         return done
     user, token, ttl = done
     csrf = set_session(response, request, token, runtime(request).signing_key, ttl)
-    return SessionOut(subject=user.username, role=user.role or "", jurisdiction=user.jurisdiction or "",
-                      deputy_id=user.deputy_id, unit_id=user.unit_id, csrf_token=csrf, expires_in=ttl)
+    return SessionOut(
+        subject=user.username,
+        role=user.role or "",
+        jurisdiction=user.jurisdiction or "",
+        deputy_id=user.deputy_id,
+        unit_id=user.unit_id,
+        csrf_token=csrf,
+        expires_in=ttl,
+    )
 
 
 @router.delete("/session", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_session(
-    request: Request, principal: Annotated[Principal, Depends(allow(*ANY_ROLE))]
-) -> Response:
+async def delete_session(request: Request, principal: Annotated[Principal, Depends(allow(*ANY_ROLE))]) -> Response:
     """退出登录：清除会话 Cookie（Cookie 登录时须带 X-CSRF-Token）。"""
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     clear_session(response, request)
@@ -125,8 +139,13 @@ async def delete_session(
 @router.get("/me", response_model=MeOut)
 async def get_me(principal: Annotated[Principal, Depends(allow(*ANY_ROLE))]) -> MeOut:
     """当前令牌属于谁：用户、角色、辖区、绑定的代表或承办单位。"""
-    return MeOut(subject=principal.subject, role=principal.role, jurisdiction=principal.jurisdiction,
-                 deputy_id=principal.deputy_id, unit_id=principal.unit_id)
+    return MeOut(
+        subject=principal.subject,
+        role=principal.role,
+        jurisdiction=principal.jurisdiction,
+        deputy_id=principal.deputy_id,
+        unit_id=principal.unit_id,
+    )
 
 
 @router.get("/users", response_model=Page[UserOut])

@@ -1,4 +1,4 @@
-"""``renda deputies …``: the deputies context's command-line verbs (mounted by libs/cli/main.py)."""
+"""``renda deputies …``: the deputies context's command-line verbs (mounted by renda/cli/main.py)."""
 
 from __future__ import annotations
 
@@ -36,3 +36,8 @@ def deputies_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=F
         return 0
 
     raise typer.Exit(asyncio.run(run()))
+
+
+def register(root: typer.Typer) -> None:
+    """Mount this context's verbs on the ``renda`` command (called by the composition root)."""
+    root.add_typer(deputies_app, name="deputies")

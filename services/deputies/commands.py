@@ -27,10 +27,9 @@ from services.deputies.domain import deputy as deputy_
 from services.deputies.domain import jurisdiction
 from services.deputies.domain import presidium as presidium_
 from services.deputies.domain.deputy import DEPUTY, Deputy
-from services.deputies.domain.deputy_events import DeputyRegistered
-from services.deputies.domain.events import Kind
 from services.deputies.domain.jurisdiction import JURISDICTION, Jurisdiction
 from services.deputies.domain.presidium import PRESIDIUM
+from services.deputies.events import DeputyRegistered, Kind
 
 S = TypeVar("S")
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")

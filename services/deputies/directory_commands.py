@@ -70,8 +70,9 @@ async def add_user(c: AddUser, store: EventStore, meta: CommandMeta) -> Appended
     loaded = await store.load(USER, username)
     if loaded.applied(meta.command_id):
         return Appended(loaded, (), "RENDA_DEPUTIES", loaded.last_stream_seq)
-    events = directory.decide_create(loaded.state, password_hash=password_hash, grant=grant,
-                                     display_name=c.display_name)
+    events = directory.decide_create(
+        loaded.state, password_hash=password_hash, grant=grant, display_name=c.display_name
+    )
     return await store.append(loaded, events, meta, jurisdiction=c.jurisdiction)
 
 
@@ -103,8 +104,13 @@ async def login(store: EventStore, guard: LoginGuard, username: str, password: s
     matched = await asyncio.to_thread(verify_password, user.password_hash if known and user else None, password)
     if not matched:
         locked = await guard.failed(name, source)
-        log.warning("auth.login_failed", subject=name, source=source,
-                    reason="bad_password" if known else "unknown_user", locked=locked is not None)
+        log.warning(
+            "auth.login_failed",
+            subject=name,
+            source=source,
+            reason="bad_password" if known else "unknown_user",
+            locked=locked is not None,
+        )
         raise InvalidCredentials()
     assert user is not None
     if user.disabled:

@@ -15,7 +15,7 @@ from libs.events.envelope import Envelope, decode
 from libs.events.projection import Projection, read_stream
 from libs.web.lists import decode_cursor
 from services.deputies.domain.directory import USER, User
-from services.deputies.domain.directory_events import RoleGranted, UserCreated, UserDisabled
+from services.deputies.events import RoleGranted, UserCreated, UserDisabled
 
 directory_metadata = MetaData()
 users = Table(
@@ -42,15 +42,27 @@ class Directory(Projection):
     async def apply(self, env: Envelope, tx: AsyncConnection) -> None:
         match env.data:
             case UserCreated() as e:
-                await tx.execute(users.insert().values(
-                    username=e.username, display_name=e.display_name, jurisdiction=env.jurisdiction,
-                    disabled=False, created_at=env.occurred_at,
-                ))
+                await tx.execute(
+                    users.insert().values(
+                        username=e.username,
+                        display_name=e.display_name,
+                        jurisdiction=env.jurisdiction,
+                        disabled=False,
+                        created_at=env.occurred_at,
+                    )
+                )
             case RoleGranted() as e:
-                await tx.execute(users.update().where(users.c.username == e.username).values(
-                    role=e.role, jurisdiction=e.jurisdiction, deputy_id=e.deputy_id, unit_id=e.unit_id,
-                    role_since=env.occurred_at,
-                ))
+                await tx.execute(
+                    users.update()
+                    .where(users.c.username == e.username)
+                    .values(
+                        role=e.role,
+                        jurisdiction=e.jurisdiction,
+                        deputy_id=e.deputy_id,
+                        unit_id=e.unit_id,
+                        role_since=env.occurred_at,
+                    )
+                )
             case UserDisabled() as e:
                 await tx.execute(users.update().where(users.c.username == e.username).values(disabled=True))
 
@@ -78,4 +90,3 @@ async def all_users(nc: NATS) -> list[User]:
             env = decode(d.data)
             events.setdefault(env.aggregate_id, []).append(env.data)
     return [USER.replay(name, evs) for name, evs in sorted(events.items())]
-

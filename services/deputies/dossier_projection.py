@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
-from services.deputies.domain.deputy_events import DutyActivityRecorded
-from services.meetings.domain.events import (
+from services.deputies.events import DutyActivityRecorded
+from services.meetings.events import (
     AttendanceRecorded,
     MeetingAdjourned,
     MeetingCancelled,
@@ -32,7 +32,7 @@ from services.meetings.domain.events import (
     MeetingScheduled,
     SpeechRecorded,
 )
-from services.suggestions.domain.events import (
+from services.suggestions.events import (
     ConstituentOpinionRecorded,
     CoSubmittersAdded,
     PromiseCarriedOut,

@@ -14,18 +14,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
-from services.deputies.domain.deputy_events import (
+from services.deputies.events import (
     ContactRecorded,
     DeputyGroupChanged,
     DeputyGroupFormed,
     DeputyQualificationConfirmed,
     DeputyRegistered,
     DeputyTerminated,
+    JurisdictionRegistered,
     LiaisonStationRegistered,
     LiaisonStationUpdated,
     PresidiumFormed,
 )
-from services.deputies.domain.events import JurisdictionRegistered
 
 tree_metadata = MetaData()
 jurisdictions = Table(

@@ -17,8 +17,8 @@ from libs.auth.access import Access, Scope
 from libs.auth.actor import Principal
 from libs.web.errors import NotVisible
 from libs.web.lists import decode_cursor
-from services.deputies.domain.deputy_events import SixHaves
 from services.deputies.domain.station import SIX_HAVES_ZH, missing_six_haves
+from services.deputies.events import SixHaves
 from services.deputies.projections import deputies, groups, jurisdictions, presidiums, stations
 
 

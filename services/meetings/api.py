@@ -17,7 +17,6 @@ from libs.web.errors import ReadModelBehind
 from libs.web.lists import CursorParam, LimitParam, Page, page
 from services.meetings import commands, queries
 from services.meetings.domain import joint_inspection as ji
-from services.meetings.domain.events import MeetingKind
 from services.meetings.domain.meeting_commands import (
     ChangeMeeting,
     HoldVote,
@@ -25,6 +24,7 @@ from services.meetings.domain.meeting_commands import (
     RecordSpeech,
     ScheduleMeeting,
 )
+from services.meetings.events import MeetingKind
 
 router = APIRouter(prefix="/api/meetings", tags=["会议与活动"])
 

@@ -21,14 +21,13 @@ from libs.events.aggregate import AggregateType
 from libs.events.event import Event
 from libs.events.store import Appended, Loaded
 from libs.events.subjects import stream_name
+from libs.reference import deputies as refdata
 from libs.web.deps import CommandContext
 from libs.web.errors import Forbidden, NotVisible
-from services.deputies import reference as refdata
 from services.meetings.domain import joint_inspection as ji
 from services.meetings.domain import meeting as mt
 from services.meetings.domain import review_opinion as ro
 from services.meetings.domain.errors import InvalidInput
-from services.meetings.domain.events import JointInspectionLaunched
 from services.meetings.domain.meeting_commands import (
     ChangeMeeting,
     HoldVote,
@@ -36,6 +35,7 @@ from services.meetings.domain.meeting_commands import (
     RecordSpeech,
     ScheduleMeeting,
 )
+from services.meetings.events import JointInspectionLaunched
 from services.meetings.projections import ref
 
 S = TypeVar("S")

@@ -17,11 +17,12 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-import services.suggestions.domain.events as sug  # registers the suggestions' event types
+import services.deputies.events  # noqa: F401  (the deputies' published types decode in this service)
+import services.suggestions.events as sug  # registers the suggestions' event types
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
-from services.deputies.reference import reference_projection
-from services.meetings.domain.events import (
+from libs.reference.deputies import reference_projection
+from services.meetings.events import (
     AttendanceRecorded,
     InspectionFindingRecorded,
     JointInspectionLaunched,

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.auth.access import prefix_for, visible_where
 from libs.auth.actor import Principal
+from libs.reference import deputies as refdata
 from libs.service.runtime import ServiceRuntime
 from libs.web.errors import NotVisible
 from libs.web.lists import decode_cursor
-from services.deputies import reference as refdata
 from services.meetings import commands
 from services.meetings.domain import compliance as cp
 from services.meetings.domain import meeting as mt

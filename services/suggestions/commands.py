@@ -21,9 +21,9 @@ from libs.db.engine import reading
 from libs.events.event import Event
 from libs.events.store import Appended, CommandMeta, Loaded
 from libs.events.subjects import stream_name
+from libs.reference import deputies as refdata
 from libs.service.runtime import ServiceRuntime
 from libs.web.errors import Forbidden
-from services.deputies import reference as refdata
 from services.suggestions.domain import suggestion as sg
 from services.suggestions.domain.commands import (
     AssignSuggestion,

@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
 from services.suggestions.domain import rules
-from services.suggestions.domain.events import (
+from services.suggestions.domain.rules import SuggestionPolicy
+from services.suggestions.events import (
     DeadlineExtended,
     PromiseCarriedOut,
     PromiseOverdue,
@@ -30,7 +31,6 @@ from services.suggestions.domain.events import (
     SuggestionReplied,
     SuggestionReturned,
 )
-from services.suggestions.domain.rules import SuggestionPolicy
 from services.suggestions.tables import due, due_metadata, from_text, utc_text
 
 REPLY = "reply_overdue"

@@ -7,9 +7,9 @@ import uuid
 from libs.auth.access import Access, Scope
 from libs.auth.actor import Principal
 from libs.events.store import Appended, CommandMeta
+from libs.reference import deputies as refdata
 from libs.service.runtime import ServiceRuntime
 from libs.web.errors import Forbidden
-from services.deputies import reference as refdata
 from services.suggestions.commands import STAFF_ACTORS, policy_of
 from services.suggestions.domain import opinion as op
 from services.suggestions.domain import suggestion as sg

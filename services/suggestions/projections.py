@@ -11,10 +11,11 @@ from typing import Any, ClassVar
 from sqlalchemy import ColumnElement, MetaData, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+import services.deputies.events  # noqa: F401  (the deputies' published types decode in this service)
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
-from services.deputies.reference import reference_projection
-from services.suggestions.domain.events import (
+from libs.reference.deputies import reference_projection
+from services.suggestions.events import (
     ConstituentOpinionAnswered,
     ConstituentOpinionConverted,
     ConstituentOpinionRecorded,

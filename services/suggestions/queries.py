@@ -15,13 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.auth.access import Access
 from libs.auth.actor import Principal
 from libs.events.envelope import Envelope
+from libs.reference import deputies as refdata
 from libs.service.runtime import ServiceRuntime
 from libs.web.errors import NotVisible
 from libs.web.lists import decode_cursor
-from services.deputies import reference as refdata
 from services.suggestions.commands import is_street, scope_of
-from services.suggestions.domain.events import AttachmentAdded
 from services.suggestions.domain.state import OPEN, SUGGESTION, Suggestion
+from services.suggestions.events import AttachmentAdded
 from services.suggestions.projections import ref
 from services.suggestions.tables import (
     opinions,

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
-from services.suggestions.domain.events import (
+from services.suggestions.events import (
     DeadlineExtended,
     PromiseCarriedOut,
     RehandlingStarted,

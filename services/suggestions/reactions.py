@@ -43,7 +43,7 @@ from libs.events.envelope import Actor, Envelope
 from libs.events.projection import Projection
 from libs.events.store import CommandMeta
 from libs.service.runtime import ServiceRuntime
-from services.meetings.domain.events import InspectionFindingRecorded
+from services.meetings.events import InspectionFindingRecorded
 from services.suggestions import commands
 from services.suggestions.domain.commands import AssignSuggestion, SubmitSuggestion
 from services.suggestions.domain.state import SUGGESTION

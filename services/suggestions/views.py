@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from libs.events.envelope import Envelope
-from services.suggestions.domain.events import (
+from services.suggestions.domain.state import Suggestion
+from services.suggestions.events import (
     AttachmentAdded,
     ConsultationHeld,
     CoSubmittersAdded,
@@ -19,7 +20,6 @@ from services.suggestions.domain.events import (
     SuggestionReplied,
     SuggestionReturned,
 )
-from services.suggestions.domain.state import Suggestion
 
 
 def suggestion_view(

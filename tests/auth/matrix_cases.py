@@ -13,7 +13,7 @@ module's ``seed`` (real events through the ``EventStore``, or HTTP as a staff us
 from __future__ import annotations
 
 from libs.auth.actor import ROLES
-from libs.auth.matrix import RouteRule
+from renda.matrix import RouteRule
 from tests.auth import matrix_deputies, matrix_meetings, matrix_suggestions
 from tests.auth.matrix_core import WHERES, Case, Probe, Public, World
 

@@ -29,10 +29,10 @@ from typing import Any, Literal
 
 import httpx
 
-from libs.auth.matrix import RouteRule
 from libs.events.envelope import Actor
 from libs.events.event import Event
 from libs.events.store import CommandMeta, EventStore
+from renda.matrix import RouteRule
 from tests.auth.helpers import new_user, register_tree
 from tests.support.system import System
 

@@ -9,15 +9,15 @@ from typing import Any
 import httpx
 
 from services.deputies.domain.deputy import DEPUTY
-from services.deputies.domain.deputy_events import (
+from services.deputies.domain.group import GROUP
+from services.deputies.domain.presidium import PRESIDIUM
+from services.deputies.domain.station import STATION
+from services.deputies.events import (
     DeputyGroupFormed,
     DeputyRegistered,
     LiaisonStationRegistered,
     PresidiumFormed,
 )
-from services.deputies.domain.group import GROUP
-from services.deputies.domain.presidium import PRESIDIUM
-from services.deputies.domain.station import STATION
 from tests.auth.helpers import PASSWORD, new_user
 from tests.auth.matrix_core import (
     STAFF,

@@ -15,7 +15,7 @@ from libs.events.event import Event
 from services.meetings.domain import joint_inspection as ji
 from services.meetings.domain import meeting as mt
 from services.meetings.domain import review_opinion as ro
-from services.meetings.domain.events import (
+from services.meetings.events import (
     AgendaItem,
     AttendanceRecorded,
     JointInspectionLaunched,

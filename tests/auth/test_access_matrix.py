@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from libs.auth.matrix import FRAMEWORK, RouteRule, all_rules
 from libs.config.settings import Settings
+from renda.matrix import FRAMEWORK, RouteRule, all_rules
 from tests.auth.helpers import fresh_city
 from tests.auth.matrix_cases import ROLES_AND_ANONYMOUS, SEEDS, WHERES, World, case_for, role_only_case
 from tests.auth.matrix_core import Case, Probe, Where

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from libs.auth.matrix import all_rules, render_markdown
 from libs.config.settings import Settings
+from renda.matrix import all_rules, render_markdown
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "access-matrix.md"
-COMMAND = "uv run python -m libs.auth.matrix > docs/access-matrix.md"
+COMMAND = "uv run python -m renda.matrix > docs/access-matrix.md"
 
 
 def test_the_published_access_matrix_is_current() -> None:

@@ -10,9 +10,9 @@ import orjson
 import pytest
 
 from libs.auth.actor import Principal
-from libs.auth.matrix import all_rules
 from libs.auth.tokens import InvalidToken, issue, signing_key, verify
 from libs.events.store import EventStore
+from renda.matrix import all_rules
 from services.deputies.domain.jurisdiction import JURISDICTION
 from tests.auth.helpers import PASSWORD, disable, fresh_city, new_user, register_tree, regrant
 from tests.support.system import System

@@ -15,21 +15,21 @@ from libs.events.envelope import Actor
 from libs.events.event import Event
 from libs.events.store import CommandMeta, EventStore
 from libs.runtime.nats_server import EmbeddedNats
-from services.meetings.domain.events import (
+from services.meetings.domain.meeting import MEETING
+from services.meetings.events import (
     AttendanceRecorded,
     MeetingAdjourned,
     MeetingCancelled,
     MeetingScheduled,
     SpeechRecorded,
 )
-from services.meetings.domain.meeting import MEETING
-from services.suggestions.domain.events import (
+from services.suggestions.domain.state import SUGGESTION
+from services.suggestions.events import (
     PromiseCarriedOut,
     SuggestionAssigned,
     SuggestionReplied,
     SuggestionSubmitted,
 )
-from services.suggestions.domain.state import SUGGESTION
 from tests.deputies.places import after, deputy_body, fresh_tree, register
 from tests.support.system import running_system
 from tests.support.waiting import eventually

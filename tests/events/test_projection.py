@@ -37,6 +37,7 @@ from libs.events.store import EventStore
 from libs.events.streams import ensure_streams
 from libs.runtime.embedded import build_gateway
 from libs.runtime.nats_server import EmbeddedNats, free_port
+from renda import registry
 from tests.events.fixtures_domain import (
     COUNTER,
     JURISDICTION,
@@ -319,7 +320,7 @@ async def test_lag_is_stream_head_minus_checkpoint(js: NATS, engine: AsyncEngine
 # -- over HTTP: /readyz and read-your-writes --------------------------------------------------------
 @contextlib.asynccontextmanager
 async def serving(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, object]]:
-    gateway, _ = build_gateway(settings)
+    gateway, _ = build_gateway(settings, registry.factories())
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(gateway, host="127.0.0.1", port=port, lifespan="on", log_level="warning"))
     task = asyncio.create_task(server.serve())

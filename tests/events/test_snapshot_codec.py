@@ -29,12 +29,12 @@ from hypothesis import strategies as st
 from libs.events import snapshots as snap
 from libs.events.aggregate import AggregateType
 from libs.events.event import Event, registry
-from services.deputies.domain import deputy_events as de
-from services.deputies.domain import directory_events as ue
-from services.deputies.domain.events import JurisdictionRegistered
-from services.meetings.domain import events as me
+from services.deputies import events as de
+from services.deputies import events as ue
+from services.deputies.events import JurisdictionRegistered
+from services.meetings import events as me
 from services.meetings.domain.minutes import build_minutes, minutes_sha256
-from services.suggestions.domain import events as se
+from services.suggestions import events as se
 
 ROOT = Path(__file__).resolve().parents[2]
 TZ = ZoneInfo("Asia/Shanghai")

@@ -17,16 +17,16 @@ from libs.events.envelope import Actor
 from libs.events.event import Event
 from libs.events.store import CommandMeta, EventStore
 from services.deputies.domain.deputy import DEPUTY
-from services.deputies.domain.deputy_events import (
-    DeputyGroupFormed,
-    DeputyRegistered,
-    DeputyTerminated,
-    PresidiumFormed,
-)
-from services.deputies.domain.events import JurisdictionRegistered
 from services.deputies.domain.group import GROUP
 from services.deputies.domain.jurisdiction import JURISDICTION
 from services.deputies.domain.presidium import PRESIDIUM
+from services.deputies.events import (
+    DeputyGroupFormed,
+    DeputyRegistered,
+    DeputyTerminated,
+    JurisdictionRegistered,
+    PresidiumFormed,
+)
 from tests.support.places import fresh
 
 

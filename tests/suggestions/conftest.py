@@ -19,7 +19,7 @@ from nats.aio.client import Client as NATS
 from libs.events.envelope import Actor
 from libs.events.store import CommandMeta, EventStore
 from services.deputies.domain.deputy import DEPUTY
-from services.deputies.domain.deputy_events import DeputyRegistered, DeputyTerminated
+from services.deputies.events import DeputyRegistered, DeputyTerminated
 from tests.support.places import fresh
 from tests.support.system import System
 

@@ -25,7 +25,7 @@ from libs.events.subjects import stream_name
 from libs.runtime.nats_server import EmbeddedNats
 from libs.service.runtime import ServiceRuntime
 from services.meetings.domain import joint_inspection as ji
-from services.meetings.domain.events import InspectionFindingRecorded
+from services.meetings.events import InspectionFindingRecorded
 from services.suggestions.domain import rules, suggestion
 from services.suggestions.domain.commands import RegisterOrganizerUnit
 from services.suggestions.domain.rules import SuggestionPolicy

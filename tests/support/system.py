@@ -16,6 +16,7 @@ from libs.auth.tokens import issue, signing_key
 from libs.config.settings import Settings
 from libs.runtime.embedded import build_gateway
 from libs.runtime.nats_server import free_port
+from renda import registry
 
 
 @dataclass
@@ -25,8 +26,12 @@ class System:
     client: httpx.AsyncClient
 
     def token(self, role: str, jurisdiction: str, **kw: str | None) -> str:
-        p = Principal(subject=kw.pop("subject", None) or f"test:{role}:{jurisdiction}", role=role,  # type: ignore[arg-type]
-                      jurisdiction=jurisdiction, **kw)
+        p = Principal(
+            subject=kw.pop("subject", None) or f"test:{role}:{jurisdiction}",
+            role=role,  # type: ignore[arg-type]
+            jurisdiction=jurisdiction,
+            **kw,
+        )
         return issue(p, signing_key(self.settings.jwt_secret, self.settings.data_dir), timedelta(hours=1))
 
     def auth(self, role: str, jurisdiction: str, **kw: str | None) -> dict[str, str]:
@@ -36,7 +41,7 @@ class System:
 @contextlib.asynccontextmanager
 async def running_system(settings: Settings) -> AsyncIterator[System]:
     """Every available service behind one base URL, served by uvicorn over TCP."""
-    gateway, _names = build_gateway(settings)
+    gateway, _names = build_gateway(settings, registry.factories())
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(gateway, host="127.0.0.1", port=port, lifespan="on", log_level="warning"))
     task = asyncio.create_task(server.serve())

@@ -19,7 +19,7 @@ from services.deputies.domain.deputy_errors import (
     DeputyTerminated,
     NotPresidiumMember,
 )
-from services.deputies.domain.deputy_events import (
+from services.deputies.events import (
     ActivityKind,
     ContactKind,
     ContactRecorded,
@@ -31,7 +31,7 @@ from services.deputies.domain.deputy_events import (
     ReportMode,
     TerminationReason,
 )
-from services.deputies.domain.deputy_events import (
+from services.deputies.events import (
     DeputyTerminated as DeputyTerminatedEvent,
 )
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from libs.domain.errors import AlreadyExists, DomainError, InvalidInput, NotFound
 from libs.events.aggregate import AggregateType
 from libs.events.event import Event
-from services.deputies.domain.directory_events import PasswordChanged, RoleGranted, RoleName, UserCreated, UserDisabled
+from services.deputies.events import PasswordChanged, RoleGranted, RoleName, UserCreated, UserDisabled
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{2,63}$")
 ROLE_CODE_LENGTHS: dict[str, tuple[int, ...]] = {
@@ -111,8 +111,13 @@ def decide_create(u: User, *, password_hash: str, grant: Grant, display_name: st
         raise AlreadyExists(f"用户名 {u.username} 已存在。", username=u.username)
     return [
         UserCreated(username=u.username, password_hash=password_hash, display_name=display_name.strip()),
-        RoleGranted(username=u.username, role=grant.role, jurisdiction=grant.jurisdiction,
-                    deputy_id=grant.deputy_id, unit_id=grant.unit_id),
+        RoleGranted(
+            username=u.username,
+            role=grant.role,
+            jurisdiction=grant.jurisdiction,
+            deputy_id=grant.deputy_id,
+            unit_id=grant.unit_id,
+        ),
     ]
 
 
@@ -128,8 +133,15 @@ def decide_grant(u: User, grant: Grant) -> list[Event]:
     check_grant(grant)
     if Grant(u.role or grant.role, u.jurisdiction or "", u.deputy_id, u.unit_id) == grant and u.role:
         return []
-    return [RoleGranted(username=u.username, role=grant.role, jurisdiction=grant.jurisdiction,
-                        deputy_id=grant.deputy_id, unit_id=grant.unit_id)]
+    return [
+        RoleGranted(
+            username=u.username,
+            role=grant.role,
+            jurisdiction=grant.jurisdiction,
+            deputy_id=grant.deputy_id,
+            unit_id=grant.unit_id,
+        )
+    ]
 
 
 def decide_disable(u: User, *, reason: str = "") -> list[Event]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from services.deputies.domain.deputy_events import (
+from services.deputies.events import (
     ACTIVITY_KINDS,
     ActivityKind,
     ContactKind,

@@ -18,7 +18,7 @@ from services.deputies.domain.deputy_errors import (
     DeputyTerminated,
     GroupNotFormed,
 )
-from services.deputies.domain.deputy_events import DeputyGroupChanged, DeputyGroupFormed
+from services.deputies.events import DeputyGroupChanged, DeputyGroupFormed
 
 MAX_NAME = 100
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from libs.domain.errors import AlreadyExists, InvalidInput
 from libs.events.aggregate import AggregateType
 from libs.events.event import Event
-from services.deputies.domain.events import JurisdictionRegistered, Kind
+from services.deputies.events import JurisdictionRegistered, Kind
 
 CODE_LENGTH: dict[str, int] = {"city": 4, "county": 6, "township": 9, "street": 9}
 PARENT_KIND: dict[str, tuple[str, ...]] = {

@@ -20,7 +20,7 @@ from services.deputies.domain.deputy_errors import (
     GovernmentOfficeHolder,
     PresidiumSize,
 )
-from services.deputies.domain.deputy_events import PresidiumFormed
+from services.deputies.events import PresidiumFormed
 
 MIN_MEMBERS = 7
 MAX_MEMBERS = 13

@@ -15,7 +15,7 @@ from libs.domain.errors import AlreadyExists, InvalidInput
 from libs.events.aggregate import AggregateType
 from libs.events.event import Event
 from services.deputies.domain.deputy_errors import StationNotRegistered
-from services.deputies.domain.deputy_events import (
+from services.deputies.events import (
     LiaisonStationRegistered,
     LiaisonStationUpdated,
     SixHaves,

@@ -17,12 +17,12 @@ from zoneinfo import ZoneInfo
 from libs.events.aggregate import AggregateType
 from libs.events.event import Event
 from services.meetings.domain.errors import InvalidInput, InvalidTransition, TownshipNotParticipating
-from services.meetings.domain.events import (
+from services.meetings.domain.meeting import ScheduleMeeting
+from services.meetings.events import (
     InspectionFindingRecorded,
     JointInspectionLaunched,
     LinkedInspection,
 )
-from services.meetings.domain.meeting import ScheduleMeeting
 
 Status = Literal["new", "launched"]
 

@@ -25,7 +25,19 @@ from services.meetings.domain.errors import (
     TallyExceedsPresent,
     VoteNotAllowed,
 )
-from services.meetings.domain.events import (
+from services.meetings.domain.meeting_commands import (
+    ChangeMeeting,
+    HoldVote,
+    RecordAttendance,
+    RecordSpeech,
+    ScheduleMeeting,
+    agenda_of,
+    check_text,
+    check_times,
+    unique,
+)
+from services.meetings.domain.quorum import Quorum, majority_passes, needed_for_quorum
+from services.meetings.events import (
     AgendaItem,
     AttendanceRecorded,
     AttendanceStatus,
@@ -39,18 +51,6 @@ from services.meetings.domain.events import (
     SpeechRecorded,
     VoteHeld,
 )
-from services.meetings.domain.meeting_commands import (
-    ChangeMeeting,
-    HoldVote,
-    RecordAttendance,
-    RecordSpeech,
-    ScheduleMeeting,
-    agenda_of,
-    check_text,
-    check_times,
-    unique,
-)
-from services.meetings.domain.quorum import Quorum, majority_passes, needed_for_quorum
 
 Status = Literal["new", "scheduled", "convened", "adjourned", "cancelled"]
 

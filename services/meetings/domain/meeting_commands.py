@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.meetings.domain.errors import InvalidInput
-from services.meetings.domain.events import AgendaItem, MeetingKind
+from services.meetings.events import AgendaItem, MeetingKind
 
 # --- commands ---------------------------------------------------------------------------------
 

@@ -20,13 +20,13 @@ from services.meetings.domain.errors import (
     InvalidTransition,
     ReviewOpinionNotAllowed,
 )
-from services.meetings.domain.events import (
+from services.meetings.domain.meeting import HELD, Meeting
+from services.meetings.events import (
     ReviewOpinionAnswered,
     ReviewOpinionOverdue,
     ReviewOpinionReminderDue,
     ReviewOpinionSent,
 )
-from services.meetings.domain.meeting import HELD, Meeting
 
 Status = Literal["new", "sent", "answered"]
 REVIEWABLE_KINDS: frozenset[str] = frozenset({"inspection", "special_report_hearing"})

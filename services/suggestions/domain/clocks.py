@@ -11,9 +11,9 @@ from datetime import datetime, time, timedelta
 
 from libs.events.event import Event
 from services.suggestions.domain import rules
-from services.suggestions.domain.events import PromiseOverdue, ReplyOverdue, ReplyReminderDue
 from services.suggestions.domain.rules import SuggestionPolicy
 from services.suggestions.domain.state import OPEN, Suggestion
+from services.suggestions.events import PromiseOverdue, ReplyOverdue, ReplyReminderDue
 
 
 def decide_reminders(s: Suggestion, *, now: datetime, policy: SuggestionPolicy) -> list[Event]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from services.suggestions.domain.events import Complexity, ConsultationMode, Result, Satisfaction, Source
+from services.suggestions.events import Complexity, ConsultationMode, Result, Satisfaction, Source
 
 
 @dataclass(frozen=True)

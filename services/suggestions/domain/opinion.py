@@ -27,12 +27,12 @@ from services.suggestions.domain.errors import (
     NotFound,
     WrongTransition,
 )
-from services.suggestions.domain.events import (
+from services.suggestions.domain.state import text
+from services.suggestions.events import (
     ConstituentOpinionAnswered,
     ConstituentOpinionConverted,
     ConstituentOpinionRecorded,
 )
-from services.suggestions.domain.state import text
 
 OpinionStatus = Literal["new", "recorded", "converted", "answered"]
 

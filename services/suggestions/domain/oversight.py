@@ -29,7 +29,8 @@ from services.suggestions.domain.errors import (
     SuggestionNotFound,
     WrongTransition,
 )
-from services.suggestions.domain.events import (
+from services.suggestions.domain.state import OPEN, Status, Suggestion, require, text
+from services.suggestions.events import (
     AttachmentAdded,
     CoSubmittersAdded,
     DeadlineExtended,
@@ -39,7 +40,6 @@ from services.suggestions.domain.events import (
     SuggestionMerged,
     UnsatisfiedJustified,
 )
-from services.suggestions.domain.state import OPEN, Status, Suggestion, require, text
 
 NOT_CLOSED: tuple[Status, ...] = ("submitted", "assigned", "replied", "rehandling")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -19,7 +19,7 @@ from services.suggestions.domain.errors import (
     SuggestionNotFound,
     WrongTransition,
 )
-from services.suggestions.domain.events import (
+from services.suggestions.events import (
     AttachmentAdded,
     ConsultationHeld,
     ConsultationMode,

@@ -42,18 +42,6 @@ from services.suggestions.domain.errors import (
     SuggestionNotFound,
     WrongTransition,
 )
-from services.suggestions.domain.events import (
-    ConsultationHeld,
-    PromiseCarriedOut,
-    RehandlingStarted,
-    SatisfactionEvaluated,
-    SuggestionAcknowledged,
-    SuggestionAssigned,
-    SuggestionClosed,
-    SuggestionReplied,
-    SuggestionReturned,
-    SuggestionSubmitted,
-)
 from services.suggestions.domain.oversight import (
     decide_attachment,
     decide_escalate,
@@ -79,6 +67,18 @@ from services.suggestions.domain.state import (
     require,
     require_lead_unit,
     text,
+)
+from services.suggestions.events import (
+    ConsultationHeld,
+    PromiseCarriedOut,
+    RehandlingStarted,
+    SatisfactionEvaluated,
+    SuggestionAcknowledged,
+    SuggestionAssigned,
+    SuggestionClosed,
+    SuggestionReplied,
+    SuggestionReturned,
+    SuggestionSubmitted,
 )
 
 __all__ = [

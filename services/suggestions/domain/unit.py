@@ -13,8 +13,8 @@ from libs.events.aggregate import AggregateType
 from libs.events.event import Event
 from services.suggestions.domain.commands import RegisterOrganizerUnit
 from services.suggestions.domain.errors import AlreadyExists, InvalidInput
-from services.suggestions.domain.events import OrganizerUnitRegistered
 from services.suggestions.domain.state import text
+from services.suggestions.events import OrganizerUnitRegistered
 
 
 @dataclass(frozen=True)

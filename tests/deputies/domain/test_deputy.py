@@ -31,12 +31,12 @@ from services.deputies.domain.deputy_errors import (
     DeputyTerminated,
     NotPresidiumMember,
 )
-from services.deputies.domain.deputy_events import (
+from services.deputies.events import (
     DeputyQualificationConfirmed,
     DeputyRegistered,
     DutyActivityRecorded,
 )
-from services.deputies.domain.deputy_events import DeputyTerminated as Terminated
+from services.deputies.events import DeputyTerminated as Terminated
 
 T = "340403100"  # 舜耕镇
 ELECTED = date(2021, 11, 20)

@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from libs.domain.errors import AlreadyExists, InvalidInput
 from services.deputies.domain.deputy_errors import CentralGroupExists, DeputyTerminated, GroupNotFormed
-from services.deputies.domain.deputy_events import DeputyGroupChanged, DeputyGroupFormed
 from services.deputies.domain.group import (
     GROUP,
     ChangeDeputyGroup,
@@ -17,6 +16,7 @@ from services.deputies.domain.group import (
     decide_form,
     evolve,
 )
+from services.deputies.events import DeputyGroupChanged, DeputyGroupFormed
 
 T = "340403101"  # 安成镇
 

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from libs.domain.errors import InvalidInput, NotForStreet
 from services.deputies.domain.deputy_errors import DeputyTerminated, GovernmentOfficeHolder, PresidiumSize
-from services.deputies.domain.deputy_events import PresidiumFormed
 from services.deputies.domain.presidium import (
     PRESIDIUM,
     FormPresidium,
@@ -19,6 +18,7 @@ from services.deputies.domain.presidium import (
     evolve,
     is_member,
 )
+from services.deputies.events import PresidiumFormed
 
 T = "340403102"  # 曹庵镇
 ON = date(2022, 1, 8)

@@ -8,7 +8,6 @@ import pytest
 
 from libs.domain.errors import InvalidInput
 from services.deputies.domain.deputy_errors import StationNotRegistered
-from services.deputies.domain.deputy_events import SixHaves
 from services.deputies.domain.station import (
     STATION,
     RegisterLiaisonStation,
@@ -19,6 +18,7 @@ from services.deputies.domain.station import (
     missing_six_haves,
     receives_on,
 )
+from services.deputies.events import SixHaves
 
 T = "340403103"  # 三和镇
 

@@ -5,7 +5,6 @@ import pytest
 
 from libs.events.event import Event
 from services.meetings.domain.errors import InvalidInput, InvalidTransition, TownshipNotParticipating
-from services.meetings.domain.events import InspectionFindingRecorded, JointInspectionLaunched
 from services.meetings.domain.joint_inspection import (
     JOINT_INSPECTION,
     JointInspection,
@@ -17,6 +16,7 @@ from services.meetings.domain.joint_inspection import (
     township_inspection,
 )
 from services.meetings.domain.meeting import Meeting, decide_schedule
+from services.meetings.events import InspectionFindingRecorded, JointInspectionLaunched
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 5, 6, 10, tzinfo=TZ)

@@ -17,14 +17,6 @@ from services.meetings.domain.errors import (
     TallyExceedsPresent,
     VoteNotAllowed,
 )
-from services.meetings.domain.events import (
-    AttendanceRecorded,
-    MeetingAdjourned,
-    MeetingChanged,
-    MeetingConvened,
-    ResolutionAdopted,
-    VoteHeld,
-)
 from services.meetings.domain.meeting import (
     MEETING,
     ChangeMeeting,
@@ -45,6 +37,14 @@ from services.meetings.domain.meeting import (
     quorum_of,
 )
 from services.meetings.domain.minutes import minutes_sha256, render_minutes
+from services.meetings.events import (
+    AttendanceRecorded,
+    MeetingAdjourned,
+    MeetingChanged,
+    MeetingConvened,
+    ResolutionAdopted,
+    VoteHeld,
+)
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2025, 3, 10, 8, 30, tzinfo=TZ)

@@ -13,11 +13,6 @@ from services.meetings.domain.errors import (
     InvalidTransition,
     ReviewOpinionNotAllowed,
 )
-from services.meetings.domain.events import (
-    ReviewOpinionAnswered,
-    ReviewOpinionOverdue,
-    ReviewOpinionReminderDue,
-)
 from services.meetings.domain.meeting import (
     MEETING,
     Meeting,
@@ -34,6 +29,11 @@ from services.meetings.domain.review_opinion import (
     decide_remind,
     decide_send,
     evolve,
+)
+from services.meetings.events import (
+    ReviewOpinionAnswered,
+    ReviewOpinionOverdue,
+    ReviewOpinionReminderDue,
 )
 
 TZ = ZoneInfo("Asia/Shanghai")

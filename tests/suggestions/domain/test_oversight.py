@@ -36,8 +36,8 @@ from services.suggestions.domain.errors import (
     NotForStreet,
     NotUnsatisfied,
 )
-from services.suggestions.domain.events import SuggestionClosed, SuggestionEscalated, SuggestionMerged
 from services.suggestions.domain.rules import SuggestionPolicy
+from services.suggestions.events import SuggestionClosed, SuggestionEscalated, SuggestionMerged
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)

@@ -26,9 +26,9 @@ from services.suggestions.domain.commands import (
     SetKeySupervision,
     SubmitSuggestion,
 )
-from services.suggestions.domain.events import SatisfactionEvaluated
 from services.suggestions.domain.rates import EvaluationRecord, SuggestionRecords, records_of, suggestion_rates
 from services.suggestions.domain.rules import SuggestionPolicy
+from services.suggestions.events import SatisfactionEvaluated
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 1, 31, 9, 0, tzinfo=TZ)

@@ -19,8 +19,8 @@ from services.suggestions.domain.commands import (
     ReplyToSuggestion,
     SubmitSuggestion,
 )
-from services.suggestions.domain.events import PromiseOverdue, ReplyOverdue, ReplyReminderDue
 from services.suggestions.domain.rules import SuggestionPolicy
+from services.suggestions.events import PromiseOverdue, ReplyOverdue, ReplyReminderDue
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 1, 31, 9, 0, tzinfo=TZ)

@@ -32,13 +32,13 @@ from services.suggestions.domain.errors import (
     ReturnWindowPassed,
     SuggestionNotFound,
 )
-from services.suggestions.domain.events import (
+from services.suggestions.domain.rules import SuggestionPolicy
+from services.suggestions.events import (
     RehandlingStarted,
     SatisfactionEvaluated,
     SuggestionClosed,
     SuggestionReplied,
 )
-from services.suggestions.domain.rules import SuggestionPolicy
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 1, 31, 9, 0, tzinfo=TZ)

@@ -1,9 +1,14 @@
-"""Events of deputies, groups, the presidium, liaison stations, duty activities and contacts.
+"""The published language of the deputies context: every event it appends, named as in the contract.
 
-Each event carries what the read models need without loading anything else (township and
-congress codes, level). ``phone`` and constituents' names are personal data: they are kept in
-the event, where the read model needs them, but left out of ``repr`` so a log line that prints
-an event never shows them.
+This is the only module of ``services.deputies`` another context or ``libs/`` may import. Each
+class is its stored schema; change it only by a new version and an upcaster.
+
+- the jurisdiction tree (``JurisdictionRegistered``);
+- deputies, groups, the presidium, liaison stations, duty activities and contacts. ``phone`` and
+  constituents' names are personal data: kept in the event where the read model needs them, but
+  left out of ``repr`` so a log line that prints an event never shows them;
+- the user directory: accounts and role grants, so the audit trail answers "who held which role
+  in which jurisdiction on a past date".
 """
 
 from __future__ import annotations
@@ -14,6 +19,16 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from libs.events.event import Event
+
+Kind = Literal["city", "county", "township", "street"]
+
+
+class JurisdictionRegistered(Event, version=1):
+    code: str
+    name: str
+    kind: Kind
+    parent: str | None = None
+
 
 Level = Literal["township", "county", "city", "province", "national"]
 Gender = Literal["male", "female"]
@@ -169,3 +184,32 @@ class LiaisonStationUpdated(Event, version=1):
     address: str = ""
     six_haves: SixHaves = SixHaves()
     reception_days: tuple[str, ...] = ()
+
+
+RoleName = Literal["city_staff", "county_staff", "township_staff", "deputy", "organizer"]
+
+
+class UserCreated(Event, version=1):
+    username: str
+    password_hash: str = Field(repr=False)
+    display_name: str = ""
+
+
+class RoleGranted(Event, version=1):
+    """The user's role from now on (one role at a time; a new grant replaces the previous one)."""
+
+    username: str
+    role: RoleName
+    jurisdiction: str
+    deputy_id: str | None = None
+    unit_id: str | None = None
+
+
+class UserDisabled(Event, version=1):
+    username: str
+    reason: str = ""
+
+
+class PasswordChanged(Event, version=1):
+    username: str
+    password_hash: str = Field(repr=False)

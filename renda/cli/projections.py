@@ -6,7 +6,7 @@ from libs.config.settings import Settings
 from libs.events.locator import locator_projection
 from libs.events.projection import Projection
 from libs.events.subjects import CONTEXTS
-from libs.runtime import services as registry
+from renda import registry
 
 
 def all_projections(settings: Settings) -> list[tuple[str, Projection]]:

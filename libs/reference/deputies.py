@@ -1,10 +1,16 @@
-"""Reference data of the deputies context that other services keep in their own database.
+"""The deputies context's facts that other services keep in their own database.
 
 Meetings need the members of a congress or presidium as of a meeting's date; suggestions need
-to know whether a deputy is current and whether a township is a street; the dossier needs
-names. Each service runs ``reference_projection(service)`` over the deputies stream into its
-own tables (prefixed with its name, so services can share one PostgreSQL database), and reads
-them with the functions below. Only events are read: no call to the deputies service.
+to know whether a deputy is current and whether a township is a street; supervision and notify
+need names and phones. Each service runs ``reference_projection(service)`` over the deputies
+stream into its own tables (prefixed with its name, so services can share one PostgreSQL
+database), and reads them with the functions below.
+
+Only published events are read, by their contract names (``JurisdictionRegistered``,
+``DeputyRegistered`` …, contract "Event types") and fields: ``libs/`` imports no service. The
+service that runs this projection imports ``services.deputies.events`` so the types decode.
+
+"Holds a seat on date D" is defined once, in ``is_current``; every query below applies it.
 """
 
 from __future__ import annotations
@@ -13,19 +19,11 @@ import functools
 from datetime import date
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Column, Date, MetaData, String, Table, and_, bindparam, or_, select
+from sqlalchemy import JSON, Column, Date, MetaData, String, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
-from services.deputies.domain.deputy_events import (
-    DeputyGroupChanged,
-    DeputyGroupFormed,
-    DeputyRegistered,
-    DeputyTerminated,
-    PresidiumFormed,
-)
-from services.deputies.domain.events import JurisdictionRegistered
 
 
 class ReferenceTables:
@@ -79,21 +77,22 @@ def reference_projection(service: str) -> tuple[Projection, ReferenceTables]:
         contexts: ClassVar[tuple[str, ...]] = ("deputies",)
         metadata: ClassVar[MetaData] = t.metadata
         handles = (
-            JurisdictionRegistered,
-            DeputyRegistered,
-            DeputyTerminated,
-            PresidiumFormed,
-            DeputyGroupFormed,
-            DeputyGroupChanged,
+            "JurisdictionRegistered",
+            "DeputyRegistered",
+            "DeputyTerminated",
+            "PresidiumFormed",
+            "DeputyGroupFormed",
+            "DeputyGroupChanged",
         )
 
         async def apply(self, env: Envelope, tx: AsyncConnection) -> None:
-            match env.data:
-                case JurisdictionRegistered() as e:
+            e: Any = env.data
+            match env.type:
+                case "JurisdictionRegistered":
                     await tx.execute(
                         t.jurisdictions.insert().values(code=e.code, name=e.name, kind=e.kind, parent=e.parent)
                     )
-                case DeputyRegistered() as e:
+                case "DeputyRegistered":
                     await tx.execute(
                         t.deputies.insert().values(
                             deputy_id=e.deputy_id,
@@ -104,13 +103,13 @@ def reference_projection(service: str) -> tuple[Projection, ReferenceTables]:
                             elected_on=e.elected_on or env.occurred_at.date(),
                         )
                     )
-                case DeputyTerminated() as e:
+                case "DeputyTerminated":
                     await tx.execute(
                         t.deputies.update()
                         .where(t.deputies.c.deputy_id == e.deputy_id)
                         .values(terminated_on=e.effective_on)
                     )
-                case PresidiumFormed() as e:
+                case "PresidiumFormed":
                     await tx.execute(
                         t.presidiums.delete().where(
                             t.presidiums.c.township == e.township, t.presidiums.c.formed_on == e.formed_on
@@ -124,7 +123,7 @@ def reference_projection(service: str) -> tuple[Projection, ReferenceTables]:
                             chair_id=e.chair_id,
                         )
                     )
-                case DeputyGroupFormed() | DeputyGroupChanged() as e:
+                case "DeputyGroupFormed" | "DeputyGroupChanged":
                     await tx.execute(t.groups.delete().where(t.groups.c.group_id == e.group_id))
                     await tx.execute(
                         t.groups.insert().values(
@@ -150,11 +149,6 @@ async def is_street(conn: AsyncConnection, t: ReferenceTables, code: str) -> boo
     return bool(row and row["kind"] == "street")
 
 
-def _current_on(t: ReferenceTables, on: date) -> Any:
-    d = t.deputies.c
-    return and_(or_(d.elected_on.is_(None), d.elected_on <= on), or_(d.terminated_on.is_(None), d.terminated_on > on))
-
-
 async def deputy(conn: AsyncConnection, t: ReferenceTables, deputy_id: str) -> dict[str, Any] | None:
     row = (await conn.execute(select(t.deputies).where(t.deputies.c.deputy_id == deputy_id))).mappings().first()
     return dict(row) if row else None
@@ -171,20 +165,26 @@ async def deputies(conn: AsyncConnection, t: ReferenceTables, ids: list[str]) ->
 
 
 def is_current(row: dict[str, Any], on: date) -> bool:
-    """The rule of ``_current_on`` for a row already read: elected by ``on`` and not yet gone."""
+    """The one definition of "holds a seat on ``on``": elected by then and not yet gone."""
     elected, terminated = row.get("elected_on"), row.get("terminated_on")
     return (elected is None or elected <= on) and (terminated is None or terminated > on)
 
 
+_SEAT_COLUMNS = ("deputy_id", "elected_on", "terminated_on")
+
+
 async def congress_members(conn: AsyncConnection, t: ReferenceTables, congress: str, on: date) -> frozenset[str]:
     """Deputies of ``congress`` who hold their seat on ``on`` (elected by then, not yet gone)."""
-    q = select(t.deputies.c.deputy_id).where(t.deputies.c.congress == congress, _current_on(t, on))
-    return frozenset((await conn.execute(q)).scalars())
+    cols = [t.deputies.c[n] for n in _SEAT_COLUMNS]
+    rows = (await conn.execute(select(*cols).where(t.deputies.c.congress == congress))).mappings().all()
+    return frozenset(r["deputy_id"] for r in rows if is_current(dict(r), on))
 
 
 async def current_ids(conn: AsyncConnection, t: ReferenceTables, ids: list[str], on: date) -> frozenset[str]:
-    q = select(t.deputies.c.deputy_id).where(t.deputies.c.deputy_id.in_(ids), _current_on(t, on))
-    return frozenset((await conn.execute(q)).scalars())
+    """Those of ``ids`` who hold their seat on ``on``."""
+    cols = [t.deputies.c[n] for n in _SEAT_COLUMNS]
+    rows = (await conn.execute(select(*cols).where(t.deputies.c.deputy_id.in_(ids)))).mappings().all()
+    return frozenset(r["deputy_id"] for r in rows if is_current(dict(r), on))
 
 
 async def presidium_members(conn: AsyncConnection, t: ReferenceTables, township: str, on: date) -> frozenset[str]:

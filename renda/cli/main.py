@@ -16,7 +16,7 @@ from libs.auth.actor import ROLES, Principal
 from libs.auth.tokens import issue, signing_key
 from libs.cli.connection import operator_nats
 from libs.config.settings import Settings
-from services.deputies.cli import deputies_app
+from renda import registry
 
 app = typer.Typer(help="renda 人大工作平台命令行", no_args_is_help=True, pretty_exceptions_enable=False)
 audit_app = typer.Typer(help="审计：校验哈希链、查看某条记录的全部历史", no_args_is_help=True)
@@ -26,9 +26,9 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(events_app, name="events")
 users_app = typer.Typer(help="账号：新增、停用、列出", no_args_is_help=True)
 app.add_typer(jur_app, name="jurisdictions")
-app.add_typer(deputies_app, name="deputies")
 app.add_typer(users_app, name="users")
 err = Console(stderr=True)
+registry.register_cli(app)
 
 
 def _settings() -> Settings:
@@ -51,7 +51,7 @@ def up(
 
     s = _settings()
     try:
-        run_up(s, host or s.http_host, port or s.http_port)
+        run_up(s, host or s.http_host, port or s.http_port, registry.factories())
     except StartupRefused as exc:
         _fail(str(exc))
 
@@ -67,7 +67,7 @@ def serve(
     from libs.runtime.embedded import serve as run_serve
 
     try:
-        run_serve(_settings(), service, host, port)
+        run_serve(_settings(), service, host, port, registry.factories())
     except StartupRefused as exc:
         _fail(str(exc))
 
@@ -221,9 +221,9 @@ def replay(
     """从零重建一个读模型，或把它在过去某一时刻的样子重建到另一个数据库。"""
     from rich.progress import Progress
 
-    from libs.cli.projections import find_projection
     from libs.db.engine import make_engine
     from libs.events.projection import rebuild
+    from renda.cli.projections import find_projection
 
     s = _settings()
     found = find_projection(s, projection)

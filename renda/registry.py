@@ -1,9 +1,10 @@
-"""The services of renda, by name, each with its ``create(settings) -> FastAPI``."""
+"""The composition root's list of services, by name, each with its ``create(settings) -> FastAPI``."""
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -29,3 +30,19 @@ def available() -> list[str]:
 def factory(name: str) -> Factory:
     module = importlib.import_module(f"services.{name}.app")
     return module.create  # type: ignore[no-any-return]
+
+
+def factories() -> dict[str, Factory]:
+    return {name: factory(name) for name in available()}
+
+
+def register_cli(root: Any) -> None:
+    """Each context mounts its own verbs: ``services/<name>/cli.py`` with ``register(root)``."""
+    for name in SERVICES:
+        try:
+            module = importlib.import_module(f"services.{name}.cli")
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith(f"services.{name}"):
+                continue
+            raise
+        module.register(root)

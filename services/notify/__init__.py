@@ -1,0 +1,1 @@
+"""Notify: notifications of every assignment, deadline, overdue reply and meeting, exactly once."""

@@ -1,0 +1,1 @@
+"""The county–township joint-supervision view: read models over all four streams and the dashboard."""
