@@ -16,8 +16,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from libs.auth.revocation import revocations_projection, token_check
 from libs.auth.tokens import signing_key
 from libs.config.settings import Settings
-from libs.domain import times
 from libs.db.engine import companion_url, is_sqlite, make_engine, writing
+from libs.domain import times
 from libs.events import jetstream as jsapi
 from libs.events.locator import locate_with, locator_projection
 from libs.events.projection import Projection, ProjectionGroup, ProjectionRunner

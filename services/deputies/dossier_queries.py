@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from libs.auth.access import Access, Scope
 from libs.auth.actor import Principal
-from libs.web.lists import decode_cursor
-from services.deputies.domain import duty, duty_township
-from services.deputies.domain.duty import (
+from libs.figures import duty
+from libs.figures import township_duty as duty_township
+from libs.figures.duty import (
     SIX_ONES_ZH,
     ActivityRecord,
     AttendanceRecord,
@@ -28,6 +28,7 @@ from services.deputies.domain.duty import (
     DeputyRecord,
     SuggestionRecord,
 )
+from libs.web.lists import decode_cursor
 from services.deputies.dossier_projection import activities, attendance, opinions, submitters, suggestions
 from services.deputies.projections import contacts, deputies, presidiums
 from services.deputies.queries import deputy_names

@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.auth.access import prefix_for, visible_where
 from libs.auth.actor import Principal
+from libs.figures import compliance as cp
 from libs.reference import deputies as refdata
 from libs.service.runtime import ServiceRuntime
 from libs.web.errors import NotVisible
 from libs.web.lists import decode_cursor
 from services.meetings import commands
-from services.meetings.domain import compliance as cp
 from services.meetings.domain import meeting as mt
 from services.meetings.domain.quorum import votes_needed_to_pass
 from services.meetings.projections import (

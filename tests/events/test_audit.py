@@ -45,19 +45,20 @@ async def fill(nc: NATS, aggregates: int = 3, increments: int = 3, label: str = 
     ids = []
     for a in range(aggregates):
         cid = new_id()
-        done = await store.append(await store.load(COUNTER, cid, JURISDICTION),
-                                  [CounterOpened(counter_id=cid, label=f"{label}-{a}")], meta())
+        done = await store.append(
+            await store.load(COUNTER, cid, JURISDICTION), [CounterOpened(counter_id=cid, label=f"{label}-{a}")], meta()
+        )
         for k in range(increments):
-            done = await store.append(done.loaded, [CounterIncremented(counter_id=cid, by=k, note=f"note-{a}-{k}")],
-                                      meta())
+            done = await store.append(
+                done.loaded, [CounterIncremented(counter_id=cid, by=k, note=f"note-{a}-{k}")], meta()
+            )
         ids.append(cid)
     return ids
 
 
 def renda_audit_verify(nats_url: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "RENDA_NATS_URL": nats_url, "RENDA_DATA_DIR": str(data_dir)}
-    return subprocess.run([RENDA, "audit", "verify"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run([RENDA, "audit", "verify"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
 async def test_every_chain_verifies(fresh_nats: EmbeddedNats) -> None:
@@ -123,8 +124,13 @@ async def test_a_forged_event_with_altered_content_is_reported(fresh_nats: Embed
         (cid,) = await fill(conn, aggregates=1, increments=2)
         bodies = await history(conn, cid)
         last = bodies[-1]
-        forged = {**last, "sequence": last["sequence"] + 1, "prev_hash": last["hash"], "id": new_id(),
-                  "data": {**last["data"], "by": 1_000_000}}  # hash left as it was: content does not match
+        forged = {
+            **last,
+            "sequence": last["sequence"] + 1,
+            "prev_hash": last["hash"],
+            "id": new_id(),
+            "data": {**last["data"], "by": 1_000_000},
+        }  # hash left as it was: content does not match
         await forge(conn, forged)
         report = await verify_all(conn)
         assert len(report.breaks) == 1

@@ -36,8 +36,20 @@ from tests.events.fixtures_domain import (
 )
 
 CONTRACT_KEYS = {
-    "id", "type", "version", "aggregate_type", "aggregate_id", "sequence", "jurisdiction",
-    "occurred_at", "actor", "correlation_id", "causation_id", "prev_hash", "hash", "data",
+    "id",
+    "type",
+    "version",
+    "aggregate_type",
+    "aggregate_id",
+    "sequence",
+    "jurisdiction",
+    "occurred_at",
+    "actor",
+    "correlation_id",
+    "causation_id",
+    "prev_hash",
+    "hash",
+    "data",
 }
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -46,9 +58,17 @@ def chain(cid: str, events: list[Event]) -> list[dict]:
     bodies, prev = [], GENESIS
     for seq, event in enumerate(events, start=1):
         env = seal(
-            id=str(uuid.uuid4()), event=event, aggregate_type=COUNTER.name, aggregate_id=cid, sequence=seq,
-            jurisdiction=JURISDICTION, occurred_at=NOW, actor=Actor("test:clerk", "county_staff"),
-            correlation_id="corr", causation_id="cmd", prev_hash=prev,
+            id=str(uuid.uuid4()),
+            event=event,
+            aggregate_type=COUNTER.name,
+            aggregate_id=cid,
+            sequence=seq,
+            jurisdiction=JURISDICTION,
+            occurred_at=NOW,
+            actor=Actor("test:clerk", "county_staff"),
+            correlation_id="corr",
+            causation_id="cmd",
+            prev_hash=prev,
         )
         bodies.append(orjson.loads(encode(env)))
         prev = env.hash
@@ -56,8 +76,14 @@ def chain(cid: str, events: list[Event]) -> list[dict]:
 
 
 def three(cid: str = "c1") -> list[dict]:
-    return chain(cid, [CounterOpened(counter_id=cid, label="甲"), CounterIncremented(counter_id=cid, by=2),
-                       CounterIncremented(counter_id=cid, by=3)])
+    return chain(
+        cid,
+        [
+            CounterOpened(counter_id=cid, label="甲"),
+            CounterIncremented(counter_id=cid, by=2),
+            CounterIncremented(counter_id=cid, by=3),
+        ],
+    )
 
 
 def test_the_envelope_has_the_contracts_keys_and_links_to_the_previous_hash() -> None:
@@ -127,10 +153,19 @@ def test_decode_round_trips_and_rejects_garbage() -> None:
 def v1_body(cid: str, tag: str | None, *, sequence: int = 2, prev_hash: str = GENESIS) -> dict:
     data = {"counter_id": cid, **({"tag": tag} if tag else {})}
     unhashed = {
-        "id": str(uuid.uuid4()), "type": "TestNoteTagged", "version": 1, "aggregate_type": COUNTER.name,
-        "aggregate_id": cid, "sequence": sequence, "jurisdiction": JURISDICTION, "occurred_at": NOW.isoformat(),
-        "actor": {"subject": "test:old", "role": "county_staff"}, "correlation_id": "c", "causation_id": "old",
-        "prev_hash": prev_hash, "data": data,
+        "id": str(uuid.uuid4()),
+        "type": "TestNoteTagged",
+        "version": 1,
+        "aggregate_type": COUNTER.name,
+        "aggregate_id": cid,
+        "sequence": sequence,
+        "jurisdiction": JURISDICTION,
+        "occurred_at": NOW.isoformat(),
+        "actor": {"subject": "test:old", "role": "county_staff"},
+        "correlation_id": "c",
+        "causation_id": "old",
+        "prev_hash": prev_hash,
+        "data": data,
     }
     return {**unhashed, "hash": chain_hash(unhashed)}
 
@@ -167,8 +202,9 @@ def test_declaring_another_class_under_an_existing_type_name_is_refused() -> Non
 async def test_the_store_loads_a_raw_v1_event_as_v2(nc: NATS) -> None:
     store = EventStore(nc)
     cid = new_id()
-    opened = await store.append(await store.load(COUNTER, cid, JURISDICTION),
-                                [CounterOpened(counter_id=cid, label="旧")], meta())
+    opened = await store.append(
+        await store.load(COUNTER, cid, JURISDICTION), [CounterOpened(counter_id=cid, label="旧")], meta()
+    )
     old = v1_body(cid, "legacy", sequence=2, prev_hash=opened.loaded.last_hash)
     subject = aggregate_subject(CONTEXT, JURISDICTION, COUNTER.name, cid)
     await jsapi.publish(nc, subject, orjson.dumps(old), {"Nats-Msg-Id": old["id"]})

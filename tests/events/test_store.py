@@ -50,10 +50,7 @@ async def open_counter(store: EventStore, label: str = "计数") -> Appended[Cou
 
 
 async def stored_bodies(nc: NATS, cid: str) -> list[dict]:
-    return [
-        orjson.loads(m.data)
-        async for m in jsapi.direct_get_subject(nc, STREAM, SUBJECT_OF(cid))
-    ]
+    return [orjson.loads(m.data) async for m in jsapi.direct_get_subject(nc, STREAM, SUBJECT_OF(cid))]
 
 
 # -- optimistic concurrency ---------------------------------------------------------------------
@@ -148,9 +145,17 @@ async def test_same_command_id_twice_is_stored_once(nc: NATS) -> None:
 async def test_raw_msg_id_is_deduplicated_by_the_server(nc: NATS) -> None:
     cid = new_id()
     env = seal(
-        id=str(uuid.uuid4()), event=CounterOpened(counter_id=cid, label="raw"), aggregate_type=COUNTER.name,
-        aggregate_id=cid, sequence=1, jurisdiction=JURISDICTION, occurred_at=meta().now, actor=meta().actor,
-        correlation_id="c", causation_id="k", prev_hash="",
+        id=str(uuid.uuid4()),
+        event=CounterOpened(counter_id=cid, label="raw"),
+        aggregate_type=COUNTER.name,
+        aggregate_id=cid,
+        sequence=1,
+        jurisdiction=JURISDICTION,
+        occurred_at=meta().now,
+        actor=meta().actor,
+        correlation_id="c",
+        causation_id="k",
+        prev_hash="",
     )
     first = await jsapi.publish(nc, SUBJECT_OF(cid), encode(env), {"Nats-Msg-Id": env.id})
     second = await jsapi.publish(nc, SUBJECT_OF(cid), encode(env), {"Nats-Msg-Id": env.id})
@@ -254,7 +259,13 @@ async def test_a_process_killed_between_publishes_stores_none_of_the_command(fre
         await conn.subscribe(SUBJECT_OF(cid), cb=on_msg)
         await conn.flush()
         child = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", KILLED_CHILD, fresh_nats.url, cid, cwd=ROOT, stdout=subprocess.PIPE,
+            sys.executable,
+            "-c",
+            KILLED_CHILD,
+            fresh_nats.url,
+            cid,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
         )
         try:
             line = await read_until(child.stdout, b"PAUSED")
@@ -331,8 +342,10 @@ def _server(major: int, minor: int, patch: int = 0) -> SimpleNamespace:
     return SimpleNamespace(connected_server_version=version)
 
 
-@pytest.mark.parametrize(("major", "minor", "ok"), [(2, 11, False), (2, 10, False), (1, 99, False),
-                                                    (2, 12, True), (2, 15, True), (3, 0, True)])
+@pytest.mark.parametrize(
+    ("major", "minor", "ok"),
+    [(2, 11, False), (2, 10, False), (1, 99, False), (2, 12, True), (2, 15, True), (3, 0, True)],
+)
 def test_server_version_check(major: int, minor: int, ok: bool) -> None:
     fake = _server(major, minor)
     if ok:

@@ -25,8 +25,20 @@ RENDA = str(Path(sys.executable).parent / "renda")
 SAMPLE = ROOT / "deploy" / "samples" / "jurisdictions-340400.csv"
 SAMPLE_CODES = [line.split(",")[0] for line in SAMPLE.read_text(encoding="utf-8").splitlines()[1:] if line.strip()]
 CONTRACT_KEYS = {
-    "id", "type", "version", "aggregate_type", "aggregate_id", "sequence", "jurisdiction",
-    "occurred_at", "actor", "correlation_id", "causation_id", "prev_hash", "hash", "data",
+    "id",
+    "type",
+    "version",
+    "aggregate_type",
+    "aggregate_id",
+    "sequence",
+    "jurisdiction",
+    "occurred_at",
+    "actor",
+    "correlation_id",
+    "causation_id",
+    "prev_hash",
+    "hash",
+    "data",
 }
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # RENDA_TIMEZONE's default: how --as-of without offset is read
 
@@ -50,8 +62,12 @@ class Up:
         return {"Authorization": "Bearer " + self.tokens[role, jurisdiction]}
 
     def codes_under(self, under: str) -> list[str]:
-        r = httpx.get(self.base + "/api/deputies/jurisdictions", params={"under": under, "limit": 500},
-                      headers=self.headers("city_staff", under[:4]), timeout=30)
+        r = httpx.get(
+            self.base + "/api/deputies/jurisdictions",
+            params={"under": under, "limit": 500},
+            headers=self.headers("city_staff", under[:4]),
+            timeout=30,
+        )
         assert r.status_code == 200, r.text
         return [j["code"] for j in r.json()["items"]]
 
@@ -75,8 +91,14 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RENDA_")}
     env.update(RENDA_DATA_DIR=str(data_dir), RENDA_EMBEDDED_NATS_PORT=str(free_port()), RENDA_LOG_LEVEL="WARNING")
     port = free_port()
-    proc = subprocess.Popen([RENDA, "up", "--port", str(port)], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [RENDA, "up", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
 
     def ready() -> None:
@@ -117,10 +139,7 @@ def test_jurisdictions_load_registers_the_sample_tree(up: Up, sample_loaded: sub
 def test_a_csv_with_a_bad_row_names_row_and_field_and_loads_nothing(up: Up, tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text(
-        "code,name,kind,parent\n"
-        "3405,六安市测试,city,\n"
-        "340520,测试县,county,3405\n"
-        "34052x001,坏代码镇,township,340520\n",
+        "code,name,kind,parent\n3405,六安市测试,city,\n340520,测试县,county,3405\n34052x001,坏代码镇,township,340520\n",
         encoding="utf-8",
     )
     r = up.run("jurisdictions", "load", str(bad))
@@ -169,13 +188,23 @@ def test_replay_as_of_builds_a_copy_as_it_stood(up: Up, sample_loaded: object, t
     as_of = (datetime.now(SHANGHAI) + timedelta(seconds=1)).replace(microsecond=0)
     while datetime.now(SHANGHAI) <= as_of:
         time.sleep(0.05)
-    r = httpx.post(up.base + "/api/deputies/jurisdictions", headers=up.headers("city_staff", "3404"),
-                   json={"code": "340406", "name": "潘集区", "kind": "county", "parent": "3404"}, timeout=30)
+    r = httpx.post(
+        up.base + "/api/deputies/jurisdictions",
+        headers=up.headers("city_staff", "3404"),
+        json={"code": "340406", "name": "潘集区", "kind": "county", "parent": "3404"},
+        timeout=30,
+    )
     assert r.status_code == 201, r.text
 
     copy = tmp_path / "copy.sqlite3"
-    done = up.run("replay", "deputies-jurisdictions", "--as-of", as_of.strftime("%Y-%m-%dT%H:%M:%S"),
-                  "--database-url", f"sqlite+aiosqlite:///{copy}")
+    done = up.run(
+        "replay",
+        "deputies-jurisdictions",
+        "--as-of",
+        as_of.strftime("%Y-%m-%dT%H:%M:%S"),
+        "--database-url",
+        f"sqlite+aiosqlite:///{copy}",
+    )
     assert done.returncode == 0, done.stderr
     with sqlite3.connect(copy) as db:
         codes = {row[0] for row in db.execute("SELECT code FROM deputies_jurisdictions")}

@@ -32,8 +32,12 @@ async def system(nats_server: EmbeddedNats, tmp_path_factory: pytest.TempPathFac
     await ensure_streams(conn, 1, create_missing=True)
     await conn.drain()
     folder: Path = tmp_path_factory.mktemp("errors")
-    settings = Settings(nats_url=nats_server.url, database_url=f"sqlite+aiosqlite:///{folder / 'read.sqlite3'}",
-                        data_dir=folder / "data", jwt_secret="errors-" + uuid.uuid4().hex)
+    settings = Settings(
+        nats_url=nats_server.url,
+        database_url=f"sqlite+aiosqlite:///{folder / 'read.sqlite3'}",
+        data_dir=folder / "data",
+        jwt_secret="errors-" + uuid.uuid4().hex,
+    )
     async with running_system(settings) as s:
         yield s
 
@@ -41,8 +45,11 @@ async def system(nats_server: EmbeddedNats, tmp_path_factory: pytest.TempPathFac
 @pytest.fixture(scope="module")
 async def city(system: System) -> str:
     code = f"99{random.randrange(100):02d}"
-    r = await system.client.post("/api/deputies/jurisdictions", json={"code": code, "name": "测试市", "kind": "city"},
-                                 headers=system.auth("city_staff", "99"))
+    r = await system.client.post(
+        "/api/deputies/jurisdictions",
+        json={"code": code, "name": "测试市", "kind": "city"},
+        headers=system.auth("city_staff", "99"),
+    )
     assert r.status_code in (201, 409), r.text
     return code
 
@@ -65,24 +72,31 @@ def assert_error(r: httpx.Response, status: int, code: str | None = None) -> dic
 
 
 async def test_malformed_json_is_400(system: System, city: str) -> None:
-    r = await system.client.post("/api/deputies/jurisdictions", content=b'{"code": "99', headers={
-        **system.auth("city_staff", city), "content-type": "application/json"})
+    r = await system.client.post(
+        "/api/deputies/jurisdictions",
+        content=b'{"code": "99',
+        headers={**system.auth("city_staff", city), "content-type": "application/json"},
+    )
     assert_error(r, 400, "malformed_json")
 
 
 async def test_a_missing_field_is_422_naming_it(system: System, city: str) -> None:
-    r = await system.client.post("/api/deputies/jurisdictions", json={"code": county(city), "kind": "county",
-                                                                      "parent": city},
-                                 headers=system.auth("city_staff", city))
+    r = await system.client.post(
+        "/api/deputies/jurisdictions",
+        json={"code": county(city), "kind": "county", "parent": city},
+        headers=system.auth("city_staff", city),
+    )
     err = assert_error(r, 422, "invalid_input")
     assert err["details"]["field"] == "name"
     assert "name" in err["message"]
 
 
 async def test_an_invalid_value_is_422_naming_the_field(system: System, city: str) -> None:
-    r = await system.client.post("/api/deputies/jurisdictions",
-                                 json={"code": county(city), "name": "区", "kind": "province", "parent": city},
-                                 headers=system.auth("city_staff", city))
+    r = await system.client.post(
+        "/api/deputies/jurisdictions",
+        json={"code": county(city), "name": "区", "kind": "province", "parent": city},
+        headers=system.auth("city_staff", city),
+    )
     err = assert_error(r, 422)
     assert err["details"]["field"] == "kind"
 
@@ -102,9 +116,11 @@ async def test_no_token_is_401_and_a_bad_token_too(system: System, city: str) ->
 
 
 async def test_the_wrong_role_is_403(system: System, city: str) -> None:
-    r = await system.client.post("/api/deputies/jurisdictions",
-                                 json={"code": county(city), "name": "区", "kind": "county", "parent": city},
-                                 headers=system.auth("township_staff", f"{city}01001"))
+    r = await system.client.post(
+        "/api/deputies/jurisdictions",
+        json={"code": county(city), "name": "区", "kind": "county", "parent": city},
+        headers=system.auth("township_staff", f"{city}01001"),
+    )
     assert_error(r, 403, "forbidden")
 
 
@@ -125,13 +141,13 @@ async def test_the_same_idempotency_key_and_body_answers_the_same_and_records_on
     assert again.headers.get("renda-position") == first.headers.get("renda-position")
     assert [e["type"] for e in await history(nc, code)] == ["JurisdictionRegistered"]
 
-    other = await system.client.post("/api/deputies/jurisdictions", json={**body, "name": "另一个名字"},
-                                     headers=headers)
+    other = await system.client.post(
+        "/api/deputies/jurisdictions", json={**body, "name": "另一个名字"}, headers=headers
+    )
     err = assert_error(other, 422, "idempotency_key_reused")
     assert err["details"]["field"] == "Idempotency-Key"
     # Without a key, the same body is a new command: the domain refuses the duplicate (409).
-    dup = await system.client.post("/api/deputies/jurisdictions", json=body,
-                                   headers=system.auth("city_staff", city))
+    dup = await system.client.post("/api/deputies/jurisdictions", json=body, headers=system.auth("city_staff", city))
     assert_error(dup, 409)
     assert len(await history(nc, code)) == 1
 
@@ -158,12 +174,20 @@ async def test_odd_input_never_gives_a_500(system: System, city: str, body: obje
     assert_error(r, r.status_code)
 
 
-@pytest.mark.parametrize(("params", "raw"), [({"under": "xyz"}, None), ({"limit": "-1"}, None),
-                                             ({"limit": "100000"}, None), ({"cursor": "%%%not-a-cursor"}, None),
-                                             ({}, b"\xff\xfe garbage")])
+@pytest.mark.parametrize(
+    ("params", "raw"),
+    [
+        ({"under": "xyz"}, None),
+        ({"limit": "-1"}, None),
+        ({"limit": "100000"}, None),
+        ({"cursor": "%%%not-a-cursor"}, None),
+        ({}, b"\xff\xfe garbage"),
+    ],
+)
 async def test_odd_queries_never_give_a_500(system: System, params: dict, raw: bytes | None) -> None:
-    r = await system.client.request("GET", "/api/deputies/jurisdictions", params=params, content=raw,
-                                    headers=system.auth("city_staff", "99"))
+    r = await system.client.request(
+        "GET", "/api/deputies/jurisdictions", params=params, content=raw, headers=system.auth("city_staff", "99")
+    )
     assert r.status_code < 500, r.text
     if r.status_code >= 400:
         assert_error(r, r.status_code)

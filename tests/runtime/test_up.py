@@ -49,8 +49,14 @@ def wait_ready(proc: subprocess.Popen[str], base: str) -> None:
 
 @contextmanager
 def renda_up(env: dict[str, str], port: int) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    proc = subprocess.Popen([RENDA, "up", "--port", str(port)], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [RENDA, "up", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(proc, base)
@@ -88,17 +94,22 @@ def test_up_serves_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> None:
         assert httpx.get(base + "/api/deputies/docs").status_code == 200
         assert "renda_" in httpx.get(base + "/metrics").text or httpx.get(base + "/metrics").status_code == 200
         staff = token(env, "city_staff", "34")
-        r = httpx.post(base + "/api/deputies/jurisdictions", json={"code": "3404", "name": "淮南市", "kind": "city"},
-                       headers=staff)
+        r = httpx.post(
+            base + "/api/deputies/jurisdictions", json={"code": "3404", "name": "淮南市", "kind": "city"}, headers=staff
+        )
         assert r.status_code == 201, r.text
         position = r.headers["renda-position"]
         city = token(env, "city_staff", "3404")
-        r = httpx.post(base + "/api/deputies/jurisdictions", headers={**city},
-                       json={"code": "340403", "name": "田家庵区", "kind": "county", "parent": "3404"})
+        r = httpx.post(
+            base + "/api/deputies/jurisdictions",
+            headers={**city},
+            json={"code": "340403", "name": "田家庵区", "kind": "county", "parent": "3404"},
+        )
         assert r.status_code == 201, r.text
         position = r.headers["renda-position"]
-        r = httpx.get(base + "/api/deputies/jurisdictions", params={"under": "3404"},
-                      headers={**city, "Renda-After": position})
+        r = httpx.get(
+            base + "/api/deputies/jurisdictions", params={"under": "3404"}, headers={**city, "Renda-After": position}
+        )
         assert "340403" in [j["code"] for j in r.json()["items"]]
 
         err = stop_with_ctrl_c(proc)
@@ -119,8 +130,14 @@ def test_a_busy_http_port_is_refused_with_a_clear_message(tmp_path: Path) -> Non
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         busy = holder.getsockname()[1]
-        r = subprocess.run([RENDA, "up", "--port", str(busy)], cwd=ROOT, env=renda_env(tmp_path / "var", free_port()),
-                           capture_output=True, text=True, timeout=120)
+        r = subprocess.run(
+            [RENDA, "up", "--port", str(busy)],
+            cwd=ROOT,
+            env=renda_env(tmp_path / "var", free_port()),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert r.returncode != 0
     assert f"端口 127.0.0.1:{busy} 已被占用" in r.stderr
     assert "Traceback" not in r.stderr
@@ -131,8 +148,14 @@ def test_a_busy_nats_port_is_refused_with_a_clear_message(tmp_path: Path) -> Non
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         busy = holder.getsockname()[1]
-        r = subprocess.run([RENDA, "up", "--port", str(free_port())], cwd=ROOT,
-                           env=renda_env(tmp_path / "var", busy), capture_output=True, text=True, timeout=120)
+        r = subprocess.run(
+            [RENDA, "up", "--port", str(free_port())],
+            cwd=ROOT,
+            env=renda_env(tmp_path / "var", busy),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert r.returncode != 0
     assert f"端口 {busy} 已被其他程序占用" in r.stderr
     assert "RENDA_EMBEDDED_NATS_PORT" in r.stderr

@@ -7,7 +7,7 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.deputies.domain.duty import (
+from libs.figures.duty import (
     ActivityRecord,
     AttendanceRecord,
     ContactRecord,
@@ -19,7 +19,7 @@ from services.deputies.domain.duty import (
     six_ones,
     suggestion_counts,
 )
-from services.deputies.domain.duty_township import (
+from libs.figures.township_duty import (
     contact_checks,
     inactive_deputies,
     report_coverage,

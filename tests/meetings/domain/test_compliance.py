@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.meetings.domain.compliance import (
+from libs.figures.compliance import (
     MeetingRecord,
     group_activity_compliance,
     presidium_compliance,

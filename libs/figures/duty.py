@@ -12,13 +12,21 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from services.deputies.events import (
-    ACTIVITY_KINDS,
-    ActivityKind,
-    ContactKind,
-    Level,
-    ReportMode,
-)
+# The deputies context's vocabulary (contract "Deputies"); libs/ imports no service.
+Level = Literal["township", "county", "city", "province", "national"]
+ActivityKind = Literal[
+    "constituent_visit",
+    "reception",
+    "report_to_voters",
+    "mediation",
+    "training",
+    "good_deed",
+    "household_help",
+    "constituent_meeting",
+]
+ACTIVITY_KINDS: tuple[str, ...] = ActivityKind.__args__  # type: ignore[attr-defined]
+ReportMode = Literal["written", "meeting"]
+ContactKind = Literal["presidium_member", "constituent"]
 
 AttendanceStatus = Literal["invited", "present", "on_leave", "absent"]  # invited: not yet recorded
 SIX_ONES: tuple[str, ...] = (

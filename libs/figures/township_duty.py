@@ -14,7 +14,7 @@ from fractions import Fraction
 
 from dateutil.relativedelta import relativedelta
 
-from services.deputies.domain.duty import (
+from libs.figures.duty import (
     ActivityRecord,
     AttendanceRecord,
     ContactRecord,
