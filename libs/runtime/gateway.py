@@ -1,4 +1,5 @@
-"""One base URL for every service: routes ``/api/<context>`` to its app, like the production ingress.
+"""One base URL for every service: routes ``/api/<context>`` to its app, like the production ingress,
+and the web pages (``/``, ``/login``, ``/static`` …) to the service that serves them (``web_root``).
 
 Each service keeps its own FastAPI app and lifespan; this runs their lifespans together and
 answers the process-wide ``/healthz``, ``/readyz`` and ``/metrics``.
@@ -13,6 +14,9 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 
+PROCESS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # answered for the whole process
+
+
 class Gateway:
     def __init__(self, services: dict[str, FastAPI], fallback: ASGIApp) -> None:
         self.services = services
@@ -23,11 +27,15 @@ class Gateway:
             for extra in getattr(app.state.definition, "extra_prefixes", ()):
                 self._prefixes.append((extra, app))
         self._prefixes.sort(key=lambda p: -len(p[0]))
+        webs = [app for app in services.values() if getattr(app.state.definition, "web_root", False)]
+        self.web: ASGIApp | None = webs[0] if webs else None
 
     def route(self, path: str) -> ASGIApp:
         for prefix, app in self._prefixes:
             if path == prefix or path.startswith(prefix + "/"):
                 return app
+        if self.web is not None and path not in PROCESS_PATHS and not path.startswith("/api/"):
+            return self.web
         return self.fallback
 
     @contextlib.asynccontextmanager

@@ -47,6 +47,9 @@ class ServiceDefinition:
     reactions: Callable[[ServiceRuntime], list[Projection]] = lambda _rt: []
     background: list[Background] = field(default_factory=list)
     extra_prefixes: tuple[str, ...] = ()  # other /api/... prefixes it serves (auth lives in deputies)
+    # Serves the web pages: every path outside /api/<service> and the process-wide /healthz,
+    # /readyz, /metrics goes to it (the supervision dashboard at "/").
+    web_root: bool = False
 
 
 async def connect_nats(settings: Settings, name: str) -> nats.NATS:
