@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-
 PROCESS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # answered for the whole process
 
 
