@@ -20,7 +20,7 @@ class Principal:
 
     def sees(self, code: str | None) -> bool:
         """A record of jurisdiction ``code`` is inside the caller's prefix."""
-        return code is not None and code.startswith(self.jurisdiction)
+        return code is not None and bool(self.jurisdiction) and code.startswith(self.jurisdiction)
 
     @property
     def is_staff(self) -> bool:

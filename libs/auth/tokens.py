@@ -38,6 +38,14 @@ def signing_key(secret: str, data_dir: Path) -> str:
     return key
 
 
+def existing_signing_key(secret: str, data_dir: Path) -> str | None:
+    """The key the servers sign with, or ``None`` when there is none yet (never makes one)."""
+    if secret:
+        return secret
+    path = data_dir / "jwt.key"
+    return path.read_text().strip() if path.exists() else None
+
+
 def issue(principal: Principal, key: str, ttl: timedelta, *, now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
     claims: dict[str, Any] = {
@@ -77,7 +85,7 @@ def _verify(token: str, key: str) -> tuple[Principal, dict[str, Any]]:
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from exc
     role = claims.get("role")
-    if role not in ROLES or not isinstance(claims.get("jur"), str):
+    if role not in ROLES or not isinstance(claims.get("jur"), str) or not claims["jur"]:
         raise InvalidToken("token lacks a valid role or jurisdiction")
     return (
         Principal(

@@ -35,15 +35,32 @@ def companion_url(url: str, name: str) -> str:
     return u.set(database=str(path.with_name(f"{path.stem}-{name}{path.suffix}"))).render_as_string(hide_password=False)
 
 
+PRIVATE_FILE = 0o600  # read models hold phone numbers and names: the service's user only
+PRIVATE_DIR = 0o700
+
+
+def keep_private(path: Path) -> None:
+    """``path`` and SQLite's companions (-wal, -shm, -journal) readable by the owner only."""
+    for p in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        with contextlib.suppress(FileNotFoundError):
+            if p.stat().st_mode & 0o077:
+                p.chmod(PRIVATE_FILE)
+
+
 def make_engine(url: str, **kw: Any) -> AsyncEngine:
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
-        if u.database and u.database != ":memory:":
-            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        file = Path(u.database) if u.database and u.database != ":memory:" else None
+        if file is not None:
+            file.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+            file.parent.chmod(PRIVATE_DIR)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kw)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            if file is not None:
+                file.touch(mode=PRIVATE_FILE, exist_ok=True)
+                keep_private(file)
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode never corrupts; a power cut may lose the last commits,
@@ -52,6 +69,8 @@ def make_engine(url: str, **kw: Any) -> AsyncEngine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
+            if file is not None:
+                keep_private(file)  # the -wal and -shm files exist from here on
 
         return engine
     kw.setdefault("pool_size", 10)
@@ -93,8 +112,13 @@ def _inline_engine(engine: AsyncEngine, *, immediate: bool) -> Engine:
         engine.url.set(drivername="sqlite+pysqlite"), connect_args={"timeout": 0, "check_same_thread": False}
     )
 
+    database = engine.url.database
+    file = Path(database) if database and database != ":memory:" else None
+
     @event.listens_for(inline, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        if file is not None:
+            keep_private(file)
         dbapi_conn.isolation_level = None  # the driver's own BEGIN handling off
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -96,8 +97,15 @@ def print_banner(settings: Settings, names: list[str], nats_url: str, host: str,
     console.print("按 Ctrl-C 停止全部服务。")
 
 
+def private_data_dir(settings: Settings) -> None:
+    """Files this process creates are the operator's alone (phones, names, keys): umask 077, folder 0700."""
+    os.umask(0o077)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.data_dir.chmod(0o700)
+
+
 def up(settings: Settings, host: str, port: int, factories: dict[str, Factory]) -> None:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_data_dir(settings)
     if not port_free(port, host):
         raise StartupRefused(
             f"端口 {host}:{port} 已被占用：请停止占用它的程序，或用 --port / RENDA_HTTP_PORT 换一个端口。"
@@ -130,5 +138,9 @@ def serve(settings: Settings, name: str, host: str, port: int, factories: dict[s
     """One service alone, against ``RENDA_NATS_URL`` and ``RENDA_DATABASE_URL`` (the production shape)."""
     if name not in factories:
         raise StartupRefused(f"没有名为 {name} 的服务；可选：{', '.join(factories)}")
+    if settings.database_url == "" or settings.embedded_nats:
+        private_data_dir(settings)
+    else:
+        os.umask(0o077)
     app: FastAPI = factories[name](settings)
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)

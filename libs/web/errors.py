@@ -139,9 +139,18 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: ("not_found", "找不到该地址。"), 405: ("method_not_allowed", "该地址不支持此请求方法。")}
-        code, message = codes.get(exc.status_code, ("http_error", str(exc.detail)))
-        return respond(exc.status_code, code, message)
+        codes = {
+            400: ("malformed_json", "请求内容不是有效的 UTF-8 JSON（例如用了 GBK 编码），请以 UTF-8 编码重新提交。"),
+            404: ("not_found", "找不到该地址。"),
+            405: ("method_not_allowed", "该地址不支持此请求方法。"),
+            413: ("too_large", "提交的内容过大。"),
+            415: ("unsupported_media_type", "不支持的内容类型，请以 JSON 提交。"),
+        }
+        if exc.status_code == 400 and "parsing the body" not in str(exc.detail):
+            codes[400] = ("bad_request", "请求无法解析，请检查提交的内容。")
+        code, message = codes.get(exc.status_code, ("http_error", "请求无法处理，请检查后重试。"))
+        details = {"field": "body"} if code == "malformed_json" else None
+        return respond(exc.status_code, code, message, details)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -9,13 +9,14 @@ import typer
 from rich.console import Console
 
 from libs.auth.actor import ROLES, Principal
-from libs.auth.tokens import issue, signing_key
+from libs.auth.tokens import existing_signing_key, issue
 from libs.config.settings import Settings
 from renda import registry
 from renda.cli import audit
 
 app = typer.Typer(help="renda 人大工作平台命令行", no_args_is_help=True, pretty_exceptions_enable=False)
 err = Console(stderr=True)
+JURISDICTION_CODE_LENGTHS = (4, 6, 9)
 registry.register_cli(app)
 audit.register(app)
 
@@ -73,15 +74,29 @@ def token(
     """签发访问令牌（需要签名密钥，仅服务器运维人员可用）。"""
     if role not in ROLES:
         _fail(f"角色无效：{role}；可选 {', '.join(ROLES)}")
+    code = jurisdiction.strip()
+    if not (code.isascii() and code.isdigit() and len(code) in JURISDICTION_CODE_LENGTHS):
+        _fail("辖区代码无效：应为 4 位（市）、6 位（县区）或 9 位（乡镇街道）数字，不能为空。")
+    if role == "deputy" and not deputy_id:
+        _fail("代表令牌需要 --deputy-id。")
+    if role == "organizer" and not unit_id:
+        _fail("承办单位令牌需要 --unit-id。")
     s = _settings()
+    key = existing_signing_key(s.jwt_secret, s.data_dir)
+    if key is None:
+        _fail(
+            f"找不到签名密钥：未设置 RENDA_JWT_SECRET，数据目录 {s.data_dir.resolve()} 中也没有 jwt.key。"
+            "请在运行服务的机器上、以相同的 RENDA_DATA_DIR 或 RENDA_JWT_SECRET 执行本命令。"
+        )
+        return
     p = Principal(
         subject=subject or f"operator:{role}",
         role=role,
-        jurisdiction=jurisdiction,  # type: ignore[arg-type]
+        jurisdiction=code,  # type: ignore[arg-type]
         deputy_id=deputy_id,
         unit_id=unit_id,
     )
-    print(issue(p, signing_key(s.jwt_secret, s.data_dir), timedelta(hours=hours)))
+    print(issue(p, key, timedelta(hours=hours)))
 
 
 def now() -> datetime:
