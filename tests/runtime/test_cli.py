@@ -217,3 +217,70 @@ def test_replay_as_of_builds_a_copy_as_it_stood(up: Up, sample_loaded: object, t
     with sqlite3.connect(full) as db:
         codes = {row[0] for row in db.execute("SELECT code FROM deputies_jurisdictions")}
     assert "340406" in codes
+
+
+# -- hardening: what an operator and a browser see of a running system (issue 12, points 5 and 8) --
+
+
+def test_token_without_the_signing_key_is_refused_and_makes_no_key(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RENDA_")}
+    env["RENDA_DATA_DIR"] = str(tmp_path / "elsewhere")
+    r = subprocess.run(
+        [RENDA, "token", "--role", "county_staff", "--jurisdiction", "340403"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode != 0
+    assert r.stdout == ""
+    assert "签名密钥" in r.stderr
+    assert not (tmp_path / "elsewhere" / "jwt.key").exists()
+
+
+@pytest.mark.parametrize("jurisdiction", ["", "   ", "34x403", "3404031"])
+def test_token_for_an_empty_or_malformed_jurisdiction_is_refused(up: Up, jurisdiction: str) -> None:
+    r = up.run("token", "--role", "city_staff", "--jurisdiction", jurisdiction)
+    assert r.returncode != 0
+    assert r.stdout == ""
+    assert "辖区代码无效" in r.stderr
+
+
+def test_data_folder_and_read_models_are_private(up: Up, sample_loaded: object) -> None:
+    assert up.data_dir.stat().st_mode & 0o777 == 0o700
+    files = list((up.data_dir / "db").glob("*.sqlite3*"))
+    assert files, "the services keep their read models under the data folder"
+    assert {f.name: oct(f.stat().st_mode & 0o777) for f in files} == {f.name: "0o600" for f in files}
+
+
+def test_html_answers_carry_security_headers_and_docs_scripts_are_hashed(up: Up) -> None:
+    r = httpx.get(up.base + "/api/suggestions/docs", timeout=30)
+    assert r.status_code == 200
+    csp = r.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp
+    assert "'unsafe-inline'" not in csp.split("script-src", 1)[1].split(";", 1)[0]
+    import base64
+    import hashlib
+    import re
+
+    inline = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", r.text, re.S)
+    for script in inline:
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in csp
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["referrer-policy"] == "same-origin"
+
+
+def test_a_gbk_body_gets_the_zh_cn_malformed_json_answer(up: Up, sample_loaded: object) -> None:
+    body = '{"code": "340403999", "name": "测试镇", "kind": "township", "parent": "340403"}'.encode("gbk")
+    r = httpx.post(
+        up.base + "/api/deputies/jurisdictions",
+        content=body,
+        headers={**up.headers("county_staff", "340403"), "content-type": "application/json"},
+        timeout=30,
+    )
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["code"] == "malformed_json"
+    assert "UTF-8" in error["message"]
