@@ -74,7 +74,8 @@ def _fuzz(up: Up, schema: schemathesis.BaseSchema) -> tuple[Counter[str], list[s
                     )
                 except Exception as exc:  # one line per failing operation, the run goes on
                     figures["schema_violations"] += response.status_code < 500
-                    failures.append(f"{case.operation.label} → {response.status_code}: {str(exc).splitlines()[0][:300]}")
+                    first = str(exc).splitlines()[0][:300]
+                    failures.append(f"{case.operation.label} → {response.status_code}: {first}")
 
             run()
     return figures, failures
