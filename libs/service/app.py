@@ -26,7 +26,7 @@ from libs.events.streams import ensure_streams
 from libs.events.subjects import CONTEXTS
 from libs.observability.logging import configure
 from libs.service.runtime import Background, ServiceRuntime
-from libs.web import errors
+from libs.web import docs, errors
 from libs.web.idempotency import Idempotency
 from libs.web.idempotency import metadata as idempotency_metadata
 from libs.web.middleware import InFlight, RequestContext
@@ -147,12 +147,14 @@ def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
     app = FastAPI(
         title=defn.title,
         version="0.1.0",
-        docs_url=f"{prefix}/docs",
+        docs_url=None,  # offline Swagger UI below: no CDN
         redoc_url=None,
         openapi_url=f"{prefix}/openapi.json",
         lifespan=lifespan,
     )
     errors.install(app)
+    docs.install_offline_docs(app, prefix, defn.title)
+    docs.document_errors(app)
     ops = APIRouter(tags=["运维"])
 
     async def healthz() -> dict[str, str]:
