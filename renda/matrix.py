@@ -74,6 +74,7 @@ def rule_of(route: Any) -> tuple[str, ...] | None:
 
 def app_rules(service: str, app: FastAPI) -> list[RouteRule]:
     framework = {app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url} - {None}
+    framework |= {f"/api/{service}/docs", f"/api/{service}/docs-static"}  # libs/web/docs.py: offline Swagger UI
     prefixes = (f"/api/{service}", *getattr(app.state.definition, "extra_prefixes", ()))
     out = []
     for route in _route_contexts(app):
