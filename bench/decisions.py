@@ -28,7 +28,7 @@ async def three_events(ctx: Ctx, n: int) -> tuple[float, float]:
             last: dict[str, int] = {}
             t0 = time.perf_counter()
             for i in range(n):
-                subject = counter_subject(f"{mode}{i % 50}-{uuid.uuid4().hex[:4]}", "123401001", WRITE_CONTEXT)
+                subject = counter_subject(f"{mode}{i % 50}-{uuid.uuid4().hex}", "123401001", WRITE_CONTEXT)
                 guard = {"Nats-Expected-Last-Subject-Sequence": str(last.get(subject, 0))}
                 if mode == "batch":
                     msgs = [(e, {"Nats-Msg-Id": str(uuid.uuid4())}) for e in envs]
