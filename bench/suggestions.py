@@ -62,8 +62,8 @@ from libs.runtime.nats_server import free_port
 from services.suggestions.domain import suggestion as sg
 from services.suggestions.domain.commands import AssignSuggestion, SubmitSuggestion
 from services.suggestions.domain.rules import SuggestionPolicy
-from services.suggestions.due_index import DueIndex
-from services.suggestions.tables import utc_text
+from services.suggestions.projections.due import DueIndex
+from services.suggestions.projections.tables import utc_text
 from services.suggestions.watcher import DeadlineWatcher
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,9 +9,9 @@ projections read only events and never recompute a deadline.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from libs.events.event import Event
+from libs.events.event import Event, upcaster
 
 Complexity = Literal["normal", "complex"]
 Result = Literal["A", "B", "C"]
@@ -22,14 +22,23 @@ ClosedBecause = Literal["satisfied", "merged", "escalated"]
 
 
 # -- organizer units -----------------------------------------------------------------------------
-class OrganizerUnitRegistered(Event, version=1):
+class OrganizerUnitRegistered(Event, version=2):
     unit_id: str
     jurisdiction: str
     name: str
     kind: str  # e.g. "township_office", "station", "county_department"
-    head: str  # 负责人: loses award eligibility with the unit
-    deputy_head: str  # 主管副职
     registered_at: datetime
+    head: str = ""  # 负责人: loses award eligibility with the unit ("" when not given)
+    deputy_head: str = ""  # 主管副职
+    supervising_department: str = ""  # 主管局委
+    email: str | None = None  # where the unit's notifications go (the notify service reads them here)
+    phone: str | None = None
+
+
+@upcaster(OrganizerUnitRegistered, from_version=1)
+def _unit_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 demanded ``head`` and ``deputy_head`` and had no contacts."""
+    return {**data, "supervising_department": "", "email": None, "phone": None}
 
 
 # -- suggestions ---------------------------------------------------------------------------------

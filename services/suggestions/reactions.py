@@ -27,7 +27,6 @@ outcome is kept in ``suggestions_from_findings`` (``assigned``, ``submitted``, `
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,10 +43,11 @@ from libs.events.projection import Projection
 from libs.events.store import CommandMeta
 from libs.service.runtime import ServiceRuntime
 from services.meetings.events import InspectionFindingRecorded
-from services.suggestions import commands
+from services.suggestions.commands import references
+from services.suggestions.commands import suggestions as commands
+from services.suggestions.commands.context import Context
 from services.suggestions.domain.commands import AssignSuggestion, SubmitSuggestion
 from services.suggestions.domain.state import SUGGESTION
-from services.suggestions.domain.unit import ORGANIZER_UNIT
 
 log = structlog.get_logger("suggestions.reactions")
 
@@ -59,8 +59,6 @@ TITLE_PREFIX = "县乡联动检查发现："
 TITLE_CHARS = 40
 CATEGORY = "县乡联动"
 RESPONSIBLE_LEADER = "由承办单位确定"  # "三落实": the unit names its leader; the finding does not
-
-VALID_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
 Clock = Callable[[], datetime]
 
@@ -176,17 +174,17 @@ class SuggestionsFromFindings(Projection):
             # The system acts (principal None): no access check, every rule of the domain applies
             # (a terminated deputy, a street in session …); a retry of an applied command decides nothing.
             submitted = await commands.submit_suggestion(
-                self.rt, submission(e, ids.suggestion_id), meta(ids.submit_command_id)
+                submission(e, ids.suggestion_id), Context(self.rt, meta(ids.submit_command_id))
             )
             if submitted.envelopes:
                 log.info("reaction.suggestion_submitted", finding_id=e.finding_id, suggestion_id=ids.suggestion_id)
-            if not await self._unit_of_county(e.unit_id or "", e.county):
+            if not await self._unit_on_path(e.unit_id or "", e.township):
                 log.warning(
                     "reaction.unit_unknown", finding_id=e.finding_id, suggestion_id=ids.suggestion_id, unit_id=e.unit_id
                 )
                 return ids.suggestion_id, "submitted"
             assigned = await commands.assign_suggestion(
-                self.rt, assignment(e, ids.suggestion_id), meta(ids.assign_command_id), actor_role=ACTOR.role
+                assignment(e, ids.suggestion_id), Context(self.rt, meta(ids.assign_command_id), actor_role=ACTOR.role)
             )
             if assigned.envelopes:
                 log.info(
@@ -204,11 +202,10 @@ class SuggestionsFromFindings(Projection):
             return (ids.suggestion_id if loaded.exists else None), f"refused:{refused.code}"
         return ids.suggestion_id, "assigned"
 
-    async def _unit_of_county(self, unit_id: str, county: str) -> bool:
-        if not VALID_ID.match(unit_id):
-            return False  # not an id any unit can have (it could not even name a subject)
-        unit = (await self.rt.store.load(ORGANIZER_UNIT, unit_id)).state
-        return unit.registered and unit.jurisdiction.startswith(county)
+    async def _unit_on_path(self, unit_id: str, township: str) -> bool:
+        """The unit may be assigned the township's suggestion (the rule of ``commands/references.py``)."""
+        found = await references.units(self.rt, unit_id, ())
+        return references.on_path(found.get(unit_id, ""), township)
 
 
 def reactions(rt: ServiceRuntime) -> list[Projection]:

@@ -1,6 +1,6 @@
 """The deadline watcher: reminders before a reply deadline, overdue replies, overdue B promises.
 
-It finds due work in the due index (``due_index.py``), never by scanning the stream, and lets
+It finds due work in the due index (``projections/due.py``), never by scanning the stream, and lets
 the domain decide (``clocks.decide_due``): exactly once each, because the domain decides
 nothing for what was raised already and the command id derives from the item
 (``libs/service/watch.py``): a retry after a crash between decision and append stores nothing
@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.events.store import CommandMeta, EventStore
 from libs.service.runtime import ServiceRuntime
 from libs.service.watch import Clock, Due, DueWatcher, utcnow
-from services.suggestions.commands import policy_of
+from services.suggestions.commands.context import policy_of
 from services.suggestions.domain import clocks
 from services.suggestions.domain.rules import SuggestionPolicy
 from services.suggestions.domain.state import SUGGESTION
-from services.suggestions.tables import due, from_text, utc_text
+from services.suggestions.projections.tables import due, from_text, utc_text
 
 log = structlog.get_logger("suggestions.watcher")
 NAME = "suggestions-deadlines"

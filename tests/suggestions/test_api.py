@@ -228,7 +228,7 @@ async def system_due_rows(system: System, suggestion_id: str) -> list[Any]:
     from sqlalchemy import select
 
     from libs.db.engine import make_engine
-    from services.suggestions.tables import due
+    from services.suggestions.projections.tables import due
 
     engine = make_engine(system.settings.database_url)
     try:

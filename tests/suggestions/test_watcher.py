@@ -31,8 +31,8 @@ from services.suggestions.domain.commands import (
     SubmitSuggestion,
 )
 from services.suggestions.domain.rules import SuggestionPolicy
-from services.suggestions.due_index import DueIndex
-from services.suggestions.tables import due
+from services.suggestions.projections.due import DueIndex
+from services.suggestions.projections.tables import due
 from services.suggestions.watcher import NAME, DeadlineWatcher
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -18,8 +18,11 @@ class RegisterOrganizerUnit:
     jurisdiction: str
     name: str
     kind: str
-    head: str
-    deputy_head: str
+    head: str = ""  # 负责人 (optional: named in the unsatisfied-limit flag when given)
+    deputy_head: str = ""  # 分管副职
+    supervising_department: str = ""  # 主管局委
+    email: str | None = None  # where the unit's notifications go
+    phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,11 @@ class AssignSuggestion:
     co_unit_ids: tuple[str, ...] = ()
     complexity: Complexity = "normal"
     handler: str | None = None
+
+
+@dataclass(frozen=True)
+class AcknowledgeSuggestion:
+    suggestion_id: str
 
 
 @dataclass(frozen=True)
@@ -107,7 +115,7 @@ class MergeSuggestion:
 @dataclass(frozen=True)
 class AddAttachment:
     suggestion_id: str
-    attachment_id: str
+    attachment_id: str  # derived from the command id and the content by the handler
     filename: str
     content_type: str
     sha256: str
@@ -117,7 +125,7 @@ class AddAttachment:
 @dataclass(frozen=True)
 class EscalateSuggestion:
     suggestion_id: str
-    escalated_to: str  # id of the county-level suggestion to submit
+    escalated_to: str  # id of the county-level suggestion to submit ("": derived by the handler)
     reason: str
 
 
@@ -141,7 +149,8 @@ class RecordOpinion:
 @dataclass(frozen=True)
 class ConvertOpinion:
     opinion_id: str
-    suggestion_id: str
+    suggestion_id: str = ""  # derived by the handler
+    title: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from libs.domain.errors import (
     DomainError,
     InvalidInput,
     InvalidTransition,
-    NotForStreet,
     NotFound,
 )
+from libs.domain.errors import NotForStreet as _NotForStreet
 
 __all__ = [
     "AlreadyEvaluated",
@@ -28,6 +28,7 @@ __all__ = [
     "NotUnsatisfied",
     "ReturnWindowPassed",
     "SuggestionNotFound",
+    "UnknownReference",
     "WrongTransition",
 ]
 
@@ -132,3 +133,20 @@ class MergeTargetInvalid(DomainError):
 class NotUnsatisfied(DomainError):
     code = "not_unsatisfied"
     message = "该建议没有“不满意”的评价，无需认定正当理由。"
+
+
+class NotForStreet(_NotForStreet):
+    """A street working committee (街道人大工委) may not do this: county staff do (contract: 403).
+
+    One code, one status in this context: every ``not_for_street`` of a suggestion is 403.
+    """
+
+    status = 403
+    message = "街道人大工委不交办建议，也不批准延期或确定重点督办；此项工作由区人大常委会负责。"
+
+
+class UnknownReference(InvalidInput):
+    """An id named in a body that does not exist or that the caller may not see: the same 422 for both."""
+
+    def __init__(self, field: str, what: str) -> None:
+        super().__init__(field, f"「{field}」所指的{what}不存在，或不在本辖区内，请核对后重新选择。")

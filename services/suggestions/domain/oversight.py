@@ -12,6 +12,7 @@ import re
 from datetime import datetime
 
 from libs.events.event import Event
+from services.suggestions.domain import rules
 from services.suggestions.domain.commands import (
     AddAttachment,
     EscalateSuggestion,
@@ -45,15 +46,10 @@ NOT_CLOSED: tuple[Status, ...] = ("submitted", "assigned", "replied", "rehandlin
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-def _street_rule(is_street: bool, actor_role: str) -> None:
-    if is_street and actor_role != "county_staff":
-        raise NotForStreet()
-
-
 def decide_extend(s: Suggestion, c: ExtendDeadline, *, now: datetime, is_street: bool, actor_role: str) -> list[Event]:
     """Extension with the presidium's or the standing committee's approval, and a reason."""
+    rules.check_street(is_street, actor_role)  # who acts, before what state
     require(s, OPEN, "extend")
-    _street_rule(is_street, actor_role)
     r = s.current_round
     assert r is not None
     reason = text(c.reason, "reason", "请填写延期理由。")
@@ -82,7 +78,7 @@ def decide_key_supervision(
     """Setting key supervision twice changes nothing."""
     if s.status == "new":
         raise SuggestionNotFound()
-    _street_rule(is_street, actor_role)
+    rules.check_street(is_street, actor_role)
     if s.key_supervision:
         return []
     require(s, NOT_CLOSED, "key_supervision")

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from libs.config.durations import CalendarDuration
+from services.suggestions.domain.errors import NotForStreet
 
 ConsultationPolicy = Literal["true", "face_to_face", "false"]
 
@@ -107,3 +108,13 @@ def promise_passed(promised_by: date, now: datetime, tz: ZoneInfo) -> bool:
 def overdue_for(due_at: datetime, now: datetime) -> timedelta:
     """How long a deadline has been passed (zero before it), for the overdue board."""
     return max(now - due_at, timedelta(0))
+
+
+# -- who acts for a street (街道): domain.md "street working committee" -------------------------------
+STREET_ACTOR = "county_staff"  # county staff assign, extend and set key supervision of a street's suggestion
+
+
+def check_street(is_street: bool, actor_role: str) -> None:
+    """The one street rule of this context: for a street's suggestion only county staff act (403)."""
+    if is_street and actor_role != STREET_ACTOR:
+        raise NotForStreet()

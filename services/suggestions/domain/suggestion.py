@@ -135,7 +135,7 @@ def decide_submit(
     if c.submitted_during not in ("session", "recess"):
         raise InvalidInput("submitted_during", "提出时间须为“大会期间”(session)或“闭会期间”(recess)。")
     if c.submitted_during == "session" and is_street:
-        raise NotForStreet()
+        raise NotForStreet("街道人大工委不召开人民代表大会，街道的建议不能在“大会期间”提出；请选择闭会期间(recess)。")
     if c.source in ("constituents_opinion", "escalation") and not c.source_id:
         raise InvalidInput("source_id", "由群众意见转来或向上反映的建议须注明来源。")
     for d in deputies:
@@ -167,9 +167,8 @@ def decide_assign(
     is_street: bool,
     actor_role: str,
 ) -> list[Event]:
+    rules.check_street(is_street, actor_role)  # who acts, before what state
     require(s, ("submitted",), "assign")
-    if is_street and actor_role != "county_staff":
-        raise NotForStreet()
     lead = text(c.lead_unit_id, "lead_unit_id", "请选择主办单位。")
     leader = text(c.responsible_leader, "responsible_leader", "请填写分管领导（“三落实”：单位、领导、经办人）。")
     if lead in c.co_unit_ids or len(set(c.co_unit_ids)) != len(c.co_unit_ids):

@@ -1,4 +1,4 @@
-"""The OrganizerUnit aggregate (承办单位): registered per jurisdiction with a head and a deputy head.
+"""The OrganizerUnit aggregate (承办单位): registered per jurisdiction; head, deputy head and contacts optional.
 
 The head and the deputy head lose their award eligibility with the unit when it goes over the
 yearly unsatisfied limit (see ``rates.unsatisfied_by_unit``).
@@ -26,6 +26,9 @@ class OrganizerUnit:
     kind: str = ""
     head: str = ""
     deputy_head: str = ""
+    supervising_department: str = ""
+    email: str | None = None
+    phone: str | None = None
     registered_at: datetime | None = None
 
 
@@ -40,6 +43,9 @@ def evolve(u: OrganizerUnit, e: Event) -> OrganizerUnit:
                 kind=e.kind,
                 head=e.head,
                 deputy_head=e.deputy_head,
+                supervising_department=e.supervising_department,
+                email=e.email,
+                phone=e.phone,
                 registered_at=e.registered_at,
             )
     return u
@@ -48,6 +54,10 @@ def evolve(u: OrganizerUnit, e: Event) -> OrganizerUnit:
 ORGANIZER_UNIT: AggregateType[OrganizerUnit] = AggregateType(
     name="organizer_unit", context="suggestions", initial=lambda id: OrganizerUnit(id=id), evolve=evolve
 )
+
+
+def _contact(value: str | None) -> str | None:
+    return (value or "").strip() or None
 
 
 def decide_register(u: OrganizerUnit, c: RegisterOrganizerUnit, *, now: datetime) -> list[Event]:
@@ -62,8 +72,11 @@ def decide_register(u: OrganizerUnit, c: RegisterOrganizerUnit, *, now: datetime
             jurisdiction=code,
             name=text(c.name, "name", "请填写承办单位名称。"),
             kind=text(c.kind, "kind", "请填写单位类别（例如站所、政府办、县直部门）。"),
-            head=text(c.head, "head", "请填写单位负责人。"),
-            deputy_head=text(c.deputy_head, "deputy_head", "请填写主管副职（评先资格随单位一并认定）。"),
+            head=c.head.strip(),
+            deputy_head=c.deputy_head.strip(),
+            supervising_department=c.supervising_department.strip(),
+            email=_contact(c.email),
+            phone=_contact(c.phone),
             registered_at=now,
         )
     ]

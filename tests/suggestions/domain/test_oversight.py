@@ -211,10 +211,36 @@ def test_an_organizer_unit_is_registered_once_with_its_head_and_deputy_head():
     with pytest.raises(AlreadyExists):
         un.decide_register(u, c, now=T0)
     with pytest.raises(InvalidInput) as refused:
-        un.decide_register(
-            un.OrganizerUnit(id="u-2"), RegisterOrganizerUnit("u-2", TOWN, "x", "station", "", "y"), now=T0
-        )
-    assert refused.value.field == "head"
+        un.decide_register(un.OrganizerUnit(id="u-2"), RegisterOrganizerUnit("u-2", TOWN, " ", "station"), now=T0)
+    assert refused.value.field == "name"
+
+
+def test_a_unit_needs_only_jurisdiction_name_and_kind_and_keeps_its_contacts():
+    """Contract: head, deputy head, supervising department, e-mail and phone are optional."""
+    [bare] = un.decide_register(
+        un.OrganizerUnit(id="u-3"), RegisterOrganizerUnit("u-3", TOWN, "派出所", "station"), now=T0
+    )
+    assert (bare.head, bare.deputy_head, bare.email, bare.phone) == ("", "", None, None)
+    c = RegisterOrganizerUnit("u-4", TOWN, "民政办", "office", email=" mzb@example.cn ", phone="0551-1234567")
+    [e] = un.decide_register(un.OrganizerUnit(id="u-4"), c, now=T0)
+    u = un.evolve(un.OrganizerUnit(id="u-4"), e)
+    assert (u.email, u.phone) == ("mzb@example.cn", "0551-1234567")
+
+
+def test_a_version_1_unit_event_is_read_with_empty_contacts():
+    from libs.events.event import registry
+
+    v1 = {
+        "unit_id": "u-1",
+        "jurisdiction": TOWN,
+        "name": "财政所",
+        "kind": "station",
+        "head": "王",
+        "deputy_head": "李",
+        "registered_at": T0.isoformat(),
+    }
+    e = registry.decode("OrganizerUnitRegistered", 1, v1)
+    assert (e.head, e.email, e.phone, e.supervising_department) == ("王", None, None, "")
 
 
 # -- constituents' opinions --------------------------------------------------------------------------

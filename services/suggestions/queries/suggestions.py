@@ -1,7 +1,8 @@
-"""Reads of the suggestions context, always scoped to the caller (lists filtered in SQL, never padded).
+"""Reads of suggestions, always scoped to the caller (lists filtered in SQL, never padded).
 
 One suggestion and its history are read from its own events (one subject: always current); the
-lists, the five-open list and the rates from the read models.
+lists and the five-open list from the read models. Units in ``units.py``, opinions in
+``opinions.py``, the rates in ``rates.py``.
 """
 
 from __future__ import annotations
@@ -19,16 +20,14 @@ from libs.reference import deputies as refdata
 from libs.service.runtime import ServiceRuntime
 from libs.web.errors import NotVisible
 from libs.web.lists import decode_cursor
-from services.suggestions.commands import is_street, scope_of
+from services.suggestions.commands.context import is_street, scope_of
 from services.suggestions.domain.state import OPEN, SUGGESTION, Suggestion
 from services.suggestions.events import AttachmentAdded
 from services.suggestions.projections import ref
-from services.suggestions.tables import (
-    opinions,
+from services.suggestions.projections.tables import (
     suggestion_deputies,
     suggestion_units,
     suggestions,
-    units,
     utc_text,
 )
 
@@ -43,14 +42,6 @@ async def suggestion_events(
         raise NotVisible()
     Access(principal).require_visible(scope_of(state, await is_street(rt, state.jurisdiction)))
     return state, envelopes
-
-
-async def unit_names(engine: AsyncEngine, ids: list[str]) -> dict[str, str]:
-    if not ids:
-        return {}
-    async with engine.connect() as conn:
-        rows = await conn.execute(select(units.c.unit_id, units.c.name).where(units.c.unit_id.in_(ids)))
-        return {r.unit_id: r.name for r in rows}
 
 
 async def deputy_names(engine: AsyncEngine, ids: list[str]) -> dict[str, str]:
@@ -146,33 +137,5 @@ async def public_list(engine: AsyncEngine, under: str, limit: int, cursor: str |
     if after is not None:
         q = q.where(after)
     q = q.order_by(s.submitted_at, s.suggestion_id).limit(limit + 1)
-    async with engine.connect() as conn:
-        return [dict(r) for r in (await conn.execute(q)).mappings()]
-
-
-async def units_under(
-    engine: AsyncEngine, principal: Principal, under: str | None, limit: int, cursor: str | None
-) -> list[dict[str, Any]]:
-    prefix = Access(principal).prefix(under)
-    if prefix is None:
-        return []
-    q = select(units).where(units.c.jurisdiction.startswith(prefix, autoescape=True))
-    after = decode_cursor(cursor)
-    if after is not None:
-        q = q.where(units.c.unit_id > str(after))
-    q = q.order_by(units.c.unit_id).limit(limit + 1)
-    async with engine.connect() as conn:
-        return [dict(r) for r in (await conn.execute(q)).mappings()]
-
-
-async def opinions_under(
-    engine: AsyncEngine, principal: Principal, township: str | None, limit: int, cursor: str | None
-) -> list[dict[str, Any]]:
-    o = opinions.c
-    q = select(opinions).where(Access(principal).where(jurisdiction=o.jurisdiction, under=township, deputy=o.deputy_id))
-    after = decode_cursor(cursor)
-    if after is not None:
-        q = q.where(o.opinion_id > str(after))
-    q = q.order_by(o.opinion_id).limit(limit + 1)
     async with engine.connect() as conn:
         return [dict(r) for r in (await conn.execute(q)).mappings()]

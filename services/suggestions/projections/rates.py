@@ -1,6 +1,6 @@
 """The facts the rates are counted from: one row per handling round, reply, evaluation, B promise.
 
-Read models hold facts; ``domain/rates.py`` computes the figures. Each row carries the
+Read models hold facts; ``libs/figures/rates.py`` counts the figures. Each row carries the
 suggestion's jurisdiction and the lead unit at the time, so the read side can group by
 township, county or unit.
 """
@@ -24,7 +24,7 @@ from services.suggestions.events import (
     SuggestionReturned,
     UnsatisfiedJustified,
 )
-from services.suggestions.tables import (
+from services.suggestions.projections.tables import (
     rate_evaluations,
     rate_justified,
     rate_promises,

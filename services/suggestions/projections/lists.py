@@ -1,8 +1,4 @@
-"""Read models of the suggestions context: the lists (units, suggestions, opinions).
-
-The due index of the watcher is in ``due_index.py``, the facts the rates count in
-``rate_records.py``; the tables of all three in ``tables.py``. Projections read only events.
-"""
+"""The lists of the suggestions context: organizer units, suggestions, constituents' opinions."""
 
 from __future__ import annotations
 
@@ -11,10 +7,8 @@ from typing import Any, ClassVar
 from sqlalchemy import ColumnElement, MetaData, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-import services.deputies.events  # noqa: F401  (the deputies' published types decode in this service)
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
-from libs.reference.deputies import reference_projection
 from services.suggestions.events import (
     ConstituentOpinionAnswered,
     ConstituentOpinionConverted,
@@ -36,7 +30,7 @@ from services.suggestions.events import (
     SuggestionSubmitted,
     UnsatisfiedJustified,
 )
-from services.suggestions.tables import (
+from services.suggestions.projections.tables import (
     list_metadata,
     opinions,
     suggestion_deputies,
@@ -46,8 +40,6 @@ from services.suggestions.tables import (
     utc_text,
 )
 
-# Jurisdictions (is it a street?), deputies (current or terminated, names) from the deputies' events.
-reference, ref = reference_projection("suggestions")
 # Built once: building a statement per event cost more than running it (SQLAlchemy's construction
 # and cache key, ~0.3 ms here; bench/).
 UPDATE_ONE = suggestions.update().where(suggestions.c.suggestion_id == bindparam("sid"))
@@ -95,6 +87,7 @@ class SuggestionLists(Projection):
                         kind=e.kind,
                         head=e.head,
                         deputy_head=e.deputy_head,
+                        supervising_department=e.supervising_department,
                         registered_at=utc_text(e.registered_at),
                     )
                 )

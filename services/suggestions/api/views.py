@@ -1,11 +1,15 @@
-"""What the API shows of one suggestion, built from its own events (always current), and its history."""
+"""What the API shows: one suggestion from its own events (always current), its history, a command's
+answer; every time answered with the offset of ``RENDA_TIMEZONE`` (``local_times``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from libs.domain.times import local_iso
 from libs.events.envelope import Envelope
+from libs.events.store import Appended
+from libs.web.deps import CommandContext
 from services.suggestions.domain.state import Suggestion
 from services.suggestions.events import (
     AttachmentAdded,
@@ -190,3 +194,34 @@ def history_item(env: Envelope) -> dict[str, Any]:
         "hash": env.hash,
         "data": env.raw_data or env.data.model_dump(mode="json"),
     }
+
+
+def local_times(value: Any) -> Any:
+    """``value`` with every ``datetime`` in it as ISO-8601 text in the configured zone (``+08:00``)."""
+    if isinstance(value, datetime):
+        return local_iso(value)
+    if isinstance(value, dict):
+        return {k: local_times(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [local_times(v) for v in value]
+    return value
+
+
+def summary(s: Suggestion, now: datetime) -> dict[str, Any]:
+    r = s.current_round
+    return {
+        "suggestion_id": s.id,
+        "status": s.status,
+        "round": r.number if r else None,
+        "due_at": local_iso(s.due_at),
+        "overdue": s.overdue(now),
+        "lead_unit_id": s.lead_unit_id,
+        "closed_because": s.closed_because,
+    }
+
+
+def answer(ctx: CommandContext, *done: Appended[Suggestion]) -> dict[str, Any]:
+    """A command's answer: the suggestion's summary; the stream positions for read-your-writes."""
+    for d in done:
+        ctx.answered(d)
+    return summary(done[0].loaded.state, ctx.meta.now)

@@ -31,7 +31,7 @@ from services.suggestions.events import (
     SuggestionReplied,
     SuggestionReturned,
 )
-from services.suggestions.tables import due, due_metadata, from_text, utc_text
+from services.suggestions.projections.tables import due, due_metadata, from_text, utc_text
 
 REPLY = "reply_overdue"
 REMINDER = "reply_reminder:"

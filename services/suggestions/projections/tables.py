@@ -36,8 +36,9 @@ units = Table(
     Column("jurisdiction", String(12), nullable=False, index=True),
     Column("name", String(200), nullable=False),
     Column("kind", String(60), nullable=False),
-    Column("head", String(100), nullable=False),
+    Column("head", String(100), nullable=False),  # "" when not given
     Column("deputy_head", String(100), nullable=False),
+    Column("supervising_department", String(200), nullable=False, default=""),
     Column("registered_at", String(40), nullable=False),
 )
 suggestions = Table(

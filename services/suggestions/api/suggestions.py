@@ -1,53 +1,31 @@
-"""HTTP routes of the suggestions context: parse, authorise, call, answer. No rules, no SQL.
-
-Static paths (units, opinions, public, rates) come before ``/{suggestion_id}``. Organizer units
-and opinions are in ``api_more.py``; the presidium's and county's steps and attachments in
-``api_oversight.py``.
-"""
+"""HTTP routes of one suggestion's life and its lists: parse, authorise, call, answer. No rules, no SQL."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field
 
-from libs.auth.access import ANY_ROLE, ASSIGNERS, STAFF_ROLES
-from libs.events.store import Appended
+from libs.auth.access import ANY_ROLE, STAFF_ROLES
+from libs.domain.times import DateInRange, DeadlineTime
 from libs.web.deps import CommandContext, ReadContext, RuntimeDep, command_context, public, read_context
 from libs.web.lists import CursorParam, LimitParam, Page, decode_cursor, encode_cursor, page
-from services.suggestions import commands, queries, rate_queries, views
+from services.suggestions.api import CodeQuery, SuggestionId, views
+from services.suggestions.api.views import answer, local_times
+from services.suggestions.commands import suggestions as handlers
+from services.suggestions.commands.context import ASSIGNING, UNIT_ROLES, Context
 from services.suggestions.domain import commands as dc
-from services.suggestions.domain.state import Suggestion
-from services.suggestions.tables import from_text
+from services.suggestions.projections.tables import from_text
+from services.suggestions.queries import rates as rate_queries
+from services.suggestions.queries import suggestions as queries
+from services.suggestions.queries.units import unit_names
 
 router = APIRouter(prefix="/api/suggestions", tags=["代表建议"])
-UNIT_ROLES = commands.UNIT_ROLES
-STAFF_ACTORS = commands.STAFF_ACTORS
-CodeParam = Annotated[str | None, Query(max_length=9, pattern=r"^\d{4}(\d{2}(\d{3})?)?$")]
-ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"  # ids name NATS subjects
-SuggestionId = Annotated[str, Path(pattern=ID_PATTERN, description="建议编号")]
-
-
-def summary(s: Suggestion, now: datetime) -> dict[str, Any]:
-    r = s.current_round
-    return {
-        "suggestion_id": s.id,
-        "status": s.status,
-        "round": r.number if r else None,
-        "due_at": s.due_at,
-        "overdue": s.overdue(now),
-        "lead_unit_id": s.lead_unit_id,
-        "closed_because": s.closed_because,
-    }
-
-
-def answer(ctx: CommandContext, *done: Appended[Suggestion]) -> dict[str, Any]:
-    for d in done:
-        ctx.answered(d)
-    return summary(done[0].loaded.state, ctx.meta.now)
+CodeParam = Annotated[str | None, Query(max_length=9, pattern=CodeQuery)]
+LIST_TIMES = ("submitted_at", "due_at", "assigned_at", "closed_at")
 
 
 # -- submit, list, five-open, rates --------------------------------------------------------------
@@ -58,7 +36,9 @@ class SubmitIn(BaseModel):
     deputy_ids: list[str] = Field(min_length=1, max_length=200, description="领衔代表在前，联名代表在后")
     category: str = Field(default="", max_length=100)
     submitted_during: Literal["session", "recess"] = "recess"
-    meeting_id: str | None = Field(default=None, max_length=64)
+    meeting_id: str | None = Field(
+        default=None, max_length=64, description="大会期间提出时所属会议（须为本辖区的会议）"
+    )
     source: Literal["deputy", "inspection", "joint_inspection"] = "deputy"
     source_id: str | None = Field(default=None, max_length=64)
 
@@ -79,7 +59,7 @@ async def post_suggestion(
         source=body.source,
         source_id=body.source_id,
     )
-    return answer(ctx, await commands.submit_suggestion(ctx.runtime, c, ctx.meta, ctx.principal))
+    return answer(ctx, await handlers.submit_suggestion(c, Context.of(ctx)))
 
 
 @router.get("", response_model=Page[dict[str, Any]])
@@ -110,7 +90,13 @@ async def get_suggestions(
         due = from_text(r["due_at"])
         r["overdue"] = r["status"] in ("assigned", "rehandling") and due is not None and now > due
         r["township"] = r["jurisdiction"]
-    return page(rows, limit, key=lambda r: [r["submitted_at"], r["suggestion_id"]])
+        r["_key"] = [r["submitted_at"], r["suggestion_id"]]
+        for k in LIST_TIMES:
+            r[k] = local_times(from_text(r[k]))
+    got = page(rows, limit, key=lambda r: r["_key"])
+    for r in got.items:
+        r.pop("_key", None)
+    return got
 
 
 @router.get("/public", response_model=Page[dict[str, Any]])
@@ -125,7 +111,7 @@ async def get_public(
     rows = await queries.public_list(rt.engine, under, limit, cursor)
     unit_ids = sorted({u for r in rows for u in [r["lead_unit_id"], *r["co_unit_ids"]] if u})
     deputy_ids = sorted({d for r in rows for d in r["deputy_ids"]})
-    units = await queries.unit_names(rt.engine, unit_ids)
+    units = await unit_names(rt.engine, unit_ids)
     names = await queries.deputy_names(rt.engine, deputy_ids)
     items = [
         {
@@ -136,7 +122,7 @@ async def get_public(
             "status": r["status"],
             "lead_unit": units.get(r["lead_unit_id"]),
             "co_units": [units.get(u) for u in r["co_unit_ids"]],
-            "due_at": from_text(r["due_at"]),
+            "due_at": local_times(from_text(r["due_at"])),
             "result": r["latest_result"],
             "satisfaction": r["latest_satisfaction"],
             "deputies": [names[d] for d in r["deputy_ids"] if d in names],
@@ -177,7 +163,7 @@ async def get_rates(
         "under": prefix,
         "year": year,
         "by": by,
-        "as_of": now,
+        "as_of": local_times(now),
         "groups": got["groups"],
         "total": got["total"],
         "unsatisfied_limit": limit_n,
@@ -188,26 +174,27 @@ async def get_rates(
 # -- one suggestion ------------------------------------------------------------------------------
 @router.get("/{suggestion_id}")
 async def get_suggestion(
-    suggestion_id: SuggestionId, ctx: Annotated[ReadContext, Depends(read_context(*ANY_ROLE))]
+    ctx: Annotated[ReadContext, Depends(read_context(*ANY_ROLE))], suggestion_id: SuggestionId
 ) -> dict[str, Any]:
     rt = ctx.runtime
     s, envelopes = await queries.suggestion_events(rt, ctx.principal, suggestion_id)
-    units = await queries.unit_names(rt.engine, [u for u in (s.lead_unit_id, *s.co_unit_ids) if u])
+    units = await unit_names(rt.engine, [u for u in (s.lead_unit_id, *s.co_unit_ids) if u])
     names = await queries.deputy_names(rt.engine, list(s.deputy_ids))
-    return views.suggestion_view(s, envelopes, now=datetime.now(UTC), unit_names=units, deputy_names=names)
+    view = views.suggestion_view(s, envelopes, now=datetime.now(UTC), unit_names=units, deputy_names=names)
+    return local_times(view)  # type: ignore[no-any-return]
 
 
 @router.get("/{suggestion_id}/history", response_model=Page[dict[str, Any]])
 async def get_history(
-    suggestion_id: SuggestionId,
     ctx: Annotated[ReadContext, Depends(read_context(*ANY_ROLE))],
+    suggestion_id: SuggestionId,
     limit: LimitParam = 500,
     cursor: CursorParam = None,
 ) -> Page[dict[str, Any]]:
     """Every event of the suggestion, oldest first, with actor (subject, role), time and correlation id."""
     _, envelopes = await queries.suggestion_events(ctx.runtime, ctx.principal, suggestion_id)
     after = decode_cursor(cursor)
-    items = [views.history_item(e) for e in envelopes if after is None or e.sequence > int(after)]
+    items = [local_times(views.history_item(e)) for e in envelopes if after is None or e.sequence > int(after)]
     return page(items[: limit + 1], limit, key=lambda i: i["sequence"])
 
 
@@ -221,7 +208,7 @@ class AssignIn(BaseModel):
 
 @router.post("/{suggestion_id}/assign")
 async def post_assign(
-    suggestion_id: SuggestionId, body: AssignIn, ctx: Annotated[CommandContext, Depends(command_context(*ASSIGNERS))]
+    ctx: Annotated[CommandContext, Depends(command_context(*ASSIGNING))], suggestion_id: SuggestionId, body: AssignIn
 ) -> dict[str, Any]:
     c = dc.AssignSuggestion(
         suggestion_id=suggestion_id,
@@ -231,14 +218,15 @@ async def post_assign(
         complexity=body.complexity,
         handler=body.handler,
     )
-    return answer(ctx, await commands.assign_suggestion(ctx.runtime, c, ctx.meta, ctx.principal))
+    return answer(ctx, await handlers.assign_suggestion(c, Context.of(ctx)))
 
 
 @router.post("/{suggestion_id}/acknowledge")
 async def post_acknowledge(
-    suggestion_id: SuggestionId, ctx: Annotated[CommandContext, Depends(command_context(*UNIT_ROLES))]
+    ctx: Annotated[CommandContext, Depends(command_context(*UNIT_ROLES))], suggestion_id: SuggestionId
 ) -> dict[str, Any]:
-    return answer(ctx, await commands.acknowledge_suggestion(ctx.runtime, suggestion_id, ctx.meta, ctx.principal))
+    c = dc.AcknowledgeSuggestion(suggestion_id=suggestion_id)
+    return answer(ctx, await handlers.acknowledge_suggestion(c, Context.of(ctx)))
 
 
 class ReasonIn(BaseModel):
@@ -247,49 +235,49 @@ class ReasonIn(BaseModel):
 
 @router.post("/{suggestion_id}/return")
 async def post_return(
-    suggestion_id: SuggestionId, body: ReasonIn, ctx: Annotated[CommandContext, Depends(command_context(*UNIT_ROLES))]
+    ctx: Annotated[CommandContext, Depends(command_context(*UNIT_ROLES))], suggestion_id: SuggestionId, body: ReasonIn
 ) -> dict[str, Any]:
     c = dc.ReturnSuggestion(suggestion_id=suggestion_id, reason=body.reason)
-    return answer(ctx, await commands.return_suggestion(ctx.runtime, c, ctx.meta, ctx.principal))
+    return answer(ctx, await handlers.return_suggestion(c, Context.of(ctx)))
 
 
 class ConsultationIn(BaseModel):
-    held_on: date
+    held_on: DateInRange
     mode: Literal["face_to_face", "phone", "online"]
     summary: str = Field(min_length=1, max_length=5000)
 
 
 @router.post("/{suggestion_id}/consultations", status_code=status.HTTP_201_CREATED)
 async def post_consultation(
+    ctx: Annotated[CommandContext, Depends(command_context(*UNIT_ROLES))],
     suggestion_id: SuggestionId,
     body: ConsultationIn,
-    ctx: Annotated[CommandContext, Depends(command_context(*UNIT_ROLES))],
 ) -> dict[str, Any]:
     c = dc.RecordConsultation(suggestion_id=suggestion_id, held_on=body.held_on, mode=body.mode, summary=body.summary)
-    return answer(ctx, await commands.record_consultation(ctx.runtime, c, ctx.meta, ctx.principal))
+    return answer(ctx, await handlers.record_consultation(c, Context.of(ctx)))
 
 
 class ReplyIn(BaseModel):
     result: Literal["A", "B", "C"]
     content: str = Field(min_length=1, max_length=20_000)
-    promised_by: date | None = None
+    promised_by: DeadlineTime | None = Field(default=None, description="承诺落实日期（只写日期即当日结束）")
     measures: str | None = Field(default=None, max_length=5000)
     reason: str | None = Field(default=None, max_length=5000)
 
 
 @router.post("/{suggestion_id}/reply")
 async def post_reply(
-    suggestion_id: SuggestionId, body: ReplyIn, ctx: Annotated[CommandContext, Depends(command_context(*UNIT_ROLES))]
+    ctx: Annotated[CommandContext, Depends(command_context(*UNIT_ROLES))], suggestion_id: SuggestionId, body: ReplyIn
 ) -> dict[str, Any]:
     c = dc.ReplyToSuggestion(
         suggestion_id=suggestion_id,
         result=body.result,
         content=body.content,
-        promised_by=body.promised_by,
+        promised_by=body.promised_by.astimezone(ctx.runtime.settings.tz).date() if body.promised_by else None,
         measures=body.measures,
         reason=body.reason,
     )
-    return answer(ctx, await commands.reply_to_suggestion(ctx.runtime, c, ctx.meta, ctx.principal))
+    return answer(ctx, await handlers.reply_to_suggestion(c, Context.of(ctx)))
 
 
 class EvaluationIn(BaseModel):
@@ -299,23 +287,23 @@ class EvaluationIn(BaseModel):
 
 @router.post("/{suggestion_id}/evaluation")
 async def post_evaluation(
-    suggestion_id: SuggestionId, body: EvaluationIn, ctx: Annotated[CommandContext, Depends(command_context("deputy"))]
+    ctx: Annotated[CommandContext, Depends(command_context("deputy"))], suggestion_id: SuggestionId, body: EvaluationIn
 ) -> dict[str, Any]:
     """Only the lead deputy's own login (never staff or the unit on the deputy's behalf)."""
     c = dc.EvaluateSuggestion(suggestion_id=suggestion_id, satisfaction=body.satisfaction, comment=body.comment)
-    return answer(ctx, await commands.evaluate_suggestion(ctx.runtime, c, ctx.meta, ctx.principal))
+    return answer(ctx, await handlers.evaluate_suggestion(c, Context.of(ctx)))
 
 
 class ImplementationIn(BaseModel):
-    carried_out_on: date
+    carried_out_on: DateInRange
     summary: str = Field(min_length=1, max_length=5000)
 
 
 @router.post("/{suggestion_id}/implementation")
 async def post_implementation(
+    ctx: Annotated[CommandContext, Depends(command_context(*UNIT_ROLES))],
     suggestion_id: SuggestionId,
     body: ImplementationIn,
-    ctx: Annotated[CommandContext, Depends(command_context(*UNIT_ROLES))],
 ) -> dict[str, Any]:
     c = dc.RecordImplementation(suggestion_id=suggestion_id, carried_out_on=body.carried_out_on, summary=body.summary)
-    return answer(ctx, await commands.record_implementation(ctx.runtime, c, ctx.meta, ctx.principal))
+    return answer(ctx, await handlers.record_implementation(c, Context.of(ctx)))

@@ -1,5 +1,5 @@
 """The rates of domain.md "Exact definitions" per township, county or unit: facts from the read
-model (``rate_records.py``), figures from ``domain/rates.py``."""
+model (``projections/rates.py``), figures from ``libs/figures/rates.py``."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from services.suggestions.domain.rates import (
     RoundRecord,
     SuggestionRecords,
 )
-from services.suggestions.tables import (
+from services.suggestions.projections.tables import (
     from_date,
     from_text,
     rate_evaluations,
