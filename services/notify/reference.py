@@ -1,0 +1,189 @@
+"""Facts of the other contexts that notify keeps: who a unit, deputy or user is and how to reach them.
+
+Read tolerantly: contact fields (``email``, ``phone``) are optional in the events and may be
+added to a type by a later version, so they are taken from the raw data when present.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from libs.events.envelope import Envelope
+from services.notify.tables import (
+    deputies,
+    dialect_of,
+    meetings,
+    places,
+    review_opinions,
+    suggestions,
+    units,
+    upsert,
+    users,
+)
+
+USER_EVENTS = ("UserCreated", "RoleGranted", "UserDisabled", "UserContactChanged", "UserContactsChanged", "UserUpdated")
+UNIT_EVENTS = (
+    "OrganizerUnitRegistered",
+    "OrganizerUnitChanged",
+    "OrganizerUnitUpdated",
+    "OrganizerUnitContactsChanged",
+)
+HANDLES = (
+    "JurisdictionRegistered",
+    "DeputyRegistered",
+    "DeputyContactChanged",
+    *USER_EVENTS,
+    *UNIT_EVENTS,
+    "SuggestionSubmitted",
+    "CoSubmittersAdded",
+    "SatisfactionEvaluated",
+    "MeetingScheduled",
+    "MeetingChanged",
+    "ReviewOpinionSent",
+)
+
+
+def _contact(env: Envelope, name: str) -> str | None:
+    value = env.raw_data.get(name) if env.raw_data else None
+    if value is None:
+        value = getattr(env.data, name, None)
+    return str(value).strip() or None if value else None
+
+
+def _contacts(env: Envelope) -> dict[str, Any]:
+    out = {}
+    for name in ("email", "phone"):
+        if (v := _contact(env, name)) is not None:
+            out[name] = v
+    return out
+
+
+async def remember(env: Envelope, tx: AsyncConnection) -> None:
+    """Update the reference tables with one event (before any notice of it is planned)."""
+    d: Any = env.data
+    dialect = dialect_of(tx)
+    t = env.type
+    if t == "JurisdictionRegistered":
+        await tx.execute(upsert(places, dialect, ["code"], {"code": d.code, "name": d.name}))
+    elif t == "DeputyRegistered":
+        values = {"deputy_id": d.deputy_id, "name": d.name, "township": d.township, "phone": _contact(env, "phone")}
+        await tx.execute(upsert(deputies, dialect, ["deputy_id"], values))
+    elif t == "DeputyContactChanged":
+        if c := _contacts(env):
+            await tx.execute(update(deputies).where(deputies.c.deputy_id == d.deputy_id).values(**c))
+    elif t in USER_EVENTS:
+        await _user(env, tx)
+    elif t in UNIT_EVENTS:
+        values = {"unit_id": d.unit_id, **_contacts(env)}
+        for name in ("jurisdiction", "name"):
+            if getattr(d, name, None):
+                values[name] = getattr(d, name)
+        if t == "OrganizerUnitRegistered":
+            await tx.execute(upsert(units, dialect, ["unit_id"], values))
+        else:
+            await tx.execute(update(units).where(units.c.unit_id == d.unit_id).values(**values))
+    elif t == "SuggestionSubmitted":
+        values = {
+            "suggestion_id": d.suggestion_id,
+            "title": d.title,
+            "jurisdiction": d.jurisdiction,
+            "deputy_ids": list(d.deputy_ids),
+        }
+        await tx.execute(upsert(suggestions, dialect, ["suggestion_id"], values))
+    elif t == "SuggestionAssigned":
+        await tx.execute(
+            update(suggestions)
+            .where(suggestions.c.suggestion_id == d.suggestion_id)
+            .values(lead_unit_id=d.lead_unit_id, co_unit_ids=list(d.co_unit_ids))
+        )
+    elif t == "SatisfactionEvaluated":
+        await tx.execute(
+            update(suggestions).where(suggestions.c.suggestion_id == d.suggestion_id).values(last_comment=d.comment)
+        )
+    elif t == "CoSubmittersAdded":
+        row = await suggestion(tx, d.suggestion_id)
+        if row is not None:
+            ids = list(row["deputy_ids"]) + [i for i in d.deputy_ids if i not in row["deputy_ids"]]
+            await tx.execute(
+                update(suggestions).where(suggestions.c.suggestion_id == d.suggestion_id).values(deputy_ids=ids)
+            )
+    elif t in ("MeetingScheduled", "MeetingChanged"):
+        values = {
+            "meeting_id": d.meeting_id,
+            "title": d.title,
+            "starts_at": d.starts_at,
+            "venue": d.venue,
+            "invitee_ids": list(d.invitee_ids),
+        }
+        if t == "MeetingScheduled":
+            await tx.execute(upsert(meetings, dialect, ["meeting_id"], {**values, "body": d.body}))
+        else:
+            await tx.execute(update(meetings).where(meetings.c.meeting_id == d.meeting_id).values(**values))
+    elif t == "ReviewOpinionSent":
+        values = {
+            "review_opinion_id": d.review_opinion_id,
+            "meeting_id": d.meeting_id,
+            "body": d.body,
+            "to_unit_id": d.to_unit_id,
+        }
+        await tx.execute(upsert(review_opinions, dialect, ["review_opinion_id"], values))
+
+
+async def _user(env: Envelope, tx: AsyncConnection) -> None:
+    d: Any = env.data
+    dialect = dialect_of(tx)
+    values: dict[str, Any] = {"username": d.username, **_contacts(env)}
+    if env.type == "RoleGranted":
+        values.update(role=d.role, jurisdiction=d.jurisdiction, deputy_id=d.deputy_id, unit_id=d.unit_id)
+    if env.type == "UserDisabled":
+        values["disabled"] = True
+    elif env.type == "UserCreated":
+        values["disabled"] = False
+    await tx.execute(upsert(users, dialect, ["username"], values))
+
+
+# -- reads ---------------------------------------------------------------------------------------
+async def _one(tx: AsyncConnection, stmt: Any) -> dict[str, Any] | None:
+    row = (await tx.execute(stmt)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def suggestion(tx: AsyncConnection, suggestion_id: str) -> dict[str, Any] | None:
+    return await _one(tx, select(suggestions).where(suggestions.c.suggestion_id == suggestion_id))
+
+
+async def unit(tx: AsyncConnection, unit_id: str) -> dict[str, Any] | None:
+    return await _one(tx, select(units).where(units.c.unit_id == unit_id))
+
+
+async def deputy(tx: AsyncConnection, deputy_id: str) -> dict[str, Any] | None:
+    return await _one(tx, select(deputies).where(deputies.c.deputy_id == deputy_id))
+
+
+async def meeting(tx: AsyncConnection, meeting_id: str) -> dict[str, Any] | None:
+    return await _one(tx, select(meetings).where(meetings.c.meeting_id == meeting_id))
+
+
+async def review_opinion(tx: AsyncConnection, rid: str) -> dict[str, Any] | None:
+    return await _one(tx, select(review_opinions).where(review_opinions.c.review_opinion_id == rid))
+
+
+async def place_name(tx: AsyncConnection, code: str) -> str:
+    row = await _one(tx, select(places.c.name).where(places.c.code == code))
+    return str(row["name"]) if row else code
+
+
+async def users_of(tx: AsyncConnection, addressee: str) -> list[dict[str, Any]]:
+    """The users an addressee's notifications also reach (by their own e-mail and phone)."""
+    kind, _, key = addressee.partition(":")
+    q = select(users).where(users.c.disabled.is_(False))
+    if kind == "unit":
+        q = q.where(users.c.role == "organizer", users.c.unit_id == key)
+    elif kind == "deputy":
+        q = q.where(users.c.role == "deputy", users.c.deputy_id == key)
+    else:
+        q = q.where(users.c.role.in_(("township_staff", "county_staff")), users.c.jurisdiction == key)
+    return [dict(r) for r in (await tx.execute(q.order_by(users.c.username))).mappings()]

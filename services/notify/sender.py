@@ -1,0 +1,281 @@
+"""The sender: claims due deliveries from the outbox, sends them, records the outcome.
+
+Claiming is one ``UPDATE … WHERE state = 'pending' AND the lease has expired`` (with ``FOR UPDATE
+SKIP LOCKED`` on PostgreSQL), so two instances on one database never hold the same row; a
+process killed mid-send leaves its rows leased, and another (or itself restarted) takes them
+after the lease. A failure is retried with exponential backoff and jitter, up to
+``RENDA_NOTIFY_MAX_ATTEMPTS``; the webhook carries the same ``notification_id`` and a mail the
+same ``Message-ID`` on every attempt. A reporter appends ``NotificationSent`` /
+``NotificationFailed`` for every finished row (ids derived from the notification id: once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+import uuid
+from collections import defaultdict, deque
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from libs.db.engine import writing
+from libs.events.envelope import Actor
+from libs.events.store import CommandMeta, EventStore, Loaded
+from services.notify.channels import Bots, DeliveryError, Mailer, Sms
+from services.notify.config import NotifySettings
+from services.notify.consumer import bot_label
+from services.notify.events import NOTIFICATION, NotificationFailed, NotificationSent
+from services.notify.metrics import BACKLOG, DELIVERIES
+from services.notify.tables import create_ledger, outbox
+
+log = structlog.get_logger("notify.sender")
+SMS_CONCURRENCY = 8
+
+
+def backoff(attempts: int, base: float, cap: float) -> float:
+    """Seconds before the next attempt: base·2^(n-1), capped, with full jitter in [½, 1½)."""
+    return min(cap, base * 2 ** max(0, attempts - 1)) * (0.5 + random.random())
+
+
+class Sender:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        store: EventStore,
+        ns: NotifySettings,
+        *,
+        smtp_url: str,
+        sms_url: str,
+        wakers: list[asyncio.Event],
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.ns = ns
+        self.mailer = Mailer(smtp_url, ns.notify_mail_from) if smtp_url else None
+        self.sms = Sms(sms_url) if sms_url else None
+        self.bots = Bots(ns.bot_urls, bot_label) if ns.bot_urls else None
+        self.wakers = wakers
+        self.instance = uuid.uuid4().hex[:8]
+        self._sent_times: dict[str, deque[float]] = defaultdict(deque)
+
+    # -- the loops --------------------------------------------------------------------------------
+    async def run(self) -> None:
+        async with writing(self.engine) as tx:
+            await create_ledger(tx)
+        loops = [self._loop("email", self._send_mail)] if self.mailer else []
+        loops += [self._loop("sms", self._send_sms)] if self.sms else []
+        loops += [self._loop("bot", self._send_bots)] if self.bots else []
+        loops.append(self._loop("report", self._report))
+        try:
+            await asyncio.gather(*loops)
+        finally:
+            for closing in (self.mailer, self.sms):
+                if closing is not None:
+                    with contextlib.suppress(Exception):
+                        await closing.close()
+
+    async def _loop(self, name: str, step: Any) -> None:
+        wake = asyncio.Event()
+        self.wakers.append(wake)
+        while True:
+            try:
+                busy = await step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("notify.sender_failed", loop=name)
+                busy = False
+                await asyncio.sleep(1.0)
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), self.ns.notify_poll)
+                wake.clear()
+
+    # -- claiming and recording ---------------------------------------------------------------
+    async def claim(self, channel: str, limit: int, address: str | None = None) -> list[dict[str, Any]]:
+        now = datetime.now(UTC)
+        c = outbox.c
+        due = select(c.id).where(
+            c.state == "pending",
+            c.channel == channel,
+            c.next_attempt_at <= now,
+            or_(c.lease_until.is_(None), c.lease_until < now),
+        )
+        if address is not None:
+            due = due.where(c.address == address)
+        due = due.order_by(c.next_attempt_at).limit(limit)
+        if self.engine.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        token = f"{self.instance}-{uuid.uuid4().hex[:8]}"
+        stmt = (
+            update(outbox)
+            .where(
+                c.id.in_(due.scalar_subquery()),
+                c.state == "pending",
+                or_(c.lease_until.is_(None), c.lease_until < now),
+            )
+            .values(lease_owner=token, lease_until=now + timedelta(seconds=self.ns.notify_lease))
+            .returning(*outbox.c)
+        )
+        async with writing(self.engine) as tx:
+            rows = [dict(r) for r in (await tx.execute(stmt)).mappings()]
+        rows.sort(key=lambda r: (r["next_attempt_at"], r["id"]))
+        return rows
+
+    async def sent(self, rows: list[dict[str, Any]]) -> None:
+        now = datetime.now(UTC)
+        async with writing(self.engine) as tx:
+            await tx.execute(
+                update(outbox)
+                .where(outbox.c.id.in_([r["id"] for r in rows]), outbox.c.state == "pending")
+                .values(
+                    state="sent",
+                    attempts=outbox.c.attempts + 1,
+                    last_error=None,
+                    done_at=now,
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            )
+        for r in rows:
+            DELIVERIES.labels(r["channel"], "sent").inc()
+
+    async def failed(self, rows: list[dict[str, Any]], error: str) -> None:
+        now = datetime.now(UTC)
+        async with writing(self.engine) as tx:
+            for r in rows:
+                attempts = r["attempts"] + 1
+                values: dict[str, Any] = {"attempts": attempts, "last_error": error[:500]}
+                values.update(lease_owner=None, lease_until=None)
+                if attempts >= self.ns.notify_max_attempts:
+                    values.update(state="failed", done_at=now)
+                    DELIVERIES.labels(r["channel"], "failed").inc()
+                else:
+                    wait = backoff(attempts, self.ns.notify_retry_base, self.ns.notify_retry_max)
+                    values["next_attempt_at"] = now + timedelta(seconds=wait)
+                    DELIVERIES.labels(r["channel"], "retried").inc()
+                await tx.execute(
+                    update(outbox).where(outbox.c.id == r["id"], outbox.c.state == "pending").values(**values)
+                )
+        log.warning("notify.delivery_failed", channel=rows[0]["channel"], n=len(rows), error=error[:200])
+
+    # -- channels --------------------------------------------------------------------------------
+    async def _send_mail(self) -> bool:
+        assert self.mailer is not None
+        rows = await self.claim("email", self.ns.notify_batch)
+        digests: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in rows:
+            if r["digest"]:
+                digests[r["address"]].append(r)
+                continue
+            message = self.mailer.message(r["address"], r["title"], r["body"], r["id"])
+            await self._attempt([r], self.mailer.send(message))
+        for address, group in digests.items():
+            subject = f"【每日汇总】{len(group)} 条人大工作通知"
+            body = "\n\n".join(f"{i}. {g['title']}\n{g['body']}" for i, g in enumerate(group, 1))
+            await self._attempt(group, self.mailer.send(self.mailer.message(address, subject, body, group[0]["id"])))
+        return bool(rows)
+
+    async def _send_sms(self) -> bool:
+        assert self.sms is not None
+        sms = self.sms
+        rows = await self.claim("sms", self.ns.notify_batch)
+        gate = asyncio.Semaphore(SMS_CONCURRENCY)
+
+        async def one(r: dict[str, Any]) -> None:
+            body = {
+                "to": r["address"],
+                "template": r["kind"],
+                "params": r["params"],
+                "text": r["body"],
+                "notification_id": r["id"],
+            }
+            async with gate:
+                await self._attempt([r], sms.send(body))
+
+        await asyncio.gather(*(one(r) for r in rows))
+        return bool(rows)
+
+    async def _send_bots(self) -> bool:
+        assert self.bots is not None
+        busy = False
+        for label in self.bots.by_label:
+            times = self._sent_times[label]
+            while times and times[0] < time.monotonic() - 60:
+                times.popleft()
+            if len(times) >= self.ns.notify_bot_rate:
+                continue  # this minute's budget is spent: the rows wait and go out together
+            rows = await self.claim("bot", self.ns.notify_bot_batch, address=label)
+            if not rows:
+                continue
+            busy = True
+            times.append(time.monotonic())
+            if len(rows) == 1:
+                title, body = rows[0]["title"], rows[0]["body"]
+            else:
+                title = f"{len(rows)} 条新通知"
+                body = "\n".join(f"• {r['title']} {r['params'].get('link', '')}" for r in rows)
+            await self._attempt(rows, self.bots.send(label, title, body))
+        return busy
+
+    async def _attempt(self, rows: list[dict[str, Any]], sending: Any) -> None:
+        try:
+            await sending
+        except DeliveryError as exc:
+            await self.failed(rows, str(exc))
+            return
+        await self.sent(rows)
+
+    # -- events ----------------------------------------------------------------------------------
+    async def _report(self) -> bool:
+        c = outbox.c
+        q = select(outbox).where(c.state.in_(("sent", "failed")), c.reported.is_(False)).limit(200)
+        async with self.engine.connect() as conn:
+            rows = [dict(r) for r in (await conn.execute(q)).mappings()]
+        for r in rows:
+            await self._append(r)
+        if rows:
+            async with writing(self.engine) as tx:
+                await tx.execute(update(outbox).where(c.id.in_([r["id"] for r in rows])).values(reported=True))
+            await self.backlog()
+        return bool(rows)
+
+    async def _append(self, r: dict[str, Any]) -> None:
+        nid = r["id"]
+        common = {
+            "notification_id": nid,
+            "source_event_id": r["source_event_id"],
+            "kind": r["kind"],
+            "channel": r["channel"],
+            "recipient": r["recipient"],
+            "attempts": r["attempts"],
+        }
+        done = r["done_at"] or datetime.now(UTC)
+        if done.tzinfo is None:
+            done = done.replace(tzinfo=UTC)
+        event = (
+            NotificationSent(**common, sent_at=done)
+            if r["state"] == "sent"
+            else NotificationFailed(**common, last_error=r["last_error"] or "", failed_at=done)
+        )
+        loaded = Loaded(NOTIFICATION, nid, "pending", 0, 0, "", r["jurisdiction"], frozenset())
+        meta = CommandMeta(Actor.system("notify"), r["source_event_id"], f"notify:{nid}", done)
+        try:
+            await self.store.append(loaded, [event], meta)
+        except ValueError:
+            log.error("notify.event_not_appended", notification_id=nid, reason="jurisdiction not a division code")
+
+    async def backlog(self) -> dict[str, int]:
+        q = select(outbox.c.state, func.count()).where(outbox.c.state != "sent").group_by(outbox.c.state)
+        async with self.engine.connect() as conn:
+            counts = {str(s): int(n) for s, n in (await conn.execute(q)).all()}
+        out = {"pending": counts.get("pending", 0), "failed": counts.get("failed", 0)}
+        for state, n in out.items():
+            BACKLOG.labels(state).set(n)
+        return out
