@@ -8,12 +8,12 @@ from libs.config.settings import Settings
 from libs.events.projection import Projection
 from libs.service.app import ServiceDefinition, create_app
 from services.meetings import api
-from services.meetings.projections import JointInspectionProgress, MeetingsIndex, reference
+from services.meetings.projections import JointInspectionProgress, MeetingsIndex, OrganizerUnits, reference
 from services.meetings.watcher import watch_review_opinions
 
 
 def projections(settings: Settings) -> list[Projection]:
-    return [reference, MeetingsIndex(settings.tz), JointInspectionProgress()]
+    return [reference, OrganizerUnits(), MeetingsIndex(settings.tz), JointInspectionProgress(settings.tz)]
 
 
 DEFINITION = ServiceDefinition(

@@ -27,6 +27,8 @@ from services.deputies.events import (
     JurisdictionRegistered,
     PresidiumFormed,
 )
+from services.suggestions.domain.unit import ORGANIZER_UNIT
+from services.suggestions.events import OrganizerUnitRegistered
 from tests.support.places import fresh
 
 
@@ -41,6 +43,7 @@ class Seeder:
     nc: NATS
     store: EventStore = field(init=False)
     position: int = 0  # last stream sequence written to RENDA_DEPUTIES
+    unit_position: int = 0  # last stream sequence written to RENDA_SUGGESTIONS (organizer units)
 
     def __post_init__(self) -> None:
         self.store = EventStore(self.nc)
@@ -48,13 +51,34 @@ class Seeder:
     @property
     def after(self) -> dict[str, str]:
         """``Renda-After`` for a request that must see everything seeded so far."""
-        return {"Renda-After": f"RENDA_DEPUTIES:{self.position}"}
+        positions = [f"RENDA_DEPUTIES:{self.position}"]
+        if self.unit_position:
+            positions.append(f"RENDA_SUGGESTIONS:{self.unit_position}")
+        return {"Renda-After": ",".join(positions)}
 
-    async def _append(self, agg, aggregate_id: str, jurisdiction: str, events: list[Event]) -> None:  # type: ignore[no-untyped-def]
+    async def _append(self, agg, aggregate_id: str, jurisdiction: str, events: list[Event]) -> int:  # type: ignore[no-untyped-def]
         meta = CommandMeta(Actor("test:seed", "operator"), "seed", str(uuid.uuid4()), datetime.now(UTC))
         loaded = await self.store.load(agg, aggregate_id, jurisdiction=jurisdiction)
         done = await self.store.append(loaded, events, meta, jurisdiction=jurisdiction)
-        self.position = max(self.position, done.stream_seq)
+        if agg.context == "deputies":
+            self.position = max(self.position, done.stream_seq)
+        return done.stream_seq
+
+    async def unit(self, jurisdiction: str, name: str = "镇财政所") -> str:
+        """An organizer unit, as the suggestions context publishes it (``OrganizerUnitRegistered``)."""
+        uid = f"u{uuid.uuid4().hex[:12]}"
+        event = OrganizerUnitRegistered(
+            unit_id=uid,
+            jurisdiction=jurisdiction,
+            name=name,
+            kind="township_office",
+            head="王所长",
+            deputy_head="李副所长",
+            registered_at=datetime.now(UTC),
+        )
+        seq = await self._append(ORGANIZER_UNIT, uid, jurisdiction, [event])
+        self.unit_position = max(self.unit_position, seq)
+        return uid
 
     async def tree(self, city: str, county: str, places: dict[str, str]) -> None:
         """``places``: township or street code → kind."""

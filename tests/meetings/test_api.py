@@ -265,9 +265,9 @@ async def test_streets_hold_no_sessions_and_no_presidium_meetings(
         ) == sorted(district)
         r = await w.post("/api/meetings", schedule_body("inspection", w.street, title="视察老旧小区改造"), street_staff)
         assert r.status_code == 201, r.text
-        # another township's staff may not schedule here (403: the caller named the code)
+        # another township's staff may not schedule here: a foreign body is answered as an unknown one
         r = await w.post("/api/meetings", schedule_body("inspection", w.street), w.staff(w.other))
-        assert r.status_code == 403
+        assert r.status_code == 422 and r.json()["error"]["details"]["field"] == "body", r.text
 
 
 async def test_review_opinion_feedback_clock_raises_overdue_exactly_once(
@@ -276,7 +276,8 @@ async def test_review_opinion_feedback_clock_raises_overdue_exactly_once(
     settings = settings_for(nats_server.url, database_url, review_opinion_deadline="PT2S", reminder_before="PT1S")
     async with make_world(nc, settings) as w:
         staff = w.staff()
-        water = f"u-water-{w.town}"  # units are ids of their own: unique per test
+        water = await w.seed.unit(w.town, "镇水务站")
+        roads = await w.seed.unit(w.town, "镇交通办")
         deputies = await w.seed.deputies(w.town, 3)
         r = await w.post(
             "/api/meetings",
@@ -326,7 +327,7 @@ async def test_review_opinion_feedback_clock_raises_overdue_exactly_once(
         assert types.count("ReviewOpinionReminderDue") <= 1
 
         unit = w.system.auth("organizer", w.town, unit_id=water)
-        other_unit = w.system.auth("organizer", w.town, unit_id="u-roads")
+        other_unit = w.system.auth("organizer", w.town, unit_id=roads)
         assert (await w.get(f"/api/meetings/review-opinions/{rid}", other_unit)).status_code == 404
         assert (
             await w.post(f"/api/meetings/review-opinions/{rid}/feedback", {"content": "x"}, other_unit)

@@ -49,6 +49,7 @@ async def test_joint_inspection_across_three_townships(
     d1 = await seed.deputies(t1, 3)
     d2 = await seed.deputies(t2, 3)
     county_deputy = (await seed.deputies(t1, 1, level="county", congress=county))[0]  # several levels take part
+    sanitation = await seed.unit(county, "县环卫中心")  # a county unit: a township's opinion may go to it
     after = seed.after
 
     async with running_system(settings) as system:
@@ -159,8 +160,8 @@ async def test_joint_inspection_across_three_townships(
         assert absent.status_code == 409 and absent.json()["error"]["code"] == "township_not_participating"
         opinion = await c.post(
             f"/api/meetings/{meeting[t2]}/review-opinions",
-            headers=staff2,
-            json={"agenda_index": 0, "to_unit_id": "u-sanitation", "content": "明确公厕管护主体，建立长效机制"},
+            headers={**staff2, **after},
+            json={"agenda_index": 0, "to_unit_id": sanitation, "content": "明确公厕管护主体，建立长效机制"},
         )
         assert opinion.status_code == 201, opinion.text
 

@@ -33,6 +33,7 @@ class Finding:
     township: str
     description: str
     unit_id: str | None = None
+    deputy_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,14 @@ class LaunchJointInspection:
 
 @dataclass(frozen=True)
 class RecordFinding:
+    """``deputy_ids``: who raised it; the handler fills in those present at the township's inspection
+    (else its invitees) when the clerk names none."""
+
     township: str
     description: str
     unit_id: str | None = None
     deputy_ids: tuple[str, ...] = ()
+    joint_inspection_id: str = ""
 
 
 def initial(joint_inspection_id: str) -> JointInspection:
@@ -94,7 +99,7 @@ def evolve(j: JointInspection, e: Event) -> JointInspection:
                 inspections=e.inspections,
             )
         case InspectionFindingRecorded():
-            finding = Finding(e.finding_id, e.township, e.description, e.unit_id)
+            finding = Finding(e.finding_id, e.township, e.description, e.unit_id, e.deputy_ids)
             return replace(j, findings=(*j.findings, finding))
     return j
 
@@ -152,6 +157,26 @@ def township_inspection(launched: JointInspectionLaunched, link: LinkedInspectio
         agenda=(launched.theme,),
         joint_inspection_id=launched.joint_inspection_id,
     )
+
+
+def submitters(
+    c: RecordFinding, *, present: tuple[str, ...], invitees: tuple[str, ...], recorded: bool
+) -> tuple[str, ...]:
+    """Who raised a finding: the deputies the clerk names; else those present at the township's
+    inspection (its invitees while no attendance is recorded). A finding that names a unit becomes
+    a suggestion, which must have a deputy: with none, it is refused (422 ``deputy_ids``), never
+    dropped. ``present`` / ``invitees`` are the inspection's, current deputies only, lead first."""
+    named = tuple(dict.fromkeys(d.strip() for d in c.deputy_ids if d.strip()))
+    if named:
+        return named
+    found = present if recorded else invitees
+    if not found and (c.unit_id or "").strip():
+        raise InvalidInput(
+            "deputy_ids",
+            "该乡镇（街道）的视察没有出席（或受邀）的在任代表，请在「deputy_ids」中写明提出问题的代表，"
+            "检查发现才能转为代表建议交办。",
+        )
+    return found
 
 
 def decide_record_finding(j: JointInspection, c: RecordFinding, *, finding_id: str, now: datetime) -> list[Event]:

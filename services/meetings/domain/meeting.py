@@ -1,15 +1,13 @@
 """The Meeting aggregate: scheduling, attendance, quorum, votes, resolutions, speeches, minutes.
-
-``evolve`` never raises and reads neither clock nor settings; ``decide_*`` get everything else
-(who the members are as of the meeting date, whether the body is a street, ``now``) as plain
-values from the caller, and refuse with a ``DomainError``.
-"""
+``evolve`` never raises and reads neither clock nor settings; ``decide_*`` get everything else (the
+members as of the meeting date, the body's kind, ``now``, the zone) as plain values, and refuse
+with a ``DomainError``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any, Literal
 
 from libs.events.aggregate import AggregateType
@@ -119,9 +117,6 @@ class Meeting:
         return tuple(sorted(p for p, s in self.attendance.items() if s == status))
 
 
-# --- evolve -----------------------------------------------------------------------------------
-
-
 def initial(meeting_id: str) -> Meeting:
     return Meeting(id=meeting_id)
 
@@ -184,9 +179,6 @@ def _fields(e: Event, *skip: str) -> dict[str, Any]:
 MEETING: AggregateType[Meeting] = AggregateType(name="meeting", context="meetings", initial=initial, evolve=evolve)
 
 
-# --- quorum -----------------------------------------------------------------------------------
-
-
 def quorum_of(m: Meeting, members: frozenset[str] | None = None) -> Quorum:
     """The live quorum: once convened, against the members fixed then; before, against ``members``
     (computed by the caller as of the meeting date; for kinds without a quorum, the invitees)."""
@@ -200,12 +192,15 @@ def quorum_of(m: Meeting, members: frozenset[str] | None = None) -> Quorum:
     return Quorum(present=present, members=len(base), needed=needed)
 
 
-# --- decide -----------------------------------------------------------------------------------
-
-
-def decide_schedule(m: Meeting, c: ScheduleMeeting, *, is_street: bool) -> list[Event]:
+def decide_schedule(m: Meeting, c: ScheduleMeeting, *, is_street: bool, body_kind: str | None = None) -> list[Event]:
+    """Sessions and presidium meetings are a township's only: a street is refused ``not_for_street`` (409,
+    as in every context), a county or city ``body_kind`` is the wrong level (422 ``body``)."""
     if m.status != "new":
         raise InvalidTransition(m.status, "schedule")
+    if body_kind is not None:
+        is_street = body_kind == "street"
+        if c.kind in TOWNSHIP_ONLY and body_kind not in ("township", "street"):
+            raise InvalidInput("body", "人民代表大会会议和主席团会议只在乡镇召开，请填写乡镇的 9 位区划代码。")
     if c.kind in TOWNSHIP_ONLY and is_street:
         raise NotForStreet()
     if c.kind == "group_activity" and not c.group_id:
@@ -375,12 +370,15 @@ def decide_speech(m: Meeting, c: RecordSpeech) -> list[Event]:
     ]
 
 
-def decide_adjourn(m: Meeting, *, notes: str = "", now: datetime) -> list[Event]:
-    """Closes the meeting with minutes generated from its state and their SHA-256."""
+def decide_adjourn(m: Meeting, *, notes: str = "", now: datetime, tz: tzinfo | None = None) -> list[Event]:
+    """Closes the meeting with minutes generated from its state and their SHA-256.
+
+    ``tz``: the zone the minutes print their times in (``RENDA_TIMEZONE``), each with its offset.
+    """
     if m.status != "convened":
         raise InvalidTransition(m.status, "adjourn")
     assert m.kind is not None
-    generated = minutes_.build_minutes(m, adjourned_at=now, notes=notes.strip())
+    generated = minutes_.build_minutes(m, adjourned_at=now, notes=notes.strip(), tz=tz)
     return [
         MeetingAdjourned(
             meeting_id=m.id,

@@ -27,6 +27,8 @@ class ScheduleMeeting:
     joint_inspection_id: str | None = None
 
 
+# Commands on an existing meeting name it in ``meeting_id`` (last, so the domain's own tests may
+# leave it out: ``decide_*`` get the meeting's state, the handler loads it by this id).
 @dataclass(frozen=True)
 class ChangeMeeting:
     """``None`` leaves a field as it is."""
@@ -38,6 +40,13 @@ class ChangeMeeting:
     agenda: tuple[str, ...] | None = None
     invitee_ids: tuple[str, ...] | None = None
     observers: tuple[str, ...] | None = None
+    meeting_id: str = ""
+
+
+@dataclass(frozen=True)
+class CancelMeeting:
+    meeting_id: str
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,12 @@ class RecordAttendance:
     present: tuple[str, ...] = ()
     on_leave: tuple[str, ...] = ()
     absent: tuple[str, ...] = ()
+    meeting_id: str = ""
+
+
+@dataclass(frozen=True)
+class ConveneMeeting:
+    meeting_id: str
 
 
 @dataclass(frozen=True)
@@ -55,6 +70,7 @@ class HoldVote:
     abstain: int
     motion: str = ""  # default: the agenda item's title
     resolution_title: str = ""  # default: the motion
+    meeting_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,13 @@ class RecordSpeech:
     speaker_id: str
     summary: str
     agenda_index: int | None = None
+    meeting_id: str = ""
+
+
+@dataclass(frozen=True)
+class AdjournMeeting:
+    meeting_id: str
+    notes: str = ""
 
 
 # --- checks -----------------------------------------------------------------------------------

@@ -9,9 +9,10 @@ from what the API returns.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from libs.domain import times
 from libs.events.envelope import canonical
 
 if TYPE_CHECKING:
@@ -26,11 +27,14 @@ KIND_NAMES = {
 }
 
 
-def _time(dt: datetime | None) -> str | None:
-    return None if dt is None else dt.astimezone(UTC).isoformat()
+def build_minutes(m: Meeting, *, adjourned_at: datetime, notes: str = "", tz: tzinfo | None = None) -> dict[str, Any]:
+    """``tz``: the zone the times are printed in, each with its offset (default ``RENDA_TIMEZONE``:
+    the process's configured zone, ``+08:00`` in China). Minutes already stored keep their text."""
+    zone_ = tz or times.zone()
 
+    def _time(dt: datetime | None) -> str | None:
+        return None if dt is None else dt.astimezone(zone_).isoformat()
 
-def build_minutes(m: Meeting, *, adjourned_at: datetime, notes: str = "") -> dict[str, Any]:
     present, on_leave, absent = (m.with_status(s) for s in ("present", "on_leave", "absent"))
     recorded = set(m.attendance)
     quorum_present = sum(1 for p in present if p in m.member_ids)

@@ -49,9 +49,16 @@ class ReviewOpinion:
 
 @dataclass(frozen=True)
 class SendReviewOpinion:
-    review_opinion_id: str
+    review_opinion_id: str  # the handler derives it from the command id
     agenda_index: int
     to_unit_id: str
+    content: str
+    meeting_id: str = ""  # the held meeting it follows (``decide_send`` gets that meeting itself)
+
+
+@dataclass(frozen=True)
+class AnswerReviewOpinion:
+    review_opinion_id: str
     content: str
 
 
