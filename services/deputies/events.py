@@ -8,17 +8,20 @@ class is its stored schema; change it only by a new version and an upcaster.
   constituents' names are personal data: kept in the event where the read model needs them, but
   left out of ``repr`` so a log line that prints an event never shows them;
 - the user directory: accounts and role grants, so the audit trail answers "who held which role
-  in which jurisdiction on a past date".
+  in which jurisdiction on a past date". Credentials are never in an event: the password hash is
+  kept in the deputies service's overwritable credential store; ``UserCreated`` and
+  ``PasswordChanged`` only say that a password was set. Version 1 of both carried the hash;
+  their upcasters drop it, so a decoded event never holds one.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from libs.events.event import Event
+from libs.events.event import Event, upcaster
 
 Kind = Literal["city", "county", "township", "street"]
 
@@ -189,10 +192,18 @@ class LiaisonStationUpdated(Event, version=1):
 RoleName = Literal["city_staff", "county_staff", "township_staff", "deputy", "organizer"]
 
 
-class UserCreated(Event, version=1):
+class UserCreated(Event, version=2):
     username: str
-    password_hash: str = Field(repr=False)
     display_name: str = ""
+    password_set: bool = True  # the hash itself is in the credential store, never here
+    email: str | None = Field(default=None, repr=False)  # where notifications go: personal data
+    phone: str | None = Field(default=None, repr=False)
+
+
+@upcaster(UserCreated, from_version=1)
+def _user_created_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 carried the argon2 hash: a decoded event never shows it."""
+    return {k: v for k, v in data.items() if k != "password_hash"} | {"password_set": True}
 
 
 class RoleGranted(Event, version=1):
@@ -210,6 +221,12 @@ class UserDisabled(Event, version=1):
     reason: str = ""
 
 
-class PasswordChanged(Event, version=1):
+class PasswordChanged(Event, version=2):
+    """The password was changed (the new hash is in the credential store, never here)."""
+
     username: str
-    password_hash: str = Field(repr=False)
+
+
+@upcaster(PasswordChanged, from_version=1)
+def _password_changed_v1(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k != "password_hash"}

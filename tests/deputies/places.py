@@ -12,7 +12,8 @@ from nats.aio.client import Client as NATS
 
 from libs.events.envelope import Actor
 from libs.events.store import CommandMeta, EventStore
-from services.deputies import commands
+from services.deputies.commands.context import operator
+from services.deputies.commands.jurisdictions import RegisterJurisdiction, register_jurisdiction
 from tests.support.places import fresh
 from tests.support.system import System
 
@@ -49,8 +50,8 @@ async def fresh_tree(nc: NATS) -> Tree:
         (tree.street, "丙街道", "street", county),
     ]
     for code, name, kind, parent in rows:
-        c = commands.RegisterJurisdiction(code=code, name=name, kind=kind, parent=parent)  # type: ignore[arg-type]
-        await commands.register_jurisdiction(c, store, None, operator_meta())
+        c = RegisterJurisdiction(code=code, name=name, kind=kind, parent=parent)  # type: ignore[arg-type]
+        await register_jurisdiction(c, operator(store, "tests"))
     return tree
 
 

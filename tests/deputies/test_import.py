@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from libs.events.store import EventStore
+from services.deputies.commands.files import import_deputies_file
 from services.deputies.domain.deputy import DEPUTY
-from services.deputies.importing import import_deputies_file
 from tests.deputies.places import fresh_tree
 
 HEADER = "姓名,性别,层级,所属人大,编组乡镇,选区,届次,代表构成,电话,补选,当选日期\n"
@@ -23,21 +23,21 @@ async def test_a_file_with_a_bad_row_registers_nobody_then_loads_once(nc, tmp_pa
     ]
     bad = tmp_path / "bad.csv"
     bad.write_text(
-        HEADER + "".join(good) + f"王五,未知,乡镇,{t},,第三选区,十八,,,否,\n" + f"赵六,男,乡镇,{s},,第四选区,18,,,,\n",
+        HEADER + "".join(good) + f"王五,未知,乡镇,{t},,第三选区,第X届,,,否,\n" + f"赵六,男,乡镇,{s},,第四选区,18,,,,\n",
         encoding="utf-8",
     )
     report = await import_deputies_file(bad, store)
     # every problem of every row, with its row number: the schema's and the rules' (a street has no congress)
     assert {(p.row, p.field) for p in report.problems} == {(4, "gender"), (4, "term"), (5, "not_for_street")}
-    assert report.registered == 0 and report.deputy_ids == []
+    assert report.registered == 0 and report.ids == []
 
     ok = tmp_path / "ok.csv"
     ok.write_text(HEADER + "".join(good), encoding="utf-8")
     first = await import_deputies_file(ok, store)
     assert (first.registered, first.existing, first.problems) == (2, 0, [])
     again = await import_deputies_file(ok, store)
-    assert (again.registered, again.existing) == (0, 2) and again.deputy_ids == first.deputy_ids
-    zhang = (await store.load(DEPUTY, first.deputy_ids[0])).state
-    li = (await store.load(DEPUTY, first.deputy_ids[1])).state
+    assert (again.registered, again.existing) == (0, 2) and again.ids == first.ids
+    zhang = (await store.load(DEPUTY, first.ids[0])).state
+    li = (await store.load(DEPUTY, first.ids[1])).state
     assert (zhang.name, zhang.level, zhang.township, zhang.phone) == ("张三", "township", t, "13800000000")
     assert (li.level, li.congress, li.by_election) == ("county", tree.county, True)

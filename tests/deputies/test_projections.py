@@ -15,9 +15,9 @@ from libs.events.projection import rebuild
 from libs.events.store import CommandMeta, EventStore
 from services.deputies.domain.deputy import DEPUTY
 from services.deputies.domain.presidium import PRESIDIUM
-from services.deputies.dossier_projection import DutyRecords, activities, attendance
 from services.deputies.events import DeputyRegistered, DutyActivityRecorded, PresidiumFormed
 from services.deputies.projections import DeputyRegistry, deputies, presidiums
+from services.deputies.projections.dossier import DutyRecords, activities, attendance
 from services.meetings.domain.meeting import MEETING
 from services.meetings.events import AttendanceRecorded, MeetingCancelled, MeetingChanged, MeetingScheduled
 from tests.deputies.places import fresh_tree

@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from libs.domain.errors import AlreadyExists, InvalidInput, NotForStreet
+from libs.domain.errors import AlreadyExists, InvalidInput, InvalidTransition, NotForStreet
 from libs.events.aggregate import AggregateType
 from libs.events.event import Event
-from services.deputies.domain.deputy_errors import (
+from services.deputies.domain.errors import (
     DeputyNotRegistered,
     DeputyTerminated,
     NotPresidiumMember,
@@ -44,6 +44,7 @@ CONGRESS_CODE_LENGTHS: dict[Level, tuple[int, ...]] = {
 PEOPLE_REQUIRED: frozenset[str] = frozenset({"constituent_visit", "constituent_meeting"})
 _PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,18}[0-9]$")
 MAX_TEXT = 2000
+DEFAULT_REPORT_MODE: ReportMode = "meeting"  # a report to voters not said to be written was given at a meeting
 
 
 @dataclass(frozen=True)
@@ -226,9 +227,8 @@ def decide_terminate(d: Deputy, c: TerminateDeputy) -> list[Event]:
     if not d.registered:
         raise DeputyNotRegistered()
     if d.terminated_on is not None:
-        if d.terminated_on == c.effective_on and d.termination_reason == c.reason:
-            return []  # the same termination again records nothing
-        raise DeputyTerminated([d.id])
+        # A mandate ends once; a retry of the same command is the store's to answer, not this.
+        raise InvalidTransition("terminated", "terminate")
     if d.elected_on is not None and c.effective_on < d.elected_on:
         raise InvalidInput("effective_on", "终止日期不能早于当选日期。")
     if len(c.reason_text) > MAX_TEXT:
@@ -276,9 +276,10 @@ def decide_record_activity(d: Deputy, c: RecordDutyActivity, *, today: date) -> 
         raise InvalidInput("people_count", "人数不能为负数。")
     if c.kind in PEOPLE_REQUIRED and c.people_count < 1:
         raise InvalidInput("people_count", "走访选民和选民座谈会须填写参加的群众人数。")
-    if c.kind == "report_to_voters" and c.report_mode is None:
-        raise InvalidInput("report_mode", "向选民述职须注明是书面述职还是会议述职。")
-    if c.kind != "report_to_voters" and c.report_mode is not None:
+    report_mode = c.report_mode
+    if c.kind == "report_to_voters" and report_mode is None:
+        report_mode = DEFAULT_REPORT_MODE
+    if c.kind != "report_to_voters" and report_mode is not None:
         raise InvalidInput("report_mode", "只有向选民述职才填写述职方式。")
     if len(c.summary) > MAX_TEXT:
         raise InvalidInput("summary", f"内容摘要不能超过 {MAX_TEXT} 字。")
@@ -290,7 +291,7 @@ def decide_record_activity(d: Deputy, c: RecordDutyActivity, *, today: date) -> 
             on=c.on,
             summary=c.summary.strip(),
             people_count=c.people_count,
-            report_mode=c.report_mode,
+            report_mode=report_mode,
             level=d.level,
             congress=d.congress,
             township=d.township,

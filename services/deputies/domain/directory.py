@@ -2,14 +2,16 @@
 
 A user holds one role at a time, in one jurisdiction, bound to a deputy (role ``deputy``) or
 an organizer unit (role ``organizer``). Disabling is final here: the account's tokens stop
-working in every service (libs/auth/revocation.py). Passwords arrive already hashed; the
-strength rule is checked by the handler before hashing (libs/auth/passwords.py).
+working in every service (libs/auth/revocation.py). Passwords never reach the aggregate or its
+events: the handler checks their strength, hashes them and keeps the hash in the credential
+store; the events only say that a password was set. E-mail and phone are where notifications
+go (contact data, not secrets).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from libs.domain.errors import AlreadyExists, DomainError, InvalidInput, NotFound
 from libs.events.aggregate import AggregateType
@@ -17,6 +19,8 @@ from libs.events.event import Event
 from services.deputies.events import PasswordChanged, RoleGranted, RoleName, UserCreated, UserDisabled
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{2,63}$")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,18}[0-9]$")
 ROLE_CODE_LENGTHS: dict[str, tuple[int, ...]] = {
     "city_staff": (4,),
     "county_staff": (6,),
@@ -41,17 +45,15 @@ class UserDisabledError(DomainError):
 @dataclass(frozen=True)
 class User:
     username: str
-    password_hash: str | None = None
+    exists: bool = False
     display_name: str = ""
     role: RoleName | None = None
     jurisdiction: str | None = None
     deputy_id: str | None = None
     unit_id: str | None = None
     disabled: bool = False
-
-    @property
-    def exists(self) -> bool:
-        return self.password_hash is not None
+    email: str | None = field(default=None, repr=False)
+    phone: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -91,26 +93,38 @@ def check_grant(g: Grant) -> None:
 def evolve(u: User, e: Event) -> User:
     match e:
         case UserCreated():
-            return replace(u, password_hash=e.password_hash, display_name=e.display_name)
+            return replace(u, exists=True, display_name=e.display_name, email=e.email, phone=e.phone)
         case RoleGranted():
             return replace(u, role=e.role, jurisdiction=e.jurisdiction, deputy_id=e.deputy_id, unit_id=e.unit_id)
         case UserDisabled():
             return replace(u, disabled=True)
-        case PasswordChanged():
-            return replace(u, password_hash=e.password_hash)
     return u
 
 
 USER = AggregateType[User](name="user", context="deputies", initial=lambda name: User(username=name), evolve=evolve)
 
 
-def decide_create(u: User, *, password_hash: str, grant: Grant, display_name: str = "") -> list[Event]:
+def check_contact(email: str | None, phone: str | None) -> tuple[str | None, str | None]:
+    """E-mail and phone as kept (trimmed, empty → None); a malformed one is refused naming it."""
+    email = (email or "").strip() or None
+    phone = (phone or "").strip() or None
+    if email is not None and not EMAIL.match(email):
+        raise InvalidInput("email", f"电子邮箱格式不正确：「{email}」。")
+    if phone is not None and not PHONE.match(phone):
+        raise InvalidInput("phone", "电话号码格式不正确，请填写手机号或带区号的固定电话。")
+    return email, phone
+
+
+def decide_create(
+    u: User, *, grant: Grant, display_name: str = "", email: str | None = None, phone: str | None = None
+) -> list[Event]:
     check_username(u.username)
     check_grant(grant)
+    email, phone = check_contact(email, phone)
     if u.exists:
         raise AlreadyExists(f"用户名 {u.username} 已存在。", username=u.username)
     return [
-        UserCreated(username=u.username, password_hash=password_hash, display_name=display_name.strip()),
+        UserCreated(username=u.username, display_name=display_name.strip(), email=email, phone=phone),
         RoleGranted(
             username=u.username,
             role=grant.role,
@@ -152,6 +166,6 @@ def decide_disable(u: User, *, reason: str = "") -> list[Event]:
     return [UserDisabled(username=u.username, reason=reason.strip())]
 
 
-def decide_change_password(u: User, *, password_hash: str) -> list[Event]:
+def decide_change_password(u: User) -> list[Event]:
     _existing(u)
-    return [PasswordChanged(username=u.username, password_hash=password_hash)]
+    return [PasswordChanged(username=u.username)]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from libs.domain.errors import AlreadyExists, InvalidInput
 from libs.events.aggregate import AggregateType
 from libs.events.event import Event
-from services.deputies.domain.deputy_errors import (
+from services.deputies.domain.errors import (
     CentralGroupExists,
     DeputyTerminated,
     GroupNotFormed,

@@ -15,9 +15,10 @@ from datetime import date
 from libs.domain.errors import InvalidInput, NotForStreet
 from libs.events.aggregate import AggregateType
 from libs.events.event import Event
-from services.deputies.domain.deputy_errors import (
+from services.deputies.domain.errors import (
     DeputyTerminated,
     GovernmentOfficeHolder,
+    NotCongressMember,
     PresidiumSize,
 )
 from services.deputies.events import PresidiumFormed
@@ -78,6 +79,7 @@ def decide_form(
     is_street: bool,
     large_township: bool,
     office_holder_ids: Set[str],
+    congress_member_ids: Set[str] | None = None,
     current_ids: Set[str] | None = None,
     size: SizeRule = SizeRule(),
 ) -> list[Event]:
@@ -86,11 +88,17 @@ def decide_form(
     ``is_street``: the jurisdiction is a street (no presidium there);
     ``large_township``: the township is configured large (up to ``size.maximum_large``);
     ``office_holder_ids``: those of the named deputies who hold a government office;
-    ``current_ids``: current deputies of this township's congress (``None`` skips the check).
+    ``congress_member_ids``: those named who are deputies of this township's own congress
+    (``None`` skips the check); ``current_ids``: those named who are current on ``c.formed_on``
+    (``None`` skips the check).
     """
     if is_street:
         raise NotForStreet()
-    members = tuple(dict.fromkeys(m.strip() for m in c.member_ids if m.strip()))
+    named = [m.strip() for m in c.member_ids if m.strip()]
+    members = tuple(dict.fromkeys(named))
+    if len(members) != len(named):
+        twice = sorted({m for m in named if named.count(m) > 1})
+        raise InvalidInput("member_ids", f"主席团成员名单中有重复的代表：{'、'.join(twice)}。")
     minimum, maximum = size.bounds(large_township)
     if not minimum <= len(members) <= maximum:
         raise PresidiumSize(len(members), minimum, maximum)
@@ -99,6 +107,10 @@ def decide_form(
     holders = [m for m in members if m in office_holder_ids]
     if holders:
         raise GovernmentOfficeHolder(holders)
+    if congress_member_ids is not None:
+        others = [m for m in members if m not in congress_member_ids]
+        if others:
+            raise NotCongressMember(others)
     if current_ids is not None:
         not_current = [m for m in members if m not in current_ids]
         if not_current:

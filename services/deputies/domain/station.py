@@ -14,7 +14,7 @@ from datetime import date
 from libs.domain.errors import AlreadyExists, InvalidInput
 from libs.events.aggregate import AggregateType
 from libs.events.event import Event
-from services.deputies.domain.deputy_errors import StationNotRegistered
+from services.deputies.domain.errors import StationNotRegistered
 from services.deputies.events import (
     LiaisonStationRegistered,
     LiaisonStationUpdated,

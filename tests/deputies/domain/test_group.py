@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from libs.domain.errors import AlreadyExists, InvalidInput
-from services.deputies.domain.deputy_errors import CentralGroupExists, DeputyTerminated, GroupNotFormed
+from services.deputies.domain.errors import CentralGroupExists, DeputyTerminated, GroupNotFormed
 from services.deputies.domain.group import (
     GROUP,
     ChangeDeputyGroup,

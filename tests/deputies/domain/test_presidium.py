@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from libs.domain.errors import InvalidInput, NotForStreet
-from services.deputies.domain.deputy_errors import DeputyTerminated, GovernmentOfficeHolder, PresidiumSize
+from services.deputies.domain.errors import DeputyTerminated, GovernmentOfficeHolder, NotCongressMember, PresidiumSize
 from services.deputies.domain.presidium import (
     PRESIDIUM,
     FormPresidium,
@@ -62,10 +62,18 @@ def test_a_large_township_may_have_fifteen_but_not_sixteen():
         decide(form(16), large_township=True)
 
 
-def test_duplicates_are_counted_once():
-    c = FormPresidium(T, (*members(6), "d0"), "d0", ON)
-    with pytest.raises(PresidiumSize):
+def test_a_deputy_named_twice_is_refused_naming_the_field():
+    c = FormPresidium(T, (*members(7), "d0"), "d0", ON)
+    with pytest.raises(InvalidInput) as err:
         decide(c)
+    assert err.value.field == "member_ids"
+
+
+def test_a_deputy_of_another_congress_is_refused_as_such_not_as_terminated():
+    # an active county deputy grouped in the township: current, but not a deputy of this congress
+    with pytest.raises(NotCongressMember) as err:
+        decide(form(), congress_member_ids=set(members(9)) - {"d3"}, current_ids=set(members(9)))
+    assert err.value.code == "not_congress_member" and err.value.details["deputy_ids"] == ["d3"]
 
 
 def test_the_chair_must_be_a_member():

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from libs.domain.errors import InvalidInput
-from services.deputies.domain.deputy_errors import StationNotRegistered
+from services.deputies.domain.errors import StationNotRegistered
 from services.deputies.domain.station import (
     STATION,
     RegisterLiaisonStation,

@@ -1,30 +1,33 @@
 """HTTP routes of the deputies registry: jurisdictions and deputies. Parse, authorise, call, answer.
 
-Groups, presidium and stations: ``api_bodies``; duty records and dossiers: ``api_duty``. The
-``/{deputy_id}`` route is in ``record_router``, mounted last so that fixed paths win.
+The ``/{deputy_id}`` route is in ``record_router``, mounted last so that fixed paths win.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from libs.auth.access import ANY_ROLE, OVER_TOWNSHIPS, STAFF_ROLES
+from libs.domain.times import DateInRange, LocalTime
 from libs.web.deps import CommandContext, ReadContext, command_context, read_context
 from libs.web.lists import CursorParam, LimitParam, Page, page
-from services.deputies import commands, queries
+from services.deputies import queries
+from services.deputies.api.deps import STAFF_AND_DEPUTY, read_today
+from services.deputies.commands.context import new_id, today
+from services.deputies.commands.deputies import confirm_qualification, register_deputy, terminate_deputy
+from services.deputies.commands.jurisdictions import RegisterJurisdiction, register_jurisdiction
 from services.deputies.domain import deputy as deputy_
 from services.deputies.domain.deputy import Deputy
-from services.deputies.inputs import Gender, Level, TerminationReason
+from services.deputies.domain.vocabulary import Gender, Level, Term, TerminationReason
 
 router = APIRouter(prefix="/api/deputies", tags=["代表"])
 record_router = APIRouter(prefix="/api/deputies", tags=["代表"])
 
 CodeQuery = Annotated[str | None, Query(max_length=9, pattern=r"^\d{2}(\d{2}(\d{2}(\d{3})?)?)?$")]
-STAFF_AND_DEPUTY = (*STAFF_ROLES, "deputy")
 
 
 class JurisdictionIn(BaseModel):
@@ -45,9 +48,8 @@ class JurisdictionOut(BaseModel):
 async def post_jurisdiction(
     body: JurisdictionIn, ctx: Annotated[CommandContext, Depends(command_context(*OVER_TOWNSHIPS))]
 ) -> JurisdictionOut:
-    c = commands.RegisterJurisdiction(code=body.code, name=body.name, kind=body.kind, parent=body.parent)
-    done = await commands.register_jurisdiction(c, ctx.store, ctx.principal, ctx.meta)
-    ctx.answered(done)
+    c = RegisterJurisdiction(code=body.code, name=body.name, kind=body.kind, parent=body.parent)
+    done = await register_jurisdiction(c, ctx)
     j = done.loaded.state
     return JurisdictionOut(code=j.code, name=j.name, kind=j.kind or body.kind, parent=j.parent)
 
@@ -75,11 +77,11 @@ class DeputyIn(BaseModel):
     congress: str = Field(min_length=1, max_length=12, description="选举产生该代表的人大的区划代码")
     township: str | None = Field(default=None, max_length=9, description="编组所在乡镇（街道）代码")
     constituency: str = Field(min_length=1, max_length=200, description="选区或选举单位")
-    term: int = Field(ge=1, le=99, description="届次，例如第十八届填 18")
+    term: Term = Field(description="届次：18，或按书写习惯填「第十八届」")
     sector: str = Field(default="", max_length=100, description="代表构成，例如 农民、工人、专业技术人员")
     phone: str | None = Field(default=None, max_length=30)
     by_election: bool = Field(default=False, description="补选产生")
-    elected_on: date | None = None
+    elected_on: DateInRange | None = None
 
     def command(self, deputy_id: str) -> deputy_.RegisterDeputy:
         return deputy_.RegisterDeputy(
@@ -115,7 +117,7 @@ class DeputyOut(BaseModel):
     status: Literal["active", "terminated"]
     terminated_on: date | None
     termination_reason: str | None
-    registered_at: datetime | None = None
+    registered_at: LocalTime | None = None
 
 
 class DeputyStateOut(BaseModel):
@@ -152,11 +154,11 @@ class DeputyStateOut(BaseModel):
 async def post_deputy(
     body: DeputyIn, ctx: Annotated[CommandContext, Depends(command_context(*STAFF_ROLES))]
 ) -> DeputyOut:
-    c = body.command(commands.new_id(ctx.meta, "deputy"))
-    done = await commands.register_deputy(c, ctx)
+    c = body.command(new_id(ctx.meta, "deputy"))
+    done = await register_deputy(c, ctx)
     d = done.loaded.state
     return DeputyOut(
-        **DeputyStateOut.of(d, commands.today(ctx)).model_dump(),
+        **DeputyStateOut.of(d, today(ctx)).model_dump(),
         gender=c.gender,
         constituency=c.constituency.strip(),
         term=c.term,
@@ -179,7 +181,7 @@ async def get_deputies(
     rows = await queries.deputies_list(
         ctx.runtime.engine,
         ctx.principal,
-        today=_today(ctx),
+        today=read_today(ctx),
         township=township,
         status=status_,
         level=level,
@@ -196,7 +198,7 @@ class TerminateIn(BaseModel):
     reason: TerminationReason = Field(
         description="resigned | recalled | moved | deceased | term_ended（也可填 辞职 / 罢免 / 迁出 / 去世 / 任期届满）"
     )
-    effective_on: date
+    effective_on: DateInRange
     note: str = Field(default="", max_length=2000, description="说明，例如 主席团接受辞职的会议")
 
 
@@ -207,31 +209,27 @@ async def post_terminate(
     c = deputy_.TerminateDeputy(
         deputy_id=deputy_id, reason=body.reason, effective_on=body.effective_on, reason_text=body.note
     )
-    done = await commands.terminate_deputy(c, ctx)
-    return DeputyStateOut.of(done.loaded.state, commands.today(ctx))
+    done = await terminate_deputy(c, ctx)
+    return DeputyStateOut.of(done.loaded.state, today(ctx))
 
 
 class QualificationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    confirmed_on: date | None = Field(default=None, description="主席团（常委会）确认代表资格的日期，默认今天")
+    confirmed_on: DateInRange | None = Field(default=None, description="主席团（常委会）确认代表资格的日期，默认今天")
 
 
 @router.post("/{deputy_id}/qualification", response_model=DeputyStateOut)
 async def post_qualification(
     deputy_id: str, body: QualificationIn, ctx: Annotated[CommandContext, Depends(command_context(*STAFF_ROLES))]
 ) -> DeputyStateOut:
-    c = deputy_.ConfirmQualification(deputy_id=deputy_id, confirmed_on=body.confirmed_on or commands.today(ctx))
-    done = await commands.confirm_qualification(c, ctx)
-    return DeputyStateOut.of(done.loaded.state, commands.today(ctx))
-
-
-def _today(ctx: ReadContext) -> date:
-    return datetime.now(ctx.runtime.settings.tz).date()
+    c = deputy_.ConfirmQualification(deputy_id=deputy_id, confirmed_on=body.confirmed_on or today(ctx))
+    done = await confirm_qualification(c, ctx)
+    return DeputyStateOut.of(done.loaded.state, today(ctx))
 
 
 @record_router.get("/{deputy_id}", response_model=DeputyOut)
 async def get_deputy(
     deputy_id: str, ctx: Annotated[ReadContext, Depends(read_context(*STAFF_AND_DEPUTY))]
 ) -> DeputyOut:
-    return DeputyOut(**await queries.deputy(ctx.runtime.engine, ctx.principal, deputy_id, _today(ctx)))
+    return DeputyOut(**await queries.deputy(ctx.runtime.engine, ctx.principal, deputy_id, read_today(ctx)))

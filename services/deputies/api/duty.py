@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
@@ -10,23 +10,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from libs.auth.access import STAFF_ROLES
 from libs.domain.errors import InvalidInput
+from libs.domain.times import DateInRange
 from libs.web.deps import CommandContext, ReadContext, command_context, read_context
 from libs.web.errors import NotVisible
 from libs.web.lists import CursorParam, LimitParam, Page, decode_cursor, page
-from services.deputies import commands, dossier_queries
-from services.deputies.api_bodies import deputies_config
-from services.deputies.config import DeputiesSettings
+from services.deputies.api.deps import STAFF_AND_DEPUTY, PolicyDep, TownshipParam, read_today
+from services.deputies.commands.context import new_id, today
+from services.deputies.commands.deputies import record_activity, record_contact
 from services.deputies.domain import deputy as deputy_
-from services.deputies.inputs import ActivityKind, ContactKind, ReportMode
+from services.deputies.domain.vocabulary import ActivityKind, ContactKind, Count, ReportMode
+from services.deputies.events import DutyActivityRecorded
+from services.deputies.queries import dossier as dossier_queries
 
 router = APIRouter(prefix="/api/deputies", tags=["履职"])
-STAFF_AND_DEPUTY = (*STAFF_ROLES, "deputy")
 Year = Annotated[int | None, Query(ge=1949, le=2200, description="年度，默认今年")]
-TownshipParam = Annotated[str, Query(pattern=r"^\d{9}$", description="乡镇（街道）9 位区划代码")]
-
-
-def _today(ctx: ReadContext) -> date:
-    return datetime.now(ctx.runtime.settings.tz).date()
 
 
 # -- activities -----------------------------------------------------------------------------------
@@ -37,10 +34,12 @@ class ActivityIn(BaseModel):
         description="constituent_visit | reception | report_to_voters | mediation | training | "
         "good_deed | household_help | constituent_meeting（也可填中文，如 走访选民）"
     )
-    on: date
+    on: DateInRange
     summary: str = Field(default="", max_length=2000)
-    people_count: int = Field(default=0, ge=0, le=100_000, description="参加或走访的群众人数")
-    report_mode: ReportMode | None = Field(default=None, description="述职方式：written 书面 | meeting 会议（仅述职）")
+    people_count: Count = Field(default=0, description="参加或走访的群众人数")
+    report_mode: ReportMode | None = Field(
+        default=None, description="述职方式：written 书面 | meeting 会议（仅述职，默认 meeting）"
+    )
 
 
 class ActivityOut(BaseModel):
@@ -60,14 +59,15 @@ async def post_activity(
 ) -> ActivityOut:
     c = deputy_.RecordDutyActivity(
         deputy_id=deputy_id,
-        activity_id=commands.new_id(ctx.meta, "activity"),
+        activity_id=new_id(ctx.meta, "activity"),
         kind=body.kind,
         on=body.on,
         summary=body.summary,
         people_count=body.people_count,
         report_mode=body.report_mode,
     )
-    await commands.record_activity(c, ctx)
+    done = await record_activity(c, ctx)
+    recorded = [e.data for e in done.envelopes if isinstance(e.data, DutyActivityRecorded)]
     return ActivityOut(
         activity_id=c.activity_id,
         deputy_id=deputy_id,
@@ -75,7 +75,7 @@ async def post_activity(
         on=c.on,
         summary=c.summary.strip(),
         people_count=c.people_count,
-        report_mode=c.report_mode,
+        report_mode=recorded[0].report_mode if recorded else c.report_mode,
         recorded_by=ctx.principal.role,
     )
 
@@ -111,7 +111,7 @@ class ContactIn(BaseModel):
     contact: str | ConstituentIn = Field(
         description='presidium_member：所联系代表的 id；constituent：{"name", "village"}，或「姓名，村名」'
     )
-    on: date | None = Field(default=None, description="建立联系的日期，默认今天")
+    on: DateInRange | None = Field(default=None, description="建立联系的日期，默认今天")
 
 
 class ContactOut(BaseModel):
@@ -139,13 +139,13 @@ def _constituent(contact: str | ConstituentIn) -> tuple[str, str]:
 async def post_contact(
     deputy_id: str, body: ContactIn, ctx: Annotated[CommandContext, Depends(command_context(*STAFF_AND_DEPUTY))]
 ) -> ContactOut:
-    on = body.on or commands.today(ctx)
+    on = body.on or today(ctx)
     if body.kind == "presidium_member":
         if not isinstance(body.contact, str):
             raise InvalidInput("contact", "主席团成员联系代表时，contact 填所联系代表的 id。")
         c = deputy_.RecordContact(
             deputy_id=deputy_id,
-            contact_id=commands.new_id(ctx.meta, "contact"),
+            contact_id=new_id(ctx.meta, "contact"),
             kind="presidium_member",
             on=on,
             contact_deputy_id=body.contact.strip(),
@@ -154,13 +154,13 @@ async def post_contact(
         name, village = _constituent(body.contact)
         c = deputy_.RecordContact(
             deputy_id=deputy_id,
-            contact_id=commands.new_id(ctx.meta, "contact"),
+            contact_id=new_id(ctx.meta, "contact"),
             kind="constituent",
             on=on,
             constituent_name=name,
             village=village,
         )
-    done = await commands.record_contact(c, ctx)
+    done = await record_contact(c, ctx)
     return ContactOut(
         contact_id=c.contact_id if done.envelopes else None,
         deputy_id=deputy_id,
@@ -178,7 +178,7 @@ async def get_contacts(
     on: date | None = None,
 ) -> dict[str, Any]:
     """Fixed contacts of a township: presidium members ↔ ≥10 deputies, deputies ↔ ≥3 constituents."""
-    found = await dossier_queries.contact_check(ctx.runtime.engine, ctx.principal, township, on=on or _today(ctx))
+    found = await dossier_queries.contact_check(ctx.runtime.engine, ctx.principal, township, on=on or read_today(ctx))
     if found is None:
         raise NotVisible()
     return found
@@ -190,14 +190,14 @@ async def get_dossier(
     deputy_id: str, ctx: Annotated[ReadContext, Depends(read_context(*STAFF_AND_DEPUTY))], year: Year = None
 ) -> dict[str, Any]:
     """履职档案: activities per kind, meetings invited / attended, suggestions, the "六个一" met and missing."""
-    return await dossier_queries.dossier(ctx.runtime.engine, ctx.principal, deputy_id, year or _today(ctx).year)
+    return await dossier_queries.dossier(ctx.runtime.engine, ctx.principal, deputy_id, year or read_today(ctx).year)
 
 
 # -- township figures -----------------------------------------------------------------------------
 @router.get("/inactive")
 async def get_inactive(
     ctx: Annotated[ReadContext, Depends(read_context(*STAFF_ROLES))],
-    config: Annotated[DeputiesSettings, Depends(deputies_config)],
+    policy: PolicyDep,
     township: TownshipParam,
     months: Annotated[
         int | None, Query(ge=1, le=60, description="不活跃期限（月），默认 RENDA_INACTIVE_MONTHS")
@@ -208,7 +208,11 @@ async def get_inactive(
 ) -> dict[str, Any]:
     """Deputies of the township with no activity of any kind in the period (default two quarters)."""
     report = await dossier_queries.inactive(
-        ctx.runtime.engine, ctx.principal, township, on=as_of or _today(ctx), months=months or config.inactive_months
+        ctx.runtime.engine,
+        ctx.principal,
+        township,
+        on=as_of or read_today(ctx),
+        months=months or policy.inactive_months,
     )
     items = report["items"]
     after = decode_cursor(cursor)
@@ -228,7 +232,12 @@ async def get_reports(
 ) -> dict[str, Any]:
     """Reports to voters (述职): who reported this year, the meeting share (≥30 %), term coverage."""
     found = await dossier_queries.report_coverage(
-        ctx.runtime.engine, ctx.principal, township, year=year or _today(ctx).year, term_start=term_start, as_of=as_of
+        ctx.runtime.engine,
+        ctx.principal,
+        township,
+        year=year or read_today(ctx).year,
+        term_start=term_start,
+        as_of=as_of,
     )
     if found is None:
         raise NotVisible()

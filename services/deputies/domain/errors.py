@@ -77,3 +77,19 @@ class StationNotRegistered(DomainError):
 class NotPresidiumMember(DomainError):
     code = "not_presidium_member"
     message = "只有主席团成员才能登记联系代表的记录。"
+
+
+class NotCongressMember(DomainError):
+    """Named for a township's presidium but not a deputy of that township's own congress."""
+
+    code = "not_congress_member"
+    status = 422
+
+    def __init__(self, deputy_ids: Iterable[str]) -> None:
+        ids = sorted(set(deputy_ids))
+        super().__init__(
+            f"主席团成员须是本乡镇人民代表大会的代表；以下 {len(ids)} 人不是本乡镇人大代表"
+            f"（例如县级、市级代表），不能列入：{'、'.join(ids)}。",
+            field="member_ids",
+            deputy_ids=ids,
+        )

@@ -19,9 +19,9 @@ from libs.auth.tokens import issue
 from libs.web.deps import ReadContext, allow, clear_session, public, read_context, runtime, set_session
 from libs.web.errors import respond
 from libs.web.lists import CursorParam, LimitParam, Page, page
-from services.deputies import directory_commands
-from services.deputies.directory_projection import users_under
+from services.deputies.commands import directory as directory_commands
 from services.deputies.domain.directory import User
+from services.deputies.queries.directory import users_under
 
 router = APIRouter(prefix="/api/auth", tags=["登录与账号"])
 
@@ -72,7 +72,7 @@ def _guard(request: Request) -> LoginGuard:
     guard = rt.extras.get("login_guard")
     if guard is None:
         guard = rt.extras["login_guard"] = LoginGuard(rt.engine)
-    return guard  # type: ignore[no-any-return]
+    return guard
 
 
 async def _login(request: Request, body: LoginIn) -> tuple[User, str, int] | JSONResponse:

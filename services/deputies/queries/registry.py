@@ -19,7 +19,7 @@ from libs.web.errors import NotVisible
 from libs.web.lists import decode_cursor
 from services.deputies.domain.station import SIX_HAVES_ZH, missing_six_haves
 from services.deputies.events import SixHaves
-from services.deputies.projections import deputies, groups, jurisdictions, presidiums, stations
+from services.deputies.projections.registry import deputies, groups, jurisdictions, presidiums, stations
 
 
 async def jurisdictions_under(

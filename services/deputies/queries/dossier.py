@@ -29,9 +29,9 @@ from libs.figures.duty import (
     SuggestionRecord,
 )
 from libs.web.lists import decode_cursor
-from services.deputies.dossier_projection import activities, attendance, opinions, submitters, suggestions
-from services.deputies.projections import contacts, deputies, presidiums
-from services.deputies.queries import deputy_names
+from services.deputies.projections.dossier import activities, attendance, opinions, submitters, suggestions
+from services.deputies.projections.registry import contacts, deputies, presidiums
+from services.deputies.queries.registry import deputy_names
 
 KIND_ZH = {
     "constituent_visit": "走访选民",

@@ -1,16 +1,24 @@
-"""Loading a jurisdiction tree from CSV: every bad row reported, nothing half-loaded."""
+"""Checking a jurisdiction tree file: every bad row reported, nothing half-loaded."""
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Collection
 from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.deputies.domain.jurisdiction_csv import CsvProblem, parse_jurisdiction_csv
+from services.deputies.domain.jurisdiction import RowProblem as CsvProblem
+from services.deputies.domain.jurisdiction import TreeCheck, check_tree
 
 SAMPLE = Path(__file__).resolve().parents[3] / "deploy" / "samples" / "jurisdictions-340400.csv"
 HEADER = "code,name,kind,parent\n"
+
+
+def parse_jurisdiction_csv(text: str, known: Collection[str] = ()) -> TreeCheck:
+    return check_tree(list(csv.reader(io.StringIO(text.lstrip("\ufeff")))), known=known)
 
 
 def test_the_sample_of_tianjiaan_district_loads_whole_parents_first():
@@ -94,3 +102,15 @@ def test_an_empty_file_is_reported():
 def test_the_result_is_all_or_nothing(lines):
     result = parse_jurisdiction_csv(HEADER + "\n".join(lines))
     assert (result.rows == ()) or (result.problems == ())
+
+
+def test_a_short_row_names_its_missing_fields_and_an_extra_column_is_refused():
+    rows = "3404,淮南市,city,\n340403,田家庵区\n340403001,某街道,street,340403,多余\n"
+    result = parse_jurisdiction_csv(HEADER + rows)
+    assert [(p.row, p.field) for p in result.problems] == [(3, "kind"), (4, "columns")]
+    assert all(p.reason for p in result.problems)
+
+
+def test_a_header_without_rows_is_reported():
+    [p] = parse_jurisdiction_csv(HEADER).problems
+    assert p.field == "file"

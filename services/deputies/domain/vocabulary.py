@@ -2,6 +2,8 @@
 
 Every alias maps to exactly one contract value; anything else falls through unchanged and is
 refused by the field's ``Literal`` with a 422 naming the field and listing the valid values.
+The term (届次) is the integer or the clerk's form, ``"第十九届"`` (Chinese numerals 一…九十九).
+Counts are strict integers: ``false`` is no count.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field, Strict
 
 GENDER = {"男": "male", "女": "female", "男性": "male", "女性": "female", "m": "male", "f": "female"}
 LEVEL = {
@@ -110,3 +112,42 @@ ActivityKind = Annotated[
 ]
 ReportMode = Annotated[Literal["written", "meeting"], BeforeValidator(_mapper(REPORT_MODE))]
 ContactKind = Annotated[Literal["presidium_member", "constituent"], BeforeValidator(_mapper(CONTACT_KIND))]
+
+
+DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+MAX_TERM = 99
+
+
+def chinese_number(text: str) -> int | None:
+    """一 … 九十九 (also 十, 十九, 二十, 二十一); None for anything else."""
+    if not text or any(ch not in DIGITS and ch != "十" for ch in text):
+        return None
+    if "十" not in text:
+        return DIGITS[text] if len(text) == 1 and DIGITS[text] > 0 else None
+    tens, _, ones = text.partition("十")
+    if len(tens) > 1 or len(ones) > 1 or "十" in ones:
+        return None
+    high = DIGITS[tens] if tens else 1
+    low = DIGITS[ones] if ones else 0
+    if high == 0 or (tens and ones == "" and high == 0):
+        return None
+    return high * 10 + low
+
+
+def parse_term(v: Any) -> Any:
+    """19, "19", "第19届", "第十九届", "十九" → 19; anything else is left for the int check to refuse."""
+    if isinstance(v, bool):
+        raise ValueError("届次应为数字或「第十九届」这样的写法，不能是真假值")
+    if not isinstance(v, str):
+        return v
+    s = v.strip().removeprefix("第").removesuffix("届").strip()
+    if s.isdigit():
+        return int(s)
+    n = chinese_number(s)
+    if n is None:
+        raise ValueError(f"届次「{v}」无法识别：请填写数字（如 19）或「第十九届」")
+    return n
+
+
+Term = Annotated[int, BeforeValidator(parse_term), Field(ge=1, le=MAX_TERM)]
+Count = Annotated[int, Strict(), Field(ge=0, le=100_000)]
