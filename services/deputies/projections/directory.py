@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from sqlalchemy import Boolean, Column, DateTime, MetaData, String, Table
+from sqlalchemy import Boolean, Column, MetaData, String, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
 from services.deputies.events import RoleGranted, UserCreated, UserDisabled
+from services.deputies.projections.columns import Instant
 
 directory_metadata = MetaData()
 users = Table(
@@ -26,8 +27,8 @@ users = Table(
     Column("email", String(200), nullable=True),  # contact data: where notifications go
     Column("phone", String(40), nullable=True),
     Column("disabled", Boolean, nullable=False, default=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("role_since", DateTime(timezone=True), nullable=True),
+    Column("created_at", Instant(), nullable=False),
+    Column("role_since", Instant(), nullable=True),
 )
 
 

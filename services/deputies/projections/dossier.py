@@ -18,12 +18,13 @@ from datetime import date, datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Integer, MetaData, String, Table, Text, and_
+from sqlalchemy import JSON, Boolean, Column, Date, Integer, MetaData, String, Table, Text, and_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
 from services.deputies.events import DutyActivityRecorded
+from services.deputies.projections.columns import Instant
 from services.meetings.events import (
     AttendanceRecorded,
     MeetingAdjourned,
@@ -59,7 +60,7 @@ activities = Table(
     Column("congress", String(12), nullable=False),
     Column("township", String(12), nullable=True, index=True),
     Column("recorded_by", String(20), nullable=False),  # the recorder's role: deputy or staff
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", Instant(), nullable=False),
 )
 meetings = Table(
     "deputies_dossier_meetings",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Date, Integer, MetaData, String, Table, Text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import Envelope
@@ -26,6 +26,7 @@ from services.deputies.events import (
     LiaisonStationUpdated,
     PresidiumFormed,
 )
+from services.deputies.projections.columns import Instant
 
 tree_metadata = MetaData()
 jurisdictions = Table(
@@ -71,7 +72,7 @@ deputies = Table(
     Column("terminated_on", Date, nullable=True),
     Column("termination_reason", String(20), nullable=True),
     Column("termination_note", Text, nullable=True),
-    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("registered_at", Instant(), nullable=False),
 )
 groups = Table(
     "deputies_groups",
@@ -82,8 +83,8 @@ groups = Table(
     Column("leader_ids", JSON, nullable=False),
     Column("member_ids", JSON, nullable=False),
     Column("central", Boolean, nullable=False, default=False),
-    Column("formed_at", DateTime(timezone=True), nullable=False),
-    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("formed_at", Instant(), nullable=False),
+    Column("changed_at", Instant(), nullable=False),
 )
 presidiums = Table(
     "deputies_presidiums",
@@ -103,7 +104,7 @@ stations = Table(
     Column("address", String(300), nullable=False, default=""),
     Column("six_haves", JSON, nullable=False),
     Column("reception_days", JSON, nullable=False),
-    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("registered_at", Instant(), nullable=False),
 )
 contacts = Table(
     "deputies_contacts",
