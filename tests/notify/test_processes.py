@@ -71,8 +71,8 @@ async def sent_rows(database_url: str, code: str) -> int:
     try:
         async with engine.connect() as conn:
             q = select(outbox.c.state, outbox.c.channel, func.count()).where(outbox.c.jurisdiction == code)
-            counts = {(s, ch): int(k) for s, ch, k in (await conn.execute(q.group_by(outbox.c.state, outbox.c.channel)))}
-            print("outbox", counts)
+            q = q.group_by(outbox.c.state, outbox.c.channel)
+            counts = {(s, ch): int(k) for s, ch, k in (await conn.execute(q))}
             return counts.get(("sent", "sms"), 0)
     finally:
         await engine.dispose()
