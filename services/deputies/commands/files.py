@@ -94,13 +94,18 @@ def _csv(raw: bytes) -> list[list[str]]:
 
 
 def read_table(raw: bytes, name: str) -> list[list[str]]:
-    """The file's rows of cells (header first), blank trailing rows dropped."""
+    """The file's rows of cells (header first); empty cells at a row's end and blank rows at the end dropped."""
     if len(raw) > MAX_BYTES:
         raise UnreadableFile(f"文件超过 {MAX_BYTES // 1024 // 1024} MB，请分批导入。")
     rows = _xlsx(raw) if name.lower().endswith((".xlsx", ".xlsm")) or raw[:4] == b"PK\x03\x04" else _csv(raw)
-    while rows and not any(c.strip() for c in rows[-1]):
-        rows.pop()
-    return rows
+    trimmed = []
+    for row in rows:  # a sheet is a rectangle: a cell nobody filled is no column
+        while row and not row[-1].strip():
+            row = row[:-1]
+        trimmed.append(row)
+    while trimmed and not trimmed[-1]:
+        trimmed.pop()
+    return trimmed
 
 
 # -- the jurisdiction tree ------------------------------------------------------------------------
