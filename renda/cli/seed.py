@@ -68,9 +68,9 @@ def seed(
             f"用时 {summary.seconds:.1f} 秒（{summary.seconds / 60:.1f} 分钟），{summary.rate:,.0f} 个事件/秒；"
             f"负载 {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}。指纹 {summary.digest:08x}。"
         )
-        if summary.skipped:
-            out.print(f"已存在而保持原样的步骤：{summary.skipped:,}。")
-        if summary.refused:
+        if force:
+            out.print(f"新写入 {summary.stored:,} 个事件；已存在而保持原样的步骤 {summary.skipped:,} 个。")
+        if summary.refused and not force:
             err.print(f"[yellow]规则拒绝了 {len(summary.refused)} 个计划步骤[/yellow]（生成器缺陷，请报告）：")
             for line in summary.refused[:10]:
                 err.print(f"  {line}")
@@ -78,6 +78,6 @@ def seed(
             out.print(f"演示账号（密码均为 [bold]{summary.password}[/bold]，仅供演示，请勿用于生产）：")
             for username, role, shown in summary.accounts:
                 out.print(f"  {username:<12} {role:<15} {shown}")
-        return 0 if not summary.refused else 3
+        return 0 if force or not summary.refused else 3
 
     raise typer.Exit(asyncio.run(run()))

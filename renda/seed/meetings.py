@@ -30,6 +30,8 @@ def plan_meetings(plan: Plan, county: County) -> dict[str, list[tuple[str, date]
     for year in plan.years():
         for place in county.places:
             if place.kind == "township":
+                if not place.presidium_days:
+                    place.presidium_days = presidium_days(plan, place)
                 sessions.setdefault(place.code, []).extend(_sessions(plan, place, year))
                 _presidium_meetings(plan, place, year)
                 _inspections(plan, place, year)
@@ -151,13 +153,24 @@ def _nth(year: int, k: int) -> str:
     return "一二三四五六七八九十"[n - 1] if 1 <= n <= 10 else str(n)
 
 
+def presidium_days(plan: Plan, place: Place) -> list[date]:
+    """A meeting every 80–88 days over the whole period, so every quarter has one and no gap tops
+    three months; ``missing`` drops those of each third quarter, ``gap`` waits four months each spring."""
+    days: list[date] = []
+    day = plan.start + timedelta(days=plan.rng.randint(18, 30))
+    while day <= plan.end.date():
+        if place.role == "gap" and day.month == 1:
+            days.append(day)
+            day = day + timedelta(days=plan.rng.randint(125, 130))  # over four months
+            continue
+        if not (place.role == "missing" and day.month in (7, 8, 9)):
+            days.append(day)
+        day = day + timedelta(days=plan.rng.randint(80, 88))
+    return days
+
+
 def _presidium_meetings(plan: Plan, place: Place, year: int) -> None:
-    if place.role == "gap":
-        days = [date(year, 1, 12), date(year, 5, 26), _day(plan, year, 8), _day(plan, year, 11)]
-    else:
-        days = [_day(plan, year, m) for m in (2, 5, 8, 11)]
-        if place.role == "missing":
-            days.pop(2)  # no presidium meeting in the third quarter
+    days = [d for d in place.presidium_days if d.year == year]
     for k, day in enumerate(days):
         members = [p for p in place.presidium if p.current(day)]
         agenda = (vocab.PRESIDIUM_AGENDA[k % 4], vocab.PRESIDIUM_AGENDA[(k + 1) % 4])

@@ -54,6 +54,7 @@ class Place:
     groups: list[Group] = field(default_factory=list)
     presidium: list[Person] = field(default_factory=list)
     role: str = ""  # "", "weak", "missing", "gap"
+    presidium_days: list[date] = field(default_factory=list)
 
     def congress(self, on: date) -> list[Person]:
         """Current deputies of this township's own congress on ``on``."""
@@ -300,7 +301,9 @@ def _contacts(plan: Plan, place: Place, day: date) -> None:
     others = [p for p in place.deputies if not p.presidium]
     for m in place.presidium:
         for k, other in enumerate(rng.sample(others, min(10, len(others)))):
-            c = dp.RecordContact(m.id, plan.id("contact", m.id, k), "presidium_member", day, contact_deputy_id=other.id)
+            c = dp.RecordContact(
+                m.id, plan.id("contact-deputy", m.id, k), "presidium_member", day, contact_deputy_id=other.id
+            )
             plan.add(
                 plan.office_time(day),
                 dp.DEPUTY,
@@ -315,7 +318,7 @@ def _contacts(plan: Plan, place: Place, day: date) -> None:
         for k in range(3):
             c = dp.RecordContact(
                 p.id,
-                plan.id("contact", p.id, k),
+                plan.id("contact-voter", p.id, k),
                 "constituent",
                 day,
                 constituent_name=plan.names.name(),

@@ -49,6 +49,7 @@ class Summary:
     skipped: int = 0
     by_type: dict[str, int] = field(default_factory=dict)
     digest: int = 0
+    stored: int = 0  # how much the streams grew (with --force, less than ``events``: existing ones kept)
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
     password: str | None = None
 
@@ -133,7 +134,8 @@ async def seed(
             "如确需在已有数据之上追加演示数据，请加 --force（已存在的同名区划、代表等将保持原样、跳过）；"
             "否则请换用一个空的数据目录（RENDA_DATA_DIR）或空的 NATS。"
         )
-    await ensure_streams(nc, settings.stream_replicas, create_missing=True, contexts=SEEDED_CONTEXTS)
+    # A new installation gets every context's stream; one with data must have them all already.
+    await ensure_streams(nc, settings.stream_replicas, create_missing=not existing)
     batched = not existing if batched is None else batched and not existing
     signers = service_signers(settings)
     summary = Summary(sc.name, seed)
@@ -155,4 +157,5 @@ async def seed(
             summary.accounts = made
             summary.password = accounts.demo_password(seed)
     summary.seconds = time.perf_counter() - started
+    summary.stored = await stored_events(nc) - existing
     return summary

@@ -144,8 +144,6 @@ class Writer:
         try:
             done = await self.stores[step.agg.context].append(loaded, events, meta, jurisdiction=step.where)
         except ConcurrencyConflict:
-            if loaded.version:
-                raise  # a lost race inside the seed itself: never expected
             self._blocked.add(key)  # it existed before the seed (--force): keep it as it is
             self.tally.skipped += 1
             return
