@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from libs.domain.times import DateInRange
 from libs.web.deps import ReadContext, read_context
 from services.meetings import queries
 from services.meetings.api.deps import CODE, STAFF
@@ -20,7 +21,7 @@ async def get_compliance(
     year: Annotated[int, Query(ge=1949, le=2200)],
     township: Annotated[str | None, Query(pattern=r"^\d{9}$")] = None,
     under: Annotated[str | None, Query(pattern=CODE)] = None,
-    as_of: date | None = None,
+    as_of: DateInRange | None = None,
 ) -> dict[str, Any]:
     """Sessions per township and year, presidium meetings per quarter and the longest gap, group activities."""
     if as_of is None:
