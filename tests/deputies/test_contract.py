@@ -83,6 +83,10 @@ async def test_times_dates_counts_and_terms_as_the_contract_says(
                 )
                 == "confirmed_on"
             )
+        # dates in queries too
+        for path in ("/api/deputies/inactive", "/api/deputies/reports", "/api/deputies/contacts"):
+            params = {"township": tree.township, "as_of": "0013-01-01", "on": "0013-01-01", "term_start": "0013-01-01"}
+            assert (await c.get(path, params=params, headers=clerk)).status_code == 422
         # counts are integers, not truth values
         for bad in (False, True, "3", 1.5):
             visit = {"kind": "constituent_visit", "on": "2025-03-01", "people_count": bad}

@@ -175,7 +175,7 @@ async def post_contact(
 async def get_contacts(
     ctx: Annotated[ReadContext, Depends(read_context(*STAFF_ROLES))],
     township: TownshipParam,
-    on: date | None = None,
+    on: DateInRange | None = None,
 ) -> dict[str, Any]:
     """Fixed contacts of a township: presidium members ↔ ≥10 deputies, deputies ↔ ≥3 constituents."""
     found = await dossier_queries.contact_check(ctx.runtime.engine, ctx.principal, township, on=on or read_today(ctx))
@@ -202,7 +202,7 @@ async def get_inactive(
     months: Annotated[
         int | None, Query(ge=1, le=60, description="不活跃期限（月），默认 RENDA_INACTIVE_MONTHS")
     ] = None,
-    as_of: date | None = None,
+    as_of: DateInRange | None = None,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
 ) -> dict[str, Any]:
@@ -227,8 +227,8 @@ async def get_reports(
     ctx: Annotated[ReadContext, Depends(read_context(*STAFF_ROLES))],
     township: TownshipParam,
     year: Year = None,
-    term_start: date | None = Query(default=None, description="本届任期开始日期，默认本乡镇代表最早的当选日期"),
-    as_of: date | None = None,
+    term_start: DateInRange | None = Query(default=None, description="本届任期开始日期，默认本乡镇代表最早的当选日期"),
+    as_of: DateInRange | None = None,
 ) -> dict[str, Any]:
     """Reports to voters (述职): who reported this year, the meeting share (≥30 %), term coverage."""
     found = await dossier_queries.report_coverage(
