@@ -116,7 +116,8 @@ def _text(value: Any, kind: str) -> str:
 
 
 def disposition(filename: str) -> str:
-    return f"attachment; filename=\"{filename.encode('ascii', 'ignore').decode() or 'export'}\"; filename*=UTF-8''{quote(filename)}"
+    ascii_name = filename.encode("ascii", "ignore").decode() or "export"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
 def to_csv(rows: list[dict[str, Any]], cols: list[Col], filename: str) -> Response:

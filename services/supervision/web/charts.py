@@ -55,7 +55,7 @@ def unit_league(units: list[dict[str, Any]], limit: int = 15) -> dict[str, Any]:
         "data": [
             {
                 "value": round(u["rates"]["satisfaction_rate"]["rate"] * 100, 1),
-                "frac": f"{u['rates']['satisfaction_rate']['numerator']}/{u['rates']['satisfaction_rate']['denominator']}",
+                "frac": "{numerator}/{denominator}".format(**u["rates"]["satisfaction_rate"]),
                 "over": u["over_limit"],
                 "unsatisfied": u["unsatisfied"],
             }
