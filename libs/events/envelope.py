@@ -8,6 +8,11 @@ The stored bytes of a sealed envelope are that canonical encoding with ``"hash"`
 last key: one serialisation serves both the hash and the message. Key order carries no meaning
 (JSON objects are unordered); verification re-canonicalises the parsed body (``verify_chain``,
 ``libs.events.audit``).
+
+Writer authentication (docs/audit.md): the events a service appends carry its ``key_id`` (hashed
+like every other field), and the last event of each append carries ``sig``, the service's Ed25519
+signature of that event's ``hash`` — the aggregate's chain head, which through ``prev_hash``
+vouches for every event before it. ``sig`` is the one field outside the hash.
 """
 
 from __future__ import annotations
@@ -28,8 +33,16 @@ def canonical(obj: Any) -> bytes:
     return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
 
 
+UNHASHED = ("hash", "sig")  # the fields a stored body holds beside what was hashed
+
+
 def chain_hash(body_without_hash: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(body_without_hash)).hexdigest()
+
+
+def hashed_part(body: dict[str, Any]) -> dict[str, Any]:
+    """What ``hash`` was computed over: the stored body without ``hash`` and ``sig``."""
+    return {k: v for k, v in body.items() if k not in UNHASHED}
 
 
 @dataclass(frozen=True)
@@ -62,19 +75,24 @@ class Envelope:
     # Where it lies in JetStream; not part of the hashed body.
     stream_seq: int = 0
     subject: str = ""
+    key_id: str = ""  # the writer's key (hashed); "" for events written before signing
+    sig: str = ""  # the writer's signature of ``hash``, on the last event of an append only
     # The bytes to store, set by ``seal`` only: ``replace`` (which changes content) drops them.
     stored: bytes = field(default=b"", init=False, repr=False, compare=False)
 
     def body(self) -> dict[str, Any]:
         """The envelope as stored (what was hashed, plus the hash)."""
-        return {**_unhashed(self), "hash": self.hash}
+        body = {**_unhashed(self), "hash": self.hash}
+        if self.sig:
+            body["sig"] = self.sig
+        return body
 
     def recomputed_hash(self) -> str:
         return chain_hash(_unhashed(self))
 
 
 def _unhashed(e: Envelope) -> dict[str, Any]:
-    return {
+    out = {
         "id": e.id,
         "type": e.type,
         "version": e.version,
@@ -89,6 +107,9 @@ def _unhashed(e: Envelope) -> dict[str, Any]:
         "prev_hash": e.prev_hash,
         "data": e.raw_data,
     }
+    if e.key_id:
+        out["key_id"] = e.key_id
+    return out
 
 
 def seal(
@@ -105,6 +126,7 @@ def seal(
     causation_id: str,
     prev_hash: str,
     subject: str = "",
+    key_id: str = "",
 ) -> Envelope:
     """Build a new envelope, compute its hash and the bytes to store, serialising once."""
     raw = event.model_dump(mode="json")
@@ -123,6 +145,8 @@ def seal(
         "prev_hash": prev_hash,
         "data": raw,
     }
+    if key_id:
+        unhashed["key_id"] = key_id
     hashed = canonical(unhashed)
     h = hashlib.sha256(hashed).hexdigest()
     stored = b"".join((hashed[:-1], b',"hash":"', h.encode(), b'"}'))  # "hashed" ends in "}"
@@ -144,8 +168,18 @@ def seal(
         raw_data=raw,
         stream_seq=0,
         subject=subject,
+        key_id=key_id,
+        sig="",
         stored=stored,
     )
+
+
+def signed(env: Envelope, sig: str) -> Envelope:
+    """Add the writer's signature to an envelope this process has just sealed (before storing it)."""
+    object.__setattr__(env, "sig", sig)
+    if env.stored:
+        object.__setattr__(env, "stored", b"".join((env.stored[:-1], b',"sig":"', sig.encode(), b'"}')))
+    return env
 
 
 def _built(**values: Any) -> Envelope:
@@ -178,8 +212,12 @@ class CorruptEnvelope(ValueError):
     pass
 
 
-def from_body(b: dict[str, Any], *, stream_seq: int = 0, subject: str = "") -> Envelope:
-    """An envelope from its parsed stored body; the event is upcast to its current class."""
+def from_body(b: dict[str, Any], *, stream_seq: int = 0, subject: str = "", decode_data: bool = True) -> Envelope:
+    """An envelope from its parsed stored body; the event is upcast to its current class.
+
+    ``decode_data=False``: the envelope only (``data`` is None), for readers of every event whatever
+    its type (they need no event class).
+    """
     actor = b["actor"]
     raw = b["data"]
     return _built(
@@ -196,10 +234,12 @@ def from_body(b: dict[str, Any], *, stream_seq: int = 0, subject: str = "") -> E
         causation_id=b["causation_id"],
         prev_hash=b["prev_hash"],
         hash=b["hash"],
-        data=registry.decode(b["type"], b["version"], raw),
+        data=registry.decode(b["type"], b["version"], raw) if decode_data else None,
         raw_data=raw,
         stream_seq=stream_seq,
         subject=subject,
+        key_id=b.get("key_id", ""),
+        sig=b.get("sig", ""),
         stored=b"",
     )
 
@@ -222,7 +262,7 @@ def verify_chain(bodies: list[dict[str, Any]]) -> list[str]:
     problems: list[str] = []
     prev = GENESIS
     for i, b in enumerate(bodies, start=1):
-        unhashed = {k: v for k, v in b.items() if k != "hash"}
+        unhashed = hashed_part(b)
         if b.get("sequence") != i:
             problems.append(f"{b.get('aggregate_id')}: sequence {b.get('sequence')} where {i} expected")
         if b.get("prev_hash") != prev:

@@ -30,6 +30,7 @@ def locator_projection(context: str) -> Projection:
     class Locator(Projection):
         name: ClassVar[str] = f"{context}-locator"
         contexts: ClassVar[tuple[str, ...]] = (context,)
+        raw: ClassVar[bool] = True  # every event of the context, whatever its type: no event class needed
 
         async def apply(self, env: Envelope, tx: AsyncConnection) -> None:
             if env.sequence == 1:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import nats
 import structlog
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from nats.aio.client import Client as NATS
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from libs.auth.revocation import revocations_projection, token_check
@@ -19,6 +21,8 @@ from libs.config.settings import Settings
 from libs.db.engine import companion_url, is_sqlite, make_engine, writing
 from libs.domain import times
 from libs.events import jetstream as jsapi
+from libs.events.anchors import Anchors, anchor_projection
+from libs.events.keys import Keyring, load_signer
 from libs.events.locator import locate_with, locator_projection
 from libs.events.projection import Projection, ProjectionGroup, ProjectionRunner
 from libs.events.store import EventStore
@@ -52,7 +56,7 @@ class ServiceDefinition:
     web_root: bool = False
 
 
-async def connect_nats(settings: Settings, name: str) -> nats.NATS:
+async def connect_nats(settings: Settings, name: str) -> NATS:
     nc = await nats.connect(
         servers=settings.nats_servers,
         name=f"renda-{name}",
@@ -86,15 +90,20 @@ def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
             revocations = revocations_projection(defn.name)  # disabled users: refused by every service
             projections.append(revocations)
             locate = None
+            # What this service appends is signed with its key; the keys of every writer verify.
+            signer = load_signer(defn.name, settings.data_dir)
+            keyring = Keyring.gather(settings.data_dir)
+            keyring.add_signer(signer)
             if defn.name in CONTEXTS:
                 locator = locator_projection(defn.name)
                 projections.insert(0, locator)
                 locate = locate_with(engine, locator)
+                projections.insert(1, anchor_projection(defn.name, signer, keyring))
             rt = ServiceRuntime(
                 name=defn.name,
                 settings=settings,
                 nc=nc,
-                store=EventStore(nc, locate=locate),  # type: ignore[arg-type]
+                store=EventStore(nc, locate=locate, signer=signer),  # type: ignore[arg-type]
                 engine=engine,
                 requests_engine=requests_engine,
                 signing_key=signing_key(settings.jwt_secret, settings.data_dir),
@@ -122,7 +131,8 @@ def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
                 await runner.start()
                 rt.runners[p.name] = runner
             for bg in defn.background:
-                rt.tasks.append(asyncio.create_task(bg(rt), name=f"{defn.name}:{bg.__name__}"))
+                work: Coroutine[Any, Any, None] = bg(rt)  # type: ignore[assignment]
+                rt.tasks.append(asyncio.create_task(work, name=f"{defn.name}:{bg.__name__}"))
             log.info("service.started", service=defn.name, projections=list(rt.runners))
             yield
         finally:
@@ -172,7 +182,7 @@ def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
         ops.add_api_route(f"{base}/readyz", readyz, methods=["GET"], include_in_schema=bool(base))
         ops.add_api_route(f"{base}/metrics", metrics, methods=["GET"], include_in_schema=bool(base))
     for route_fn in (healthz, readyz, metrics):
-        route_fn.access_roles = ("*",)  # type: ignore[attr-defined]
+        setattr(route_fn, "access_roles", ("*",))  # noqa: B010 (read by the access middleware)
     app.include_router(ops)  # first, so a service's "/{id}" route never shadows /healthz, /readyz, /metrics
     for router in defn.routers:
         app.include_router(router)
@@ -197,10 +207,32 @@ async def readiness(app: FastAPI) -> tuple[dict[str, object], bool]:
             except Exception:
                 nats_ok = False
             running = running and runner.running()
-    ready = nats_ok and running
-    return {
+    # A halted projection (a message it cannot decode or apply) and a batch failing over and
+    # over (database or NATS trouble, retried with back-off) make the service not ready.
+    halted = {
+        n: [h.as_dict() for h in halts.values()] for n, r in rt.runners.items() if (halts := getattr(r, "halted", None))
+    }
+    trouble = {g.name: dict(g.trouble) for g in rt.groups if g.trouble}
+    for r in rt.runners.values():
+        own = getattr(r, "group", None)
+        if getattr(r, "_own_group", False) and own is not None and own.trouble:
+            trouble[own.name] = dict(own.trouble)
+    ready = nats_ok and running and not halted and not trouble
+    body: dict[str, object] = {
         "status": "ready" if ready else "not_ready",
         "service": rt.name,
         "nats": "connected" if nats_ok else "disconnected",
         "projections": {n: {"running": r.running(), "lag": lag.get(n, {})} for n, r in rt.runners.items()},
-    }, ready
+    }
+    if halted:
+        body["halted"] = halted
+    if trouble:
+        body["retrying"] = trouble
+    unauthenticated = {
+        n: p.health()
+        for n, r in rt.runners.items()
+        if isinstance(p := getattr(r, "projection", None), Anchors) and p.flagged
+    }
+    if unauthenticated:
+        body["unauthenticated"] = unauthenticated  # reported, not a readiness failure: the data is still served
+    return body, ready

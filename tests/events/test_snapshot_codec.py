@@ -134,9 +134,9 @@ def deputy(d: str) -> list[Event]:
 
 def user(u: str) -> list[Event]:
     return [
-        ue.UserCreated(username=u, password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", display_name="王秀英"),
+        ue.UserCreated(username=u, display_name="王秀英"),
         ue.RoleGranted(username=u, role="deputy", jurisdiction=TOWN, deputy_id="d-1"),
-        ue.PasswordChanged(username=u, password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdDI$aGFzaDI"),
+        ue.PasswordChanged(username=u),
         ue.RoleGranted(username=u, role="organizer", jurisdiction=COUNTY, unit_id="u-1"),
         ue.UserDisabled(username=u, reason="调离"),
     ]

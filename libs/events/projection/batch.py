@@ -1,0 +1,220 @@
+"""Applying one delivered batch to the projections that read it, each with its checkpoint, in one transaction.
+
+A message a projection cannot decode (not an envelope, an event type this process does not know,
+a version without upcaster, data its class refuses) or cannot apply (its SQL fails) halts that
+projection at that message; the others go on. The halt is stored in the checkpoint row (stream
+sequence and error) and shown by ``/readyz`` and ``/metrics`` until an operator resolves it.
+
+A failure that is not the message's (the database or NATS unavailable, a lock timeout) halts
+nothing: the batch is rolled back and the group retries it with back-off.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import structlog
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from libs.db.engine import writing
+from libs.events.envelope import Envelope, from_body
+from libs.events.projection.checkpoints import Halt, locked_position, move_statement, record_halt, set_position
+from libs.events.projection.consumer import Delivered
+from libs.events.projection.runner import ProjectionRunner
+
+log = structlog.get_logger("events.projection")
+_SCHEMA_ERRORS = ("no such table", "no such column", "syntax error", "has no column")
+
+
+def passing(exc: BaseException) -> bool:
+    """A failure of the surroundings (retry later), not of the message (halt)."""
+    if isinstance(exc, OperationalError):
+        return not any(s in str(exc).lower() for s in _SCHEMA_ERRORS)
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, InterfaceError | DisconnectionError | PoolTimeout | ConnectionError | TimeoutError)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+class _Decoder:
+    """Each message parsed once, each envelope decoded at most once (typed and raw), for all members."""
+
+    def __init__(self, delivered: list[Delivered]) -> None:
+        self.delivered = delivered
+        self._bodies: dict[int, dict[str, Any] | str] = {}
+        self._typed: dict[int, Envelope | str] = {}
+        self._raw: dict[int, Envelope | str] = {}
+
+    def body(self, i: int) -> dict[str, Any] | str:
+        got = self._bodies.get(i)
+        if got is None:
+            d = self.delivered[i]
+            try:
+                b = orjson.loads(d.data)
+                got = b if isinstance(b, dict) and isinstance(b.get("type"), str) else "not an envelope (no type)"
+            except orjson.JSONDecodeError as exc:
+                got = f"not an envelope: {exc}"
+            self._bodies[i] = got
+        return got
+
+    def envelope(self, i: int, raw: bool) -> Envelope | str:
+        cache = self._raw if raw else self._typed
+        got = cache.get(i)
+        if got is None:
+            d = self.delivered[i]
+            b = self.body(i)
+            assert isinstance(b, dict)
+            try:
+                got = from_body(b, stream_seq=d.seq, subject=d.subject, decode_data=not raw)
+            except Exception as exc:  # the message's fault, whatever the decoder raised
+                got = f"cannot decode {b.get('type')} v{b.get('version')}: {_describe(exc)}"
+            cache[i] = got
+        return got
+
+
+def _plan(
+    stream: str, delivered: list[Delivered], members: list[ProjectionRunner]
+) -> dict[ProjectionRunner, tuple[list[Envelope], Halt | None]]:
+    """Per member: its events of the batch past its checkpoint, and the halt that ends them, if any."""
+    decoder = _Decoder(delivered)
+    plan: dict[ProjectionRunner, tuple[list[Envelope], Halt | None]] = {}
+    for r in members:
+        if stream in r.halted:
+            continue
+        known = r.positions.get(stream, 0)
+        raw = r.projection.raw
+        mine: list[Envelope] = []
+        halt = None
+        for i, d in enumerate(delivered):
+            if d.seq <= known:
+                continue
+            body = decoder.body(i)
+            if isinstance(body, str):
+                halt = Halt(stream, d.seq, f"{d.subject}: {body}", datetime.now(UTC))
+                break
+            if not r.wanted(body["type"]):
+                continue
+            env = decoder.envelope(i, raw)
+            if isinstance(env, str):
+                halt = Halt(stream, d.seq, f"{d.subject}: {env}", datetime.now(UTC))
+                break
+            mine.append(env)
+        plan[r] = (mine, halt)
+    return plan
+
+
+async def _write(
+    engine: AsyncEngine,
+    stream: str,
+    position: int,
+    plan: dict[ProjectionRunner, tuple[list[Envelope], Halt | None]],
+) -> None:
+    """One transaction: every member's events and its checkpoint (up to ``position``, or to its halt)."""
+    writes = {r: p for r, p in plan.items() if p[0] or p[1] is not None}
+    if not writes:
+        return
+    async with writing(engine) as tx:
+        # One statement moves the checkpoint of every member that holds nothing of this batch
+        # yet (the usual case), writing first: it takes the row locks on PostgreSQL and the
+        # write lock on SQLite up front. A member it did not move was advanced meanwhile by
+        # another instance on the same database: read its checkpoint under lock and skip what
+        # that instance applied.
+        flowing = [r for r, (mine, halt) in writes.items() if halt is None and mine]
+        moved: set[str] = set()
+        if flowing:
+            params: dict[str, Any] = {"s": stream, "to": position, "at": datetime.now(UTC)}
+            for k, r in enumerate(flowing):
+                params[f"p{k}"], params[f"f{k}"] = r.projection.name, writes[r][0][0].stream_seq
+            moved = set((await tx.execute(move_statement(len(flowing)), params)).scalars())
+        for r, (mine, halt) in writes.items():
+            name = r.projection.name
+            if halt is not None or name not in moved:
+                stored = await locked_position(tx, name, stream)
+                mine = [e for e in mine if e.stream_seq > stored]
+                await set_position(tx, name, stream, halt.seq - 1 if halt is not None else position)
+            if mine:
+                await r.projection.apply_many(mine, tx)
+            if halt is not None:
+                await record_halt(tx, name, halt)
+
+
+async def _isolate(
+    engine: AsyncEngine,
+    stream: str,
+    position: int,
+    plan: dict[ProjectionRunner, tuple[list[Envelope], Halt | None]],
+) -> dict[ProjectionRunner, tuple[list[Envelope], Halt | None]]:
+    """The batch failed as a whole: find the member and the message, one transaction each (a rare path)."""
+    out: dict[ProjectionRunner, tuple[list[Envelope], Halt | None]] = {}
+    for r, (mine, halt) in plan.items():
+        try:
+            await _write(engine, stream, position, {r: (mine, halt)})
+            out[r] = (mine, halt)
+            continue
+        except Exception as exc:
+            if passing(exc):
+                raise
+        for env in mine:
+            try:
+                await _write(engine, stream, env.stream_seq, {r: ([env], None)})
+            except Exception as exc:
+                if passing(exc):
+                    raise
+                halt = Halt(
+                    stream,
+                    env.stream_seq,
+                    f"{env.subject}: cannot apply {env.type}: {_describe(exc)}",
+                    datetime.now(UTC),
+                )
+                break
+        if halt is not None:
+            await _write(engine, stream, position, {r: ([], halt)})
+        out[r] = (mine, halt)
+    return out
+
+
+async def apply_batch(
+    engine: AsyncEngine, stream: str, delivered: list[Delivered], members: list[ProjectionRunner]
+) -> None:
+    """Apply one delivered batch to every member that reads it, in one transaction with their checkpoints.
+
+    Each message is parsed once for all members. Only members with events of their own in the
+    batch write (their checkpoint row first); the others advance in memory. A halted member takes
+    nothing until the operator resolves its halt.
+    """
+    started = time.perf_counter()
+    last = delivered[-1]
+    position = last.seq
+    head = last.seq + last.pending
+    plan = _plan(stream, delivered, members)
+    try:
+        await _write(engine, stream, position, plan)
+    except Exception as exc:
+        if passing(exc):
+            raise
+        log.warning("projection.batch_refused", stream=stream, error=_describe(exc), note="finding the message")
+        plan = await _isolate(engine, stream, position, plan)
+    for r in members:
+        if r not in plan:
+            continue  # halted before this batch
+        mine, halt = plan[r]
+        if halt is not None:
+            await r._halt(halt, head=head)
+        else:
+            await r._advance(stream, position, saved=bool(mine), head=head, delivered=len(delivered))
+    log.debug(
+        "projection.batch",
+        projections=[r.projection.name for r, p in plan.items() if p[0]],
+        stream=stream,
+        n=len(delivered),
+        applied=sum(len(p[0]) for p in plan.values()),
+        ms=round((time.perf_counter() - started) * 1e3, 2),
+    )
