@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from libs.config.durations import CalendarDuration
 
-SERVICES = ("deputies", "suggestions", "meetings", "notify", "supervision")
+SERVICES = ("deputies", "suggestions", "meetings", "notify", "supervision", "workbench")
 
 
 class Settings(BaseSettings):
