@@ -1,14 +1,22 @@
 """The deadline watcher: reminders before a reply deadline, overdue replies, overdue B promises.
 
-It finds due work in the due index (``projections/due.py``), never by scanning the stream, and lets
-the domain decide (``clocks.decide_due``): exactly once each, because the domain decides
+It finds due work in the due index (``projections/due.py``), never by scanning the stream, and
+lets the domain decide (``clocks.decide_due``): exactly once each, because the domain decides
 nothing for what was raised already and the command id derives from the item
 (``libs/service/watch.py``): a retry after a crash between decision and append stores nothing
 twice; two instances race on the aggregate's expected sequence and the loser decides nothing.
+
+The year-end wave (thousands of deadlines due at once): each item is its own aggregate, so up
+to ``window`` of them are loaded, decided and appended at once (bounded concurrency); the
+index row names the suggestion's jurisdiction, so a load reads its subject without asking the
+locator; an item acted on is left alone until the index has settled it (or ``QUIET_FOR``), so
+a lagging index never makes the watcher load it again; and a full batch is followed by the next
+one at once, without waiting for the interval.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime
 
@@ -27,7 +35,10 @@ from services.suggestions.projections.tables import due, from_text, utc_text
 
 log = structlog.get_logger("suggestions.watcher")
 NAME = "suggestions-deadlines"
-QUIET_FOR = 30.0  # seconds an item that decided nothing is left alone (the index catches up meanwhile)
+QUIET_FOR = 30.0  # seconds an item acted on is left alone (the index catches up meanwhile)
+WINDOW = 64  # items (aggregates) in flight at once
+
+Key = tuple[str, str, str]
 
 
 class DeadlineWatcher:
@@ -40,30 +51,49 @@ class DeadlineWatcher:
         clock: Clock = utcnow,
         interval: float = 0.5,
         batch: int = 500,
+        window: int = WINDOW,
     ) -> None:
         self.store = store
         self.engine = engine
         self.policy = policy
-        self._quiet: dict[tuple[str, str, str], float] = {}
-        self.watcher = DueWatcher(NAME, self.find_due, self.act, clock=clock, interval=interval, batch=batch)
+        self.interval = interval
+        self.batch = batch
+        self._quiet: dict[Key, float] = {}
+        self._where: dict[str, str] = {}  # suggestion id -> jurisdiction, from the rows found
+        self._rows: dict[str, list[Key]] = {}  # suggestion id -> its due rows found
+        self._found = 0
+        self.watcher = DueWatcher(
+            NAME, self.find_due, self.act, clock=clock, interval=interval, batch=batch, window=window
+        )
 
     async def find_due(self, now: datetime, limit: int) -> list[Due]:
+        clock = time.monotonic()
+        self._quiet = {k: until for k, until in self._quiet.items() if until > clock}
         q = (
-            select(due.c.suggestion_id, due.c.kind, due.c.due_at)
+            select(due.c.suggestion_id, due.c.kind, due.c.due_at, due.c.jurisdiction)
             .where(due.c.settled.is_(False), due.c.due_at < utc_text(now))
             .order_by(due.c.due_at)
             .limit(limit + len(self._quiet))
         )
         async with self.engine.connect() as conn:
             rows = (await conn.execute(q)).all()
-        clock = time.monotonic()
-        self._quiet = {k: until for k, until in self._quiet.items() if until > clock}
-        items = [
-            Due(kind=r.kind, aggregate_id=r.suggestion_id, due_at=from_text(r.due_at))  # type: ignore[arg-type]
-            for r in rows
-            if (r.suggestion_id, r.kind, r.due_at) not in self._quiet
-        ]
-        return items[:limit]
+        items: list[Due] = []
+        self._where, self._rows = {}, {}
+        for r in rows:
+            key = (r.suggestion_id, r.kind, r.due_at)
+            if key in self._quiet:
+                continue
+            if r.suggestion_id in self._rows:  # one decision raises all that is due of one suggestion
+                self._rows[r.suggestion_id].append(key)
+                continue
+            if len(items) == limit:
+                continue
+            items.append(Due(kind=r.kind, aggregate_id=r.suggestion_id, due_at=from_text(r.due_at)))  # type: ignore[arg-type]
+            self._rows[r.suggestion_id] = [key]
+            if r.jurisdiction:
+                self._where[r.suggestion_id] = r.jurisdiction
+        self._found = len(items)
+        return items
 
     async def act(self, item: Due, meta: CommandMeta) -> bool:
         appended = await self.store.execute(
@@ -71,23 +101,44 @@ class DeadlineWatcher:
             item.aggregate_id,
             lambda loaded: clocks.decide_due(loaded.state, now=meta.now, policy=self.policy),
             meta,
+            jurisdiction=self._where.get(item.aggregate_id),
         )
+        # Acted on: its rows are left alone until the index settles them (or catches up, if nothing was due).
+        until = time.monotonic() + QUIET_FOR
+        for key in self._rows.get(item.aggregate_id, [(item.aggregate_id, item.kind, utc_text(item.due_at))]):
+            self._quiet[key] = until
         if appended.envelopes:
-            log.info(
+            log.debug(  # one info line per tick (``tick``): a year-end wave is thousands of these
                 "suggestion.deadline_raised",
                 suggestion_id=item.aggregate_id,
                 kind=item.kind,
                 events=[e.type for e in appended.envelopes],
             )
             return True
-        self._quiet[(item.aggregate_id, item.kind, utc_text(item.due_at))] = time.monotonic() + QUIET_FOR
         return False
 
     async def tick(self) -> int:
-        return await self.watcher.tick()
+        raised = await self.watcher.tick()
+        if raised:
+            log.info("suggestion.deadlines_raised", count=raised, looked_at=self._found)
+        return raised
 
     async def run(self) -> None:
-        await self.watcher.run()
+        """Tick; after a full batch tick again at once (a wave), else wait ``interval``."""
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("watch.tick_failed", watcher=NAME)
+                self._found = 0
+            if self._found < self.batch:
+                await asyncio.sleep(self.interval)
+
+    @property
+    def raised(self) -> int:
+        return self.watcher.raised
 
 
 async def run_deadline_watcher(rt: ServiceRuntime) -> None:

@@ -43,6 +43,8 @@ class Area:
     unit: str = ""  # the lead organizer unit (财政所)
     co_unit: str = ""  # a co-organizer (土地所)
     other_unit: str = ""  # a unit not involved
+    street_deputy: str = ""  # a district deputy grouped in the street
+    county_unit: str = ""  # a county department (县直部门): serves every township and street of the county
     positions: list[str] = field(default_factory=list)
 
     @property
@@ -120,6 +122,8 @@ async def make_area(system: System, nc: NATS) -> Area:
     a.positions.append(await register_deputy(store, a.lead, "张桂英", a.township))
     a.positions.append(await register_deputy(store, a.co, "李建国", a.township))
     a.positions.append(await register_deputy(store, a.gone, "王已调", a.township, terminated_on=date(2024, 6, 1)))
+    a.street_deputy = f"d-{uuid.uuid4().hex[:12]}"
+    a.positions.append(await register_deputy(store, a.street_deputy, "赵街道", a.street))
     staff = system.auth("township_staff", a.township)
     units = []
     for name in ("镇财政所", "镇土地所", "镇派出所"):
@@ -138,9 +142,17 @@ async def make_area(system: System, nc: NATS) -> Area:
         units.append(r.json()["unit_id"])
         a.positions.append(r.headers["renda-position"])
     a.unit, a.co_unit, a.other_unit = units
+    r = await c.post(
+        "/api/suggestions/units",
+        json={"jurisdiction": a.county, "name": "县交通运输局", "kind": "county_department"},
+        headers=system.auth("county_staff", a.county),
+    )
+    assert r.status_code == 201, r.text
+    a.county_unit = r.json()["unit_id"]
+    a.positions.append(r.headers["renda-position"])
     r = await c.get("/api/suggestions/units", params={"under": a.township}, headers={**staff, **a.after})
     assert r.status_code == 200, r.text
-    assert len(r.json()["items"]) == 3
+    assert len(r.json()["items"]) == 3  # the township's own; the county's department is above it
     return a
 
 

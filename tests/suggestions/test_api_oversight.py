@@ -38,16 +38,16 @@ async def test_return_within_the_window_then_reassign_and_the_street_rules(
         assert r.status_code == 200 and r.json()["round"] == 1
 
         # Street: staff of the street get 403 not_for_street; county staff assign; key supervision once.
-        street_sid = await submit(system, a, who.county, township=a.street)
+        street_sid = await submit(system, a, who.county, township=a.street, deputy_ids=[a.street_deputy])
         r = await c.post(
             f"/api/suggestions/{street_sid}/assign",
-            json={"lead_unit_id": a.unit, "responsible_leader": "陈"},
+            json={"lead_unit_id": a.county_unit, "responsible_leader": "陈"},
             headers=who.street_staff,
         )
         assert (r.status_code, code(r)) == (403, "not_for_street")
         r = await c.post(
             f"/api/suggestions/{street_sid}/assign",
-            json={"lead_unit_id": a.unit, "responsible_leader": "陈"},
+            json={"lead_unit_id": a.county_unit, "responsible_leader": "陈"},
             headers=who.county,
         )
         assert r.status_code == 200, r.text
@@ -133,7 +133,9 @@ async def test_return_within_the_window_then_reassign_and_the_street_rules(
 
         async def by_unit() -> None:
             r = await c.get("/api/suggestions", params={"unit_id": a.unit}, headers=who.county)
-            assert sorted(s["suggestion_id"] for s in r.json()["items"]) == sorted([sid, street_sid])
+            assert [s["suggestion_id"] for s in r.json()["items"]] == [sid]
+            r = await c.get("/api/suggestions", params={"unit_id": a.county_unit}, headers=who.county)
+            assert [s["suggestion_id"] for s in r.json()["items"]] == [street_sid]
 
         await eventually(by_unit)
         r = await c.get("/api/suggestions", params={"unit_id": a.unit}, headers=who.staff)  # not the street's

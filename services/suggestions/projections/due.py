@@ -10,9 +10,9 @@ index only says where to look: the domain decides, and decides nothing twice.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, MetaData, and_, bindparam, select, update
+from sqlalchemy import MetaData, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import Envelope
@@ -39,11 +39,31 @@ PROMISE = "promise_overdue"
 REPLACED = due.delete().where(
     due.c.suggestion_id == bindparam("sid"), due.c.kind == bindparam("k"), due.c.due_at == bindparam("at")
 )
+INSERT = due.insert()
+# Built once: building a statement per event cost more than running it (bench/suggestions.py, watcher).
+_OPEN = and_(due.c.suggestion_id == bindparam("sid"), due.c.settled.is_(False))
+SETTLE_ROUND = update(due).where(_OPEN, due.c.kind != PROMISE).values(settled=True)
+SETTLE_PROMISE = update(due).where(_OPEN, due.c.kind == PROMISE).values(settled=True)
+SETTLE_REMINDER = (
+    update(due).where(_OPEN, due.c.kind == bindparam("k"), due.c.round == bindparam("r")).values(settled=True)
+)
 
 
 def promise_due_at(promised_by: date, policy: SuggestionPolicy) -> datetime:
     """The first moment after the promised (local) day (as ``clocks.next_check_at`` counts it)."""
     return datetime.combine(promised_by + timedelta(days=1), time(0), tzinfo=policy.tz)
+
+
+def _settles(e: Any) -> list[tuple[Any, dict[str, Any]]] | None:
+    """The settling statements of an event that only settles rows; None for any other event."""
+    match e:
+        case SuggestionReturned() | ReplyOverdue() | SuggestionClosed():
+            return [(SETTLE_ROUND, {"sid": e.suggestion_id})]
+        case ReplyReminderDue():
+            return [(SETTLE_REMINDER, {"sid": e.suggestion_id, "k": REMINDER + e.lead_time, "r": e.round})]
+        case PromiseCarriedOut() | PromiseOverdue():
+            return [(SETTLE_PROMISE, {"sid": e.suggestion_id})]
+    return None
 
 
 class DueIndex(Projection):
@@ -66,13 +86,31 @@ class DueIndex(Projection):
     def __init__(self, policy: SuggestionPolicy) -> None:
         self.policy = policy
 
+    async def apply_many(self, envs: list[Envelope], tx: AsyncConnection) -> None:
+        """As ``apply`` one by one, but a run of events that only settle rows is one executemany per
+        statement (a year-end wave settles thousands at once). Settling commutes with settling, never
+        with opening rows: the run is written before any other event."""
+        runs: dict[Any, list[dict[str, Any]]] = {}
+        for env in envs:
+            got = _settles(env.data)
+            if got is None:
+                for stmt, params in runs.items():
+                    await tx.execute(stmt, params)
+                runs = {}
+                await self.apply(env, tx)
+            else:
+                for stmt, params in got:
+                    runs.setdefault(stmt, []).append(params)
+        for stmt, params in runs.items():
+            await tx.execute(stmt, params)
+
     async def apply(self, env: Envelope, tx: AsyncConnection) -> None:
         e = env.data
         match e:
             case SuggestionAssigned():
-                await self._open_round(tx, e.suggestion_id, e.round, e.assigned_at, e.due_at)
+                await self._open_round(tx, e.suggestion_id, e.round, e.assigned_at, e.due_at, env.jurisdiction)
             case RehandlingStarted():
-                await self._open_round(tx, e.suggestion_id, e.round, e.started_at, e.due_at)
+                await self._open_round(tx, e.suggestion_id, e.round, e.started_at, e.due_at, env.jurisdiction)
             case DeadlineExtended():
                 q = (
                     select(due.c.started_at)
@@ -81,40 +119,37 @@ class DueIndex(Projection):
                     .limit(1)
                 )
                 started = from_text((await tx.execute(q)).scalar_one_or_none()) or env.occurred_at
-                await self._settle_round(tx, e.suggestion_id)
-                await self._open_round(tx, e.suggestion_id, e.round, started, e.new_due_at)
+                await tx.execute(SETTLE_ROUND, {"sid": e.suggestion_id})
+                await self._open_round(tx, e.suggestion_id, e.round, started, e.new_due_at, env.jurisdiction)
             case SuggestionReplied():
-                await self._settle_round(tx, e.suggestion_id)
-                await self._settle(tx, e.suggestion_id, due.c.kind == PROMISE)  # a later reply supersedes
+                await tx.execute(SETTLE_ROUND, {"sid": e.suggestion_id})
+                await tx.execute(SETTLE_PROMISE, {"sid": e.suggestion_id})  # a later reply supersedes
                 if e.result == "B" and e.promised_by is not None:
-                    await self._insert(
-                        tx, e.suggestion_id, PROMISE, promise_due_at(e.promised_by, self.policy), e.round, None
-                    )
+                    at = promise_due_at(e.promised_by, self.policy)
+                    await self._insert_all(tx, e.suggestion_id, [(PROMISE, at)], e.round, None, env.jurisdiction)
             case SuggestionReturned() | ReplyOverdue():
-                await self._settle_round(tx, e.suggestion_id)
+                await tx.execute(SETTLE_ROUND, {"sid": e.suggestion_id})
             case SuggestionClosed():
-                await self._settle_round(tx, e.suggestion_id)  # promises stay tracked after closing
+                await tx.execute(SETTLE_ROUND, {"sid": e.suggestion_id})  # promises stay tracked after closing
             case ReplyReminderDue():
-                await self._settle(
-                    tx, e.suggestion_id, and_(due.c.kind == REMINDER + e.lead_time, due.c.round == e.round)
-                )
+                await tx.execute(SETTLE_REMINDER, {"sid": e.suggestion_id, "k": REMINDER + e.lead_time, "r": e.round})
             case PromiseCarriedOut() | PromiseOverdue():
-                await self._settle(tx, e.suggestion_id, due.c.kind == PROMISE)
+                await tx.execute(SETTLE_PROMISE, {"sid": e.suggestion_id})
 
     async def _open_round(
-        self, tx: AsyncConnection, suggestion_id: str, round: int, started_at: datetime, due_at: datetime
+        self,
+        tx: AsyncConnection,
+        suggestion_id: str,
+        round: int,
+        started_at: datetime,
+        due_at: datetime,
+        jurisdiction: str | None,
     ) -> None:
         schedule = [
             (REPLY, due_at),
             *((REMINDER + lead, at) for lead, at in rules.reminder_schedule(started_at, due_at, self.policy)),
         ]
-        await self._insert_all(tx, suggestion_id, schedule, round, started_at)
-
-    @staticmethod
-    async def _insert(
-        tx: AsyncConnection, suggestion_id: str, kind: str, due_at: datetime, round: int, started_at: datetime | None
-    ) -> None:
-        await DueIndex._insert_all(tx, suggestion_id, [(kind, due_at)], round, started_at)
+        await self._insert_all(tx, suggestion_id, schedule, round, started_at, jurisdiction)
 
     @staticmethod
     async def _insert_all(
@@ -123,6 +158,7 @@ class DueIndex(Projection):
         schedule: list[tuple[str, datetime]],
         round: int,
         started_at: datetime | None,
+        jurisdiction: str | None,
     ) -> None:
         """One row per (kind, due_at), replacing a row already there (a redelivered event)."""
         rows = [
@@ -133,19 +169,9 @@ class DueIndex(Projection):
                 "round": round,
                 "started_at": utc_text(started_at) if started_at else None,
                 "settled": False,
+                "jurisdiction": jurisdiction,
             }
             for kind, at in schedule
         ]
         await tx.execute(REPLACED, [{"sid": r["suggestion_id"], "k": r["kind"], "at": r["due_at"]} for r in rows])
-        await tx.execute(due.insert(), rows)
-
-    @staticmethod
-    async def _settle(tx: AsyncConnection, suggestion_id: str, condition: ColumnElement[bool]) -> None:
-        await tx.execute(
-            update(due)
-            .where(due.c.suggestion_id == suggestion_id, due.c.settled.is_(False), condition)
-            .values(settled=True)
-        )
-
-    async def _settle_round(self, tx: AsyncConnection, suggestion_id: str) -> None:
-        await self._settle(tx, suggestion_id, due.c.kind != PROMISE)
+        await tx.execute(INSERT, rows)

@@ -114,10 +114,12 @@ due = Table(
     Column("round", Integer, nullable=False),
     Column("started_at", String(40), nullable=True),  # the round's start (reminders after an extension)
     Column("settled", Boolean, nullable=False, default=False),
+    # Where the suggestion lives: the watcher loads it from its subject without asking the locator.
+    Column("jurisdiction", String(12), nullable=True),
     Index("ix_suggestions_due_open", "settled", "due_at"),
 )
 
-# -- facts the rates are computed from (domain/rates.py counts them) -----------------------------
+# -- facts the rates are computed from (libs/figures/rates.py counts them) -----------------------------
 rates_metadata = MetaData()
 rate_rounds = Table(
     "suggestions_rate_rounds",
