@@ -82,6 +82,11 @@ async def test_unknown_and_foreign_ids_in_meeting_bodies_get_the_same_422_and_re
         await refused_alike(
             w, "POST", M, "invitee_ids", meeting(lambda i: {"invitee_ids": [i]}), "会议.代表", neighbour, staff
         )
+        foreign_observer = await w.post(
+            M, schedule_body("inspection", w.town, title="视察", observers=["镇长", far["deputy"]]), staff
+        )
+        assert foreign_observer.status_code == 422, foreign_observer.text
+        assert foreign_observer.json()["error"]["details"]["field"] == "observers"
         await refused_alike(
             w,
             "POST",
@@ -219,6 +224,7 @@ async def test_joint_inspection_references_and_findings_without_deputies(
         async def suggestion() -> dict[str, Any]:
             got = (await w.get(f"{M}/joint-inspections/{jid}", county)).json()
             rows = {t["township"]: t for t in got["townships"]}
+            assert rows[w.town]["finding_items"], rows[w.town]
             item = rows[w.town]["finding_items"][0]["suggestion"]
             assert item is not None and item["state"] == "assigned", rows[w.town]
             assert rows[w.street]["findings"] == 1  # the refused finding left nothing

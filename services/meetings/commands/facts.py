@@ -85,6 +85,16 @@ async def visible_deputies(conn: AsyncConnection, p: Principal, ids: Iterable[st
         raise refuse(field, bad, "代表编号")
 
 
+async def no_foreign_deputies(conn: AsyncConnection, p: Principal, names: Iterable[str], field: str) -> None:
+    """Observers (列席) are named in free text ("镇长"); one that names a deputy must be a deputy the
+    caller sees, since an observer may read the meeting."""
+    valid = [n.strip() for n in names if VALID_ID.match(n.strip())]
+    rows = await refdata.deputies(conn, ref, valid) if valid else {}
+    bad = [i for i, row in rows.items() if not _sees_deputy(p, row)]
+    if bad:
+        raise refuse(field, bad, "代表编号")
+
+
 async def visible_group(conn: AsyncConnection, p: Principal, group_id: str, body: str) -> dict[str, Any]:
     """A group of the meeting's own township (or street) that the caller sees."""
     row = None

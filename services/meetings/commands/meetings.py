@@ -34,6 +34,7 @@ async def schedule_meeting(c: ScheduleMeeting, ctx: CommandContext) -> Appended[
     async with ctx.runtime.engine.connect() as conn:
         body = await facts.visible_body(conn, p, c.body)
         await facts.visible_deputies(conn, p, c.invitee_ids, "invitee_ids")
+        await facts.no_foreign_deputies(conn, p, c.observers, "observers")
         invited = c.invitee_ids
         if c.group_id:
             group = await facts.visible_group(conn, p, c.group_id, c.body)
@@ -54,9 +55,10 @@ async def schedule_meeting(c: ScheduleMeeting, ctx: CommandContext) -> Appended[
 
 async def change_meeting(c: ChangeMeeting, ctx: CommandContext) -> Appended[mt.Meeting]:
     async def decide(loaded: Loaded[mt.Meeting]) -> list[Event]:
-        if c.invitee_ids:
+        if c.invitee_ids or c.observers:
             async with ctx.runtime.engine.connect() as conn:
-                await facts.visible_deputies(conn, ctx.principal, c.invitee_ids, "invitee_ids")
+                await facts.visible_deputies(conn, ctx.principal, c.invitee_ids or (), "invitee_ids")
+                await facts.no_foreign_deputies(conn, ctx.principal, c.observers or (), "observers")
         return mt.decide_change(loaded.state, c)
 
     return await run(ctx, mt.MEETING, c.meeting_id, organiser(ctx), decide)
