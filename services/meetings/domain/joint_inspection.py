@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from libs.events.aggregate import AggregateType
 from libs.events.event import Event
 from services.meetings.domain.errors import InvalidInput, InvalidTransition, TownshipNotParticipating
-from services.meetings.domain.meeting import ScheduleMeeting
+from services.meetings.domain.meeting_commands import ScheduleMeeting
 from services.meetings.events import (
     InspectionFindingRecorded,
     JointInspectionLaunched,
