@@ -14,8 +14,9 @@ A NATS store restored from an older backup takes a stream (and any KV bucket) ba
 tables do not go with it, so ``renda audit verify`` finds the lost tail, a lost aggregate, an event
 removed or changed between two anchors. ``renda audit anchor --export`` writes them for an auditor.
 
-The projection also authenticates what it reads: each aggregate's newest head in a batch must carry
-a valid signature of a known service key (libs/events/keys.py); an event without a key id, or an
+The projection also authenticates what it reads: each aggregate's newest head must carry a valid
+signature of a known service key (libs/events/keys.py), checked once per aggregate at each anchor
+(an aggregate written many times between two anchors costs one check); an event without a key id, or an
 unsigned one not followed by the rest of its command (left unsigned across a batch boundary, or
 followed by another command's event) is flagged too.
 Flags go to ``/readyz`` (``unauthenticated``), the log and ``renda_events_unauthenticated_total``.
@@ -48,6 +49,7 @@ ANCHOR_EVERY = 10_000  # events between two anchors at most
 ANCHOR_INTERVAL = 60.0  # seconds between two anchors while events come in
 ANCHOR_DOMAIN = b"renda-anchor-v1:"
 KEPT_FLAGS = 50
+MAX_PENDING = 100_000  # signed heads awaiting their check (memory bound between two anchors)
 
 
 def running_hash(previous: str, event_hash: str) -> str:
@@ -126,6 +128,9 @@ class Anchors(Projection):
         self._anchored_at = time.monotonic()
         # subject -> (sequence, stream seq, causation id) of an unsigned event awaiting its command's rest
         self._unsigned: dict[str, tuple[int, int, str]] = {}
+        # subject -> the newest signed head not yet verified: checked at each anchor, so an aggregate
+        # written a thousand times between two anchors costs one signature check, not a thousand.
+        self._signed: dict[str, tuple[str, str, str, int, int]] = {}
         self.flags: deque[dict[str, Any]] = deque(maxlen=KEPT_FLAGS)
         self.flagged = 0
         self._upserts: dict[str, Any] = {}
@@ -141,7 +146,8 @@ class Anchors(Projection):
             "reason": reason,
         }
         self.flags.append(flag)
-        log.error("events.unauthenticated", **flag)
+        if self.flagged <= KEPT_FLAGS or self.flagged % 1000 == 0:  # loud, but a flood stays readable
+            log.error("events.unauthenticated", flagged=self.flagged, **flag)
 
     async def apply_many(self, envs: list[Envelope], tx: AsyncConnection) -> None:
         t = self.t
@@ -183,7 +189,10 @@ class Anchors(Projection):
             ],
         )
         now = time.monotonic()
-        if self.signer is not None and (count - anchored >= self.every or now - self._anchored_at >= self.interval):
+        due = count - anchored >= self.every or now - self._anchored_at >= self.interval
+        if due or len(self._signed) >= MAX_PENDING:
+            self._check_signatures()
+        if due and self.signer is not None:
             text = anchor_text(self.stream, last_seq, count, running)
             await tx.execute(
                 t.anchors.insert().values(
@@ -197,6 +206,7 @@ class Anchors(Projection):
                     recorded_at=datetime.now(UTC),
                 )
             )
+        if due:
             anchored = count
             self._anchored_at = now
         values = {"last_seq": last_seq, "count": count, "running": running, "anchored_count": anchored}
@@ -220,12 +230,18 @@ class Anchors(Projection):
             elif not env.sig:
                 self._unsigned[subject] = (env.sequence, env.stream_seq, env.causation_id)
             elif newest.get(subject) is env:
-                why = self.keyring.check(env.key_id, env.hash, env.sig)
-                if why is not None:
-                    self._flag(subject, env.sequence, env.stream_seq, why)
+                self._signed[subject] = (env.key_id, env.hash, env.sig, env.sequence, env.stream_seq)
         for subject in carried:  # unsigned heads of an earlier batch that nothing completed
             sequence, stream_seq, _ = self._unsigned.pop(subject)
             self._flag(subject, sequence, stream_seq, "not signed (no service wrote it)")
+
+    def _check_signatures(self) -> None:
+        """Verify the newest signed head of each aggregate written since the last check (one Ed25519 each)."""
+        for subject, (key_id, hash_hex, sig, sequence, stream_seq) in self._signed.items():
+            why = self.keyring.check(key_id, hash_hex, sig)
+            if why is not None:
+                self._flag(subject, sequence, stream_seq, why)
+        self._signed.clear()
 
     def health(self) -> dict[str, Any]:
         return {"flagged": self.flagged, "last": list(self.flags)[-10:]}
