@@ -24,26 +24,14 @@ from services.deputies.domain import presidium as presidium_
 from services.deputies.domain.deputy import DEPUTY, Deputy
 from services.deputies.domain.presidium import PRESIDIUM
 
-IN_THE_TREE = ("township", "county", "city")  # levels whose congress is a code of the tree
-
-
-def home_of(level: str, congress: str, township: str | None) -> str:
-    """Where a deputy's record lives: the township or street where grouped, else the congress."""
-    where = (township or "").strip() or (congress.strip() if level == "township" else "")
-    if not where and congress.strip().isdigit() and len(congress.strip()) in (4, 6):
-        where = congress.strip()
-    if not (where.isdigit() and len(where) in (4, 6, 9)):
-        raise InvalidInput("township", "请填写代表编组所在的乡镇（街道）9 位行政区划代码。")
-    return where
-
 
 async def check_registration(c: deputy_.RegisterDeputy, store: EventStore, principal: Principal | None) -> str:
     """Where the deputy will live, after every check (the tree's and the rules'), so that a bulk
     import can check every row before registering any; ``principal`` None: the operator."""
-    home = home_of(c.level, c.congress, c.township)
+    home = deputy_.home_of(c.level, c.congress, c.township)
     if principal is not None:
         Access(principal).require_inside(home, "township")
-    congress = await load_place(store, c.congress.strip()) if c.level in IN_THE_TREE else None
+    congress = await load_place(store, c.congress.strip()) if c.level in deputy_.IN_THE_TREE else None
     if c.level == "township" and congress is None:
         raise InvalidInput("congress", f"乡镇 {c.congress} 尚未登记，请先登记区划。")
     if c.township:
@@ -51,7 +39,7 @@ async def check_registration(c: deputy_.RegisterDeputy, store: EventStore, princ
         if place is None or place.kind not in ("township", "street"):
             raise InvalidInput("township", f"编组所在的乡镇（街道）{c.township} 尚未登记。")
     deputy_.decide_register(Deputy(id=c.deputy_id), c, congress_is_street=congress is not None and congress.is_street)
-    if c.level in IN_THE_TREE and congress is None:
+    if c.level in deputy_.IN_THE_TREE and congress is None:
         raise InvalidInput("congress", f"选举产生该代表的人大（区划 {c.congress}）尚未登记，请先登记区划。")
     return home
 

@@ -42,9 +42,7 @@ async def named_deputies(ctx: CommandContext, **fields: tuple[str, ...]) -> dict
 
 def grouped_current(files: dict[str, DeputyFile], township: str, ctx: CommandContext) -> frozenset[str]:
     """The named deputies must be grouped in ``township``; answer those current today."""
-    elsewhere = [i for i, f in files.items() if f.state.township != township]
-    if elsewhere:
-        raise InvalidInput("member_ids", f"以下代表不在本乡镇（街道）编组：{'、'.join(elsewhere)}。")
+    group_.require_grouped_in(township, {i: f.state.township for i, f in files.items()})
     day = today(ctx)
     return frozenset(i for i, f in files.items() if deputy_.is_current(f.state, day))
 

@@ -7,7 +7,6 @@ presidium, today's date) and answer events or raise a ``DomainError``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -19,6 +18,7 @@ from services.deputies.domain.errors import (
     DeputyTerminated,
     NotPresidiumMember,
 )
+from services.deputies.domain.vocabulary import PHONE
 from services.deputies.events import (
     ActivityKind,
     ContactKind,
@@ -42,7 +42,6 @@ CONGRESS_CODE_LENGTHS: dict[Level, tuple[int, ...]] = {
     "province": (2, 6),
 }
 PEOPLE_REQUIRED: frozenset[str] = frozenset({"constituent_visit", "constituent_meeting"})
-_PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,18}[0-9]$")
 MAX_TEXT = 2000
 DEFAULT_REPORT_MODE: ReportMode = "meeting"  # a report to voters not said to be written was given at a meeting
 
@@ -127,6 +126,21 @@ class RecordContact:
     village: str | None = None
 
 
+# ---- where a deputy's record lives -----------------------------------------------------------
+
+IN_THE_TREE: tuple[Level, ...] = ("township", "county", "city")  # levels whose congress is a code of the tree
+
+
+def home_of(level: str, congress: str, township: str | None) -> str:
+    """Where a deputy's record lives: the township or street where grouped, else the congress."""
+    where = (township or "").strip() or (congress.strip() if level == "township" else "")
+    if not where and congress.strip().isdigit() and len(congress.strip()) in (4, 6):
+        where = congress.strip()
+    if not (where.isdigit() and len(where) in (4, 6, 9)):
+        raise InvalidInput("township", "请填写代表编组所在的乡镇（街道）9 位行政区划代码。")
+    return where
+
+
 # ---- reads ----------------------------------------------------------------------------------
 
 
@@ -202,7 +216,7 @@ def decide_register(d: Deputy, c: RegisterDeputy, *, congress_is_street: bool) -
         raise InvalidInput("constituency", "请填写选区或选举单位。")
     township = _check_codes(c, congress_is_street=congress_is_street)
     phone = c.phone.strip() if c.phone else None
-    if phone and not _PHONE.match(phone):
+    if phone and not PHONE.match(phone):
         raise InvalidInput("phone", "电话号码格式不正确，请填写手机号或带区号的固定电话。")
     return [
         DeputyRegistered(

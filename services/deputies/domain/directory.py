@@ -16,11 +16,11 @@ from dataclasses import dataclass, field, replace
 from libs.domain.errors import AlreadyExists, DomainError, InvalidInput, NotFound
 from libs.events.aggregate import AggregateType
 from libs.events.event import Event
+from services.deputies.domain.vocabulary import PHONE
 from services.deputies.events import PasswordChanged, RoleGranted, RoleName, UserCreated, UserDisabled
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{2,63}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
-PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,18}[0-9]$")
 ROLE_CODE_LENGTHS: dict[str, tuple[int, ...]] = {
     "city_staff": (4,),
     "county_staff": (6,),

@@ -155,6 +155,13 @@ def _composition(
     return name, leaders, members
 
 
+def require_grouped_in(township: str, grouped_in: dict[str, str | None]) -> None:
+    """A group takes only deputies grouped in its township (of any level); ``grouped_in``: id → township."""
+    elsewhere = [i for i, where in grouped_in.items() if where != township]
+    if elsewhere:
+        raise InvalidInput("member_ids", f"以下代表不在本乡镇（街道）编组：{'、'.join(elsewhere)}。")
+
+
 def _unique(ids: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(i.strip() for i in ids if i.strip()))
 

@@ -8,6 +8,7 @@ Counts are strict integers: ``false`` is no count.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -113,6 +114,8 @@ ActivityKind = Annotated[
 ReportMode = Annotated[Literal["written", "meeting"], BeforeValidator(_mapper(REPORT_MODE))]
 ContactKind = Annotated[Literal["presidium_member", "constituent"], BeforeValidator(_mapper(CONTACT_KIND))]
 
+
+PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,18}[0-9]$")  # a mobile or a landline with its area code
 
 DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 MAX_TERM = 99
