@@ -8,6 +8,7 @@ Real NATS, the real services, SQLite and PostgreSQL read models.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from libs.runtime.nats_server import EmbeddedNats
@@ -196,6 +197,11 @@ async def test_joint_inspection_references_and_findings_without_deputies(
             far["deputy"],
             staff,
         )
+
+        gone = (await w.seed.deputies(w.town, 1))[0]
+        await w.seed.terminate(gone, w.town, date(2024, 1, 1))
+        left = await w.post(findings, finding(w.town, unit_id=unit, deputy_ids=[gone]), staff)
+        assert left.status_code == 422 and left.json()["error"]["details"]["field"] == "deputy_ids", left.text
 
         # the town's inspection: three invited, two present → the finding is raised in the names of the two
         r = await w.send("PATCH", f"{M}/{meeting[w.town]}", {"invitee_ids": mine}, staff)

@@ -14,6 +14,7 @@ from services.meetings.commands import facts
 from services.meetings.commands.path import ORGANISERS, joint_visible, new_id, run
 from services.meetings.domain import joint_inspection as ji
 from services.meetings.domain import meeting as mt
+from services.meetings.domain.errors import InvalidInput
 from services.meetings.domain.meeting_commands import ScheduleMeeting
 from services.meetings.events import JointInspectionLaunched
 
@@ -88,6 +89,11 @@ async def record_finding(c: ji.RecordFinding, ctx: CommandContext) -> tuple[Appe
                 on = facts.today(tz, ctx.meta.now)
                 present = await facts.current_in_order(conn, m.with_status("present"), on)
                 invited = await facts.current_in_order(conn, m.invitee_ids, on)
+                named = tuple(d.strip() for d in c.deputy_ids if d.strip())
+                current = await facts.current_in_order(conn, named, on)
+            gone = [d for d in named if d not in current]
+            if gone and unit_id:  # the suggestion would be refused downstream: say so now, never drop it
+                raise InvalidInput("deputy_ids", f"以下代表今天已不在任，不能提出代表建议：{'、'.join(gone)}。")
             present = tuple(i for i in invited if i in present) or present  # the invitees' order: lead first
             deputies = ji.submitters(c, present=present, invitees=invited, recorded=bool(m.attendance))
             command = replace(c, deputy_ids=deputies)

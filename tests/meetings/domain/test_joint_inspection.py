@@ -13,6 +13,7 @@ from services.meetings.domain.joint_inspection import (
     decide_launch,
     decide_record_finding,
     evolve,
+    submitters,
     township_inspection,
 )
 from services.meetings.domain.meeting import Meeting, decide_schedule
@@ -131,3 +132,32 @@ def test_findings_come_from_participating_townships_only() -> None:
         decide_record_finding(launched(), RecordFinding("340403009", "x"), finding_id="f-9", now=NOW)
     with pytest.raises(InvalidTransition):
         decide_record_finding(JointInspection(J1), RecordFinding("340403001", "x"), finding_id="f-9", now=NOW)
+
+
+# --- who raised a finding (contract "Joint inspections") -------------------------------------------
+PRESENT, INVITED = ("d2", "d3"), ("d1", "d2", "d3")
+
+
+def test_the_deputies_named_raise_the_finding() -> None:
+    c = RecordFinding("340403001", "x", unit_id="u", deputy_ids=(" d9 ", "d8", "d9"))
+    assert submitters(c, present=PRESENT, invitees=INVITED, recorded=True) == ("d9", "d8")
+
+
+def test_without_names_those_present_raise_it_once_attendance_is_recorded() -> None:
+    c = RecordFinding("340403001", "x", unit_id="u")
+    assert submitters(c, present=PRESENT, invitees=INVITED, recorded=True) == PRESENT
+
+
+def test_without_names_and_without_attendance_the_invitees_raise_it() -> None:
+    c = RecordFinding("340403001", "x", unit_id="u")
+    assert submitters(c, present=(), invitees=INVITED, recorded=False) == INVITED
+
+
+def test_a_finding_naming_a_unit_without_any_deputy_is_refused_never_dropped() -> None:
+    with pytest.raises(InvalidInput) as err:
+        submitters(RecordFinding("340403001", "x", unit_id="u"), present=(), invitees=INVITED, recorded=True)
+    assert err.value.field == "deputy_ids"
+
+
+def test_a_finding_without_a_unit_needs_no_deputy() -> None:
+    assert submitters(RecordFinding("340403001", "x"), present=(), invitees=(), recorded=False) == ()

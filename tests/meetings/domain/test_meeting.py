@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -110,6 +110,17 @@ def test_streets_hold_no_sessions_or_presidium_meetings(kind: str) -> None:
 def test_streets_may_hold_group_activities_and_inspections(kind: str) -> None:
     [e] = decide_schedule(Meeting(M1), schedule(kind, group_id="g1"), is_street=True)
     assert e.kind == kind and e.body == TOWNSHIP
+
+
+@pytest.mark.parametrize("kind", ["congress_session", "presidium_meeting"])
+def test_sessions_and_presidium_meetings_are_a_townships_by_the_kind_of_its_body(kind: str) -> None:
+    with pytest.raises(NotForStreet):
+        decide_schedule(Meeting(M1), schedule(kind), is_street=False, body_kind="street")
+    with pytest.raises(InvalidInput) as err:
+        decide_schedule(Meeting(M1), schedule(kind), is_street=False, body_kind="county")
+    assert err.value.field == "body"
+    [e] = decide_schedule(Meeting(M1), schedule(kind), is_street=False, body_kind="township")
+    assert e.kind == kind
 
 
 def test_a_group_activity_names_its_group() -> None:
@@ -332,6 +343,15 @@ def test_adjourning_generates_minutes_with_their_sha256() -> None:
     assert adjourned.minutes_sha256 == minutes_sha256(minutes)
     assert adjourned.present_ids == ids(13)[:10]
     assert "未通过" in render_minutes(minutes)
+
+
+def test_minutes_print_times_in_the_zone_given_with_its_offset() -> None:
+    utc_given = replay(full_meeting()[:-1])  # scheduled in +08:00; T0 is Shanghai time
+    [adjourned] = decide_adjourn(utc_given, now=(T0 + timedelta(hours=3)).astimezone(UTC), tz=TZ)
+    minutes = adjourned.minutes  # type: ignore[attr-defined]
+    assert minutes["starts_at"] == T0.isoformat() and minutes["starts_at"].endswith("+08:00")
+    assert minutes["adjourned_at"] == (T0 + timedelta(hours=3)).isoformat()
+    assert minutes["convened_at"].endswith("+08:00")
 
 
 def test_minutes_and_their_hash_survive_a_round_trip_through_json() -> None:
