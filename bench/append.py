@@ -32,6 +32,7 @@ from bench.common import (
 )
 from bench.context import Ctx
 from bench.seed import publish_batches
+from libs.events.keys import Signer, load_signer
 from libs.events.store import EventStore
 
 IN_FLIGHT = 64
@@ -75,11 +76,13 @@ async def raw_commands(nc: NATS, subjects: list[str], last: dict[str, int], payl
         last[subject] = ack["seq"]
 
 
-async def measure_ours(nc: NATS, n: int, in_flight: int, prefix: str, *, snapshots: bool = True) -> float:
+async def measure_ours(
+    nc: NATS, n: int, in_flight: int, prefix: str, *, snapshots: bool = True, signer: Signer | None = None
+) -> float:
     """Commands per second of EventStore.execute; ``in_flight`` aggregates each driven by one task."""
     aggregates = max(in_flight, 100) if in_flight == 1 else in_flight
     seeded = await prepare(nc, prefix, aggregates)
-    store = EventStore(nc, snapshots=snapshots)
+    store = EventStore(nc, snapshots=snapshots, signer=signer)
     ids = list((cid, j) for cid, (j, _) in seeded.items())
     await ours_commands(store, ids[:10], 20)  # warm-up
     started = time.perf_counter()
@@ -120,6 +123,9 @@ async def run(ctx: Ctx) -> list[Row]:
         ours_seq = max(await measure_ours(nc, half, 1, "os1-"), await measure_ours(nc, half, 1, "os2-"))
         off_seq = max(await measure_ours(nc, half, 1, "of1-", snapshots=False),
                       await measure_ours(nc, half, 1, "of2-", snapshots=False))
+        signer = load_signer("bench", ctx.folder)  # as a service appends: key id and signed chain head
+        signed_seq = max(await measure_ours(nc, half, 1, "ss1-", signer=signer),
+                         await measure_ours(nc, half, 1, "ss2-", signer=signer))
         raw_pipe = max(await measure_raw(nc, s.append_pipe // 2, IN_FLIGHT, "rp1-"),
                        await measure_raw(nc, s.append_pipe // 2, IN_FLIGHT, "rp2-"))
         ours_pipe = max(await measure_ours(nc, s.append_pipe // 2, IN_FLIGHT, "op1-"),
@@ -132,6 +138,9 @@ async def run(ctx: Ctx) -> list[Row]:
     return [
         rate_row("append sequential (load→decide→append)", ours_seq, raw_seq, 0.60, base,
                  "snapshots on (default); 100 aggregates of 5 events, cycled: the first command on each loads it cold",
+                 n=s.append_seq),
+        rate_row("append sequential, signed (as services run)", signed_seq, raw_seq, 0.60, base,
+                 "EventStore(signer=...): key id in each event, the chain head signed (Ed25519) per append",
                  n=s.append_seq),
         rate_row("append sequential, snapshots off", off_seq, raw_seq, None, base,
                  "EventStore(nc, snapshots=False): no snapshot read on cold loads, none written", n=s.append_seq),
