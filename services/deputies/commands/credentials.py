@@ -37,11 +37,14 @@ class Credentials:
             try:
                 self._kv = await js.key_value(BUCKET)
             except BucketNotFoundError:
+                # as many copies as the directory's own stream keeps (a cluster's replicas)
+                info = await jsapi.stream_info(self.nc, stream_name("deputies"))
                 config = KeyValueConfig(
                     bucket=BUCKET,
                     description="renda: password hashes of the deputies' user directory (overwritable)",
                     history=1,
                     storage=StorageType.FILE,
+                    replicas=int(info["config"].get("num_replicas", 1)),
                 )
                 self._kv = await js.create_key_value(config)
         return self._kv
