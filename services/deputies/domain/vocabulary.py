@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, Strict
+from pydantic import BeforeValidator, Field, Strict, WithJsonSchema
 
 GENDER = {"男": "male", "女": "female", "男性": "male", "女性": "female", "m": "male", "f": "female"}
 LEVEL = {
@@ -152,5 +152,17 @@ def parse_term(v: Any) -> Any:
     return n
 
 
-Term = Annotated[int, BeforeValidator(parse_term), Field(ge=1, le=MAX_TERM)]
+Term = Annotated[
+    int,
+    Field(ge=1, le=MAX_TERM),
+    BeforeValidator(parse_term),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": MAX_TERM},
+                {"type": "string", "examples": ["第十九届", "19"]},
+            ]
+        }
+    ),
+]
 Count = Annotated[int, Strict(), Field(ge=0, le=100_000)]
