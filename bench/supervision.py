@@ -1,176 +1,66 @@
-"""The joint-supervision view (issue 14): answers against raw SQL of the same rows, as-of against
-live, and projection catch-up against a raw pull + insert.
+"""The joint-supervision view (issue 14) on a seeded county (``renda seed --scale demo``, ≈ 50 k
+events, county 340403): projection catch-up against a raw pull + insert, answers against raw SQL of
+the same rows (uncached and cached reported apart), as-of against live, and the dashboard in
+Chromium against a static page with the same table. The supervision service alone runs in this
+process on SQLite; the load average is printed beside the figures (the machine is shared).
 
-A county of 12 townships is written through the real event store with the suggestions' own
-decisions (submit, assign, consult, reply, evaluate; some left open past their deadline), dated
-over the last 15 months. The services run in this process behind one base URL on SQLite.
+``uv run python -m bench.supervision [--scale demo|tiny|county] [--no-browser]``
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import os
+import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 from sqlalchemy import text
 
-from bench.common import Row, latency_row, p, rate_row
+from bench.common import Row, connect, fresh_nats, latency_row, p, rate_row
 from bench.context import Ctx
 from libs.auth.actor import Principal
 from libs.auth.tokens import SESSION_COOKIE, issue, signing_key
 from libs.config.settings import Settings
 from libs.db.engine import make_engine
 from libs.events import jetstream as jsapi
-from libs.events.envelope import Actor
-from libs.events.store import CommandMeta, EventStore
-from libs.runtime.embedded import build_gateway
 from libs.runtime.nats_server import free_port
-from renda import registry
-from services.deputies.domain.deputy import DEPUTY
-from services.deputies.domain.jurisdiction import JURISDICTION
-from services.deputies.events import DeputyRegistered, JurisdictionRegistered
-from services.suggestions.domain import suggestion as sg
-from services.suggestions.domain.commands import (
-    AssignSuggestion,
-    EvaluateSuggestion,
-    RecordConsultation,
-    ReplyToSuggestion,
-    SubmitSuggestion,
+
+COUNTY = "340403"
+STATIC = {"html": ""}  # the static page: the overview's township table alone, served by the same server
+STREAMS = ("RENDA_DEPUTIES", "RENDA_SUGGESTIONS", "RENDA_MEETINGS")
+# The rows the township figures are counted from (what an uncached answer reads), as raw SQL.
+FACT_ROWS = [
+    "SELECT jurisdiction, status, count(*) FROM supervision_statuses WHERE jurisdiction LIKE :p "
+    "AND submitted_year = :y AND valid_to IS NULL GROUP BY jurisdiction, status",
+    "SELECT * FROM supervision_rounds WHERE jurisdiction LIKE :p AND withdrawn_at IS NULL",
+    "SELECT * FROM supervision_replies WHERE jurisdiction LIKE :p",
+    "SELECT * FROM supervision_evaluations WHERE jurisdiction LIKE :p",
+    "SELECT * FROM supervision_promises WHERE jurisdiction LIKE :p AND superseded_at IS NULL",
+    "SELECT * FROM supervision_meetings WHERE body LIKE :p",
+]
+STATUS_COUNTS = FACT_ROWS[0]
+OVERDUE_ROWS = (
+    "SELECT r.*, s.title FROM supervision_rounds r JOIN supervision_suggestions s USING (suggestion_id) "
+    "WHERE r.jurisdiction LIKE :p AND r.replied_at IS NULL AND r.withdrawn_at IS NULL AND r.due_at < :now "
+    "ORDER BY r.due_at"
 )
-from services.suggestions.domain.rules import SuggestionPolicy
-from services.suggestions.domain.unit import ORGANIZER_UNIT
-from services.suggestions.events import OrganizerUnitRegistered
-
-POLICY = SuggestionPolicy.parse()
-
-
-def meta(now: datetime) -> CommandMeta:
-    cid = str(uuid.uuid4())
-    return CommandMeta(actor=Actor("bench", "township_staff"), correlation_id=cid, command_id=cid, now=now)
-
-
-async def seed_county(store: EventStore, county: str, suggestions: int) -> tuple[int, int]:
-    """Write the county; returns (events written, last stream sequence of RENDA_SUGGESTIONS)."""
-    n = 0
-    city = county[:4]
-    now = datetime.now(UTC)
-
-    async def put(agg: Any, aid: str, jur: str, events: list[Any], when: datetime = now) -> int:
-        nonlocal n
-        done = await store.execute(agg, aid, lambda _l: events, meta(when), jurisdiction=jur)
-        n += len(events)
-        return done.stream_seq
-
-    await put(JURISDICTION, city, city, [JurisdictionRegistered(code=city, name="基准市", kind="city")])
-    await put(
-        JURISDICTION, county, county, [JurisdictionRegistered(code=county, name="基准县", kind="county", parent=city)]
-    )
-    towns = [f"{county}{i:03d}" for i in range(1, 13)]
-    deputies: dict[str, list[str]] = {}
-    units: dict[str, list[str]] = {}
-    for t in towns:
-        await put(
-            JURISDICTION, t, t, [JurisdictionRegistered(code=t, name=f"第{t[-2:]}镇", kind="township", parent=county)]
-        )
-        deputies[t] = []
-        for i in range(20):
-            did = f"d{uuid.uuid4().hex[:12]}"
-            await put(
-                DEPUTY,
-                did,
-                t,
-                [
-                    DeputyRegistered(
-                        deputy_id=did,
-                        name=f"代表{i}",
-                        gender="male",
-                        level="township",
-                        congress=t,
-                        township=t,
-                        constituency="一",
-                        term=19,
-                        elected_on=date(2021, 10, 1),
-                    )
-                ],
-            )
-            deputies[t].append(did)
-        units[t] = []
-        for name in ("财政所", "土地所", "派出所", "民政办"):
-            uid = f"u{uuid.uuid4().hex[:12]}"
-            await put(
-                ORGANIZER_UNIT,
-                uid,
-                t,
-                [
-                    OrganizerUnitRegistered(
-                        unit_id=uid,
-                        jurisdiction=t,
-                        name=f"{t[-2:]}镇{name}",
-                        kind="station",
-                        head="所长",
-                        deputy_head="副所长",
-                        registered_at=now,
-                    )
-                ],
-            )
-            units[t].append(uid)
-    start = now - timedelta(days=450)
-    last = 0
-    for k in range(suggestions):
-        t = towns[k % len(towns)]
-        sid = str(uuid.uuid4())
-        when = start + timedelta(days=(k * 440) // max(1, suggestions), hours=k % 7)
-        lead = deputies[t][k % 20]
-        unit = units[t][k % 4]
-
-        async def step(decide: Any, at: datetime, **kw: Any) -> int:
-            nonlocal n
-            done = await store.execute(sg.SUGGESTION, sid, lambda x: decide(x.state), meta(at), **kw)
-            n += len(done.envelopes)
-            return done.stream_seq
-
-        c = SubmitSuggestion(sid, t, f"建议{k}", "内容", (lead,))
-        last = await step(lambda s, c=c, at=when: sg.decide_submit(s, c, now=at, is_street=False), when, jurisdiction=t)
-        if k % 10 == 9:
-            continue  # left submitted
-        a_at = when + timedelta(days=3)
-        ac = AssignSuggestion(sid, unit, "副镇长")
-        last = await step(
-            lambda s, at=a_at, ac=ac: sg.decide_assign(
-                s, ac, now=at, policy=POLICY, is_street=False, actor_role="township_staff"
-            ),
-            a_at,
-        )
-        if k % 10 == 8 or a_at + timedelta(days=120) > now:
-            continue  # left open: overdue once its deadline passes
-        c_at = a_at + timedelta(days=20)
-        cc = RecordConsultation(sid, c_at.date(), "face_to_face" if k % 3 else "phone", "面商")
-        last = await step(lambda s, at=c_at, cc=cc: sg.decide_consult(s, cc, unit_id=None, now=at, policy=POLICY), c_at)
-        r_at = a_at + timedelta(days=40 if k % 5 else 100)
-        rc = ReplyToSuggestion(sid, "A" if k % 4 else "C", "答复", reason=None if k % 4 else "条件限制")
-        last = await step(lambda s, at=r_at, rc=rc: sg.decide_reply(s, rc, unit_id=None, now=at, policy=POLICY), r_at)
-        e_at = r_at + timedelta(days=5)
-        ec = EvaluateSuggestion(sid, "unsatisfied" if k % 7 == 0 else "satisfied")
-        last = await step(
-            lambda s, at=e_at, ec=ec: sg.decide_evaluate(s, ec, deputy_id=lead, now=at, policy=POLICY), e_at
-        )
-    return n, last
 
 
 @contextlib.asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[str]:
-    gateway, _ = build_gateway(settings, registry.factories())
+async def serve(app: FastAPI) -> AsyncIterator[str]:
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(gateway, host="127.0.0.1", port=port, lifespan="on", log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
@@ -183,24 +73,28 @@ async def serve(settings: Settings) -> AsyncIterator[str]:
         await task
 
 
-async def timed_get(client: httpx.AsyncClient, url: str, params: dict[str, Any], n: int) -> list[float]:
+async def timed(n: int, call: Callable[[], Awaitable[Any]], before: Callable[[], None] | None = None) -> list[float]:
     out = []
     for _ in range(n):
+        if before is not None:
+            before()
         t0 = time.perf_counter()
-        r = await client.get(url, params=params)
-        r.raise_for_status()
+        await call()
         out.append((time.perf_counter() - t0) * 1000)
     return out
 
 
-async def timed_sql(engine: Any, sql: str, params: dict[str, Any], n: int) -> list[float]:
-    out = []
-    for _ in range(n):
-        t0 = time.perf_counter()
+def raw_sql(engine: Any, sqls: list[str], params: dict[str, Any]) -> Callable[[], Awaitable[None]]:
+    async def go() -> None:
         async with engine.connect() as conn:
-            (await conn.execute(text(sql), params)).all()
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
+            for sql in sqls:
+                (await conn.execute(text(sql), params)).all()
+
+    return go
+
+
+async def stream_total(nc: Any) -> int:
+    return sum(int((await jsapi.api(nc, f"STREAM.INFO.{s}")).get("state", {}).get("messages", 0)) for s in STREAMS)
 
 
 async def catch_up(settings: Settings, total: int) -> float:
@@ -211,27 +105,22 @@ async def catch_up(settings: Settings, total: int) -> float:
     t0 = time.perf_counter()
     async with app.router.lifespan_context(app):
         rt = app.state.runtime
-        while True:
-            lag = [sum((await r.lag()).values()) for r in rt.runners.values()]
-            if not any(lag):
-                break
+        while any([sum((await r.lag()).values()) for r in rt.runners.values()]):  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - t0
     return total / elapsed
 
 
-async def raw_pull_insert(ctx: Ctx, url: str, total: int) -> float:
-    """The baseline: pull every event of the three streams and insert each as a row (executemany)."""
-    nc = await ctx.connect()
+async def raw_pull_insert(nc: Any, url: str) -> float:
+    """The baseline: pull every event of the three streams and insert each as a row (executemany per fetch)."""
     engine = make_engine(url)
     async with engine.begin() as conn:
         await conn.execute(text("CREATE TABLE raw_events (stream TEXT, seq INTEGER, type TEXT, body TEXT)"))
     t0 = time.perf_counter()
     pulled = 0
-    for stream in ("RENDA_DEPUTIES", "RENDA_SUGGESTIONS", "RENDA_MEETINGS"):
+    for stream in STREAMS:
         info = await jsapi.api(nc, f"STREAM.INFO.{stream}")
         last = int(info.get("state", {}).get("last_seq", 0))
-        rows = []
         psub = await nc.jetstream().pull_subscribe(
             f"renda.{stream.split('_')[1].lower()}.>", durable=f"raw{uuid.uuid4().hex[:8]}", stream=stream
         )
@@ -240,101 +129,157 @@ async def raw_pull_insert(ctx: Ctx, url: str, total: int) -> float:
             try:
                 msgs = await psub.fetch(500, timeout=0.2)
             except TimeoutError:
-                break  # every message of the stream under our subjects is in
-            for m in msgs:
-                b = orjson.loads(m.data)
-                rows.append({"stream": stream, "seq": got, "type": b["type"], "body": m.data.decode()})
-                got += 1
+                break
+            rows = [{"s": stream, "q": m.metadata.sequence.stream, "t": "", "b": m.data.decode()} for m in msgs]
+            got += len(rows)
             async with engine.begin() as conn:
-                await conn.execute(text("INSERT INTO raw_events VALUES (:stream, :seq, :type, :body)"), rows)
-            rows = []
+                await conn.execute(text("INSERT INTO raw_events VALUES (:s, :q, :t, :b)"), rows)
         await psub.unsubscribe()
         pulled += got
-    elapsed = time.perf_counter() - t0  # includes one empty 0.2 s fetch per stream
+    elapsed = time.perf_counter() - t0
     await engine.dispose()
-    await nc.drain()
     return pulled / elapsed
 
 
-async def run(ctx: Ctx) -> list[Row]:
-    county = f"{7000 + os.getpid() % 900}{10 + os.getpid() % 80}"
-    suggestions = 600 if ctx.sizes.quick else 6000
+async def answers(app: FastAPI, base: str, token: str, url: str, n: int) -> list[Row]:
+    """Each endpoint uncached (the view's cache emptied before every request) and cached, against raw SQL."""
+    from services.supervision.queries import cache_of
+
+    cache = cache_of(app.state.runtime)
+    year = datetime.now(UTC).year
+    engine = make_engine(url)
+    rows: list[Row] = []
+    params = {"p": f"{COUNTY}%", "y": year, "now": datetime.now(UTC).isoformat()}
+    async with httpx.AsyncClient(base_url=base, timeout=120, headers={"Authorization": f"Bearer {token}"}) as c:
+
+        def get(path: str, **q: Any) -> Callable[[], Awaitable[None]]:
+            async def go() -> None:
+                (await c.get(path, params={"under": COUNTY, **q})).raise_for_status()
+
+            return go
+
+        first = await timed(1, get("/api/supervision/townships"))
+        for name, path, cold_sql, warm_sql in (
+            ("townships", "/api/supervision/townships", FACT_ROWS, [STATUS_COUNTS]),
+            ("overdue", "/api/supervision/overdue", [OVERDUE_ROWS], [OVERDUE_ROWS]),
+        ):
+            cold = await timed(n, get(path), before=cache.entries.clear)
+            raw_cold = await timed(n, raw_sql(engine, cold_sql, params))
+            await get(path)()
+            warm = await timed(n, get(path))
+            raw_warm = await timed(n, raw_sql(engine, warm_sql, params))
+            what = f"raw SQL of the rows counted ({len(cold_sql)} queries), same driver"
+            for q in (50, 99):
+                note = f"first answer after start {first[0]:.0f} ms" if (name, q) == ("townships", 50) else ""
+                rows.append(latency_row(f"{name} uncached p{q}", p(cold, q), p(raw_cold, q), 3, what, notes=note))
+            for q in (50, 99):
+                rows.append(latency_row(f"{name} cached p{q}", p(warm, q), p(raw_warm, q), 3, "raw SQL, same driver"))
+        today = datetime.now(UTC).date()
+        for label, day in (("a year back", today - timedelta(days=365)), ("mid-year", date(today.year, 6, 30))):
+            live = await timed(n, get("/api/supervision/townships"), before=cache.entries.clear)
+            past = await timed(n, get("/api/supervision/townships", as_of=day.isoformat()), before=cache.entries.clear)
+            for q in (50, 99):
+                rows.append(
+                    latency_row(
+                        f"as_of {label} ({day}) vs live, uncached p{q}",
+                        p(past, q),
+                        p(live, q),
+                        2,
+                        "live view, uncached",
+                    )
+                )
+    await engine.dispose()
+    return rows
+
+
+async def dashboard(base: str, token: str) -> list[Row]:
+    """Chromium: the overview until DOMContentLoaded and every chart drawn, against a static page with
+    the same township table served by the same server; and the compressed page weight."""
+    from playwright.async_api import async_playwright
+
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+    args += ["--no-first-run", "--disable-sync"]
+    cookie = {"name": SESSION_COOKIE, "value": token, "url": base}
+    out: list[Row] = []
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+        ctx = await browser.new_context(viewport={"width": 1366, "height": 768})
+        await ctx.add_cookies([cookie])  # type: ignore[list-item]
+        page = await ctx.new_page()
+        ours: list[float] = []
+        static: list[float] = []
+        dcl: list[float] = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            await page.goto(f"{base}/", wait_until="domcontentloaded")
+            dcl.append((time.perf_counter() - t0) * 1000)
+            await page.wait_for_function("() => document.body.dataset.charts === 'drawn'")
+            ours.append((time.perf_counter() - t0) * 1000)
+            table = await page.eval_on_selector("#townships table, table", "t => t.outerHTML")
+            STATIC["html"] = (
+                '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>乡镇</title>'
+                f'<link rel="stylesheet" href="/static/app.css"></head><body>{table}</body></html>'
+            )
+            t0 = time.perf_counter()
+            await page.goto(f"{base}/bench/static-table", wait_until="load")
+            static.append((time.perf_counter() - t0) * 1000)
+        out.append(latency_row("overview DOMContentLoaded (Chromium)", p(dcl, 50), p(static, 50), None, "static page"))
+        out.append(
+            latency_row(
+                "overview rendered, charts drawn (Chromium)",
+                p(ours, 50),
+                p(static, 50),
+                None,
+                "static page with the same table, same server",
+            )
+        )
+        await browser.close()
+    out.append(await weight(base, token))
+    return out
+
+
+async def weight(base: str, token: str) -> Row:
+    """The overview and every asset it loads, each gzip-compressed (what GZipMiddleware sends)."""
+    import re
+
+    async with httpx.AsyncClient(base_url=base, cookies={SESSION_COOKIE: token}) as c:
+        r = await c.get("/")
+        sent = len(gzip.compress(r.content))
+        assets = set(re.findall(r'(?:src|href)="(/static/[^"]+)"', r.text))
+        for a in assets:
+            sent += len(gzip.compress((await c.get(a)).content))
+    note = f"page {len(r.content) / 1024:.0f} KiB raw; {len(assets)} assets"
+    return Row("overview page weight incl. assets, gzip", sent / 1024, None, "KiB", "report", notes=note)
+
+
+async def run(ctx: Ctx, scale: str = "demo", browser: bool = True) -> list[Row]:
+    from renda.seed import seed
+    from services.supervision.app import create
+
     folder = Path(ctx.folder) / f"supervision-{uuid.uuid4().hex[:6]}"
     folder.mkdir(parents=True)
-    nc = await ctx.connect()
-    events, last = await seed_county(EventStore(nc), county, suggestions)
-    await nc.drain()
-    url = f"sqlite+aiosqlite:///{folder / 'read.sqlite3'}"
-    settings = Settings(nats_url=ctx.url, database_url=url, data_dir=folder, jwt_secret="bench-" + uuid.uuid4().hex)
-    key = signing_key(settings.jwt_secret, settings.data_dir)
-    token = issue(Principal("bench", "county_staff", county), key, timedelta(hours=1))
-    n = 30 if ctx.sizes.quick else 200
     rows: list[Row] = []
-    async with serve(settings) as base:
-        headers = {"Authorization": f"Bearer {token}", "Renda-After": f"RENDA_SUGGESTIONS:{last}"}
-        async with httpx.AsyncClient(base_url=base, timeout=120, headers=headers) as client:
-            t0 = time.perf_counter()
-            while (await client.get("/api/supervision/townships", params={"under": county})).status_code == 503:
-                t0 = time.perf_counter()  # the read models are still catching up with the seed
-            cold = (time.perf_counter() - t0) * 1000
-            client.headers.pop("Renda-After")
-            engine = make_engine(url)
-            ours = await timed_get(client, "/api/supervision/townships", {"under": county}, n)
-            raw = await timed_sql(
-                engine,
-                "SELECT jurisdiction, status, count(*) FROM supervision_statuses WHERE jurisdiction LIKE :p "
-                "AND valid_to IS NULL GROUP BY jurisdiction, status",
-                {"p": f"{county}%"},
-                n,
-            )
-            rows.append(
-                latency_row(
-                    "supervision townships p50",
-                    p(ours, 50),
-                    p(raw, 50),
-                    3,
-                    "raw SQL, same driver",
-                    notes=f"{events} events, cold first answer {cold:.0f} ms",
-                )
-            )
-            rows.append(latency_row("supervision townships p99", p(ours, 99), p(raw, 99), 3, "raw SQL, same driver"))
-            ours = await timed_get(client, "/api/supervision/overdue", {"under": county}, n)
-            raw = await timed_sql(
-                engine,
-                "SELECT * FROM supervision_rounds WHERE jurisdiction LIKE :p AND replied_at IS NULL "
-                "AND withdrawn_at IS NULL AND due_at < :now ORDER BY due_at",
-                {"p": f"{county}%", "now": datetime.now(UTC).isoformat()},
-                n,
-            )
-            rows.append(latency_row("supervision overdue p50", p(ours, 50), p(raw, 50), 3, "raw SQL, same driver"))
-            rows.append(latency_row("supervision overdue p99", p(ours, 99), p(raw, 99), 3, "raw SQL, same driver"))
-            year_back = (datetime.now(UTC) - timedelta(days=365)).date().isoformat()
-            live = await timed_get(client, "/api/supervision/townships", {"under": county}, n)
-            past = await timed_get(client, "/api/supervision/townships", {"under": county, "as_of": year_back}, n)
-            rows.append(latency_row("supervision as_of -1y vs live p50", p(past, 50), p(live, 50), 2, "live view"))
-            t0 = time.perf_counter()
-            r = await client.get("/", cookies={SESSION_COOKIE: token})
-            page_ms = (time.perf_counter() - t0) * 1000
-            rows.append(
-                Row("supervision overview page (server)", page_ms, None, "ms", "report", notes=f"{len(r.content)} B")
-            )
-            await engine.dispose()
-    nc = await ctx.connect()
-    total = 0
-    for stream in ("RENDA_DEPUTIES", "RENDA_SUGGESTIONS", "RENDA_MEETINGS"):
-        total += int((await jsapi.api(nc, f"STREAM.INFO.{stream}")).get("state", {}).get("messages", 0))
-    await nc.drain()
-    ours_rate = await catch_up(
-        Settings(
-            nats_url=ctx.url,
-            database_url=f"sqlite+aiosqlite:///{folder / 'catchup.sqlite3'}",
-            data_dir=folder,
-            jwt_secret=settings.jwt_secret,
-        ),
-        total,
-    )
-    raw_rate = await raw_pull_insert(ctx, f"sqlite+aiosqlite:///{folder / 'raw.sqlite3'}", total)
-    rows.append(rate_row("supervision projection catch-up", ours_rate, raw_rate, 0.5, "raw pull + insert"))
+    with fresh_nats(folder / "nats", sync_always=False) as server:
+        url = f"sqlite+aiosqlite:///{folder / 'read.sqlite3'}"
+        settings = Settings(
+            nats_url=server.url, database_url=url, data_dir=folder / "data", jwt_secret=uuid.uuid4().hex
+        )
+        nc = await connect(server.url)
+        summary = await seed(nc, settings, scale=scale)
+        total = await stream_total(nc)
+        ctx.console.print(f"supervision: seeded {summary.events:,} events ({scale}) in {summary.seconds:.0f} s")
+        ours = await catch_up(settings, total)
+        raw = await raw_pull_insert(nc, f"sqlite+aiosqlite:///{folder / 'raw.sqlite3'}")
+        await nc.drain()
+        rows.append(rate_row(f"projection catch-up, {total:,} events", ours, raw, 0.5, "raw pull + insert"))
+        key = signing_key(settings.jwt_secret, settings.data_dir)
+        token = issue(Principal("bench", "county_staff", COUNTY), key, timedelta(hours=1))
+        app = create(settings)
+        app.add_api_route("/bench/static-table", lambda: HTMLResponse(STATIC["html"]), include_in_schema=False)
+        async with serve(app) as base:
+            rows += await answers(app, base, token, url, 20 if ctx.sizes.quick else 100)
+            if browser:
+                rows += await dashboard(base, token)
     load = os.getloadavg()
     for r in rows:
         r.extra["loadavg"] = load
@@ -342,30 +287,24 @@ async def run(ctx: Ctx) -> list[Row]:
     return rows
 
 
-if __name__ == "__main__":  # uv run python -m bench.supervision [--full]
-    import sys
+if __name__ == "__main__":
     import tempfile
 
     from rich.console import Console
 
-    from bench.common import Sizes, fresh_nats
+    from bench.common import Sizes
 
     async def main() -> None:
+        scale = sys.argv[sys.argv.index("--scale") + 1] if "--scale" in sys.argv else "demo"
         with contextlib.ExitStack() as stack:
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="renda-bench-")))
-            server = stack.enter_context(fresh_nats(folder / "nats"))
-            nc = await ctx_connect(server.url)
-            from libs.events.streams import ensure_streams
-
-            await ensure_streams(nc, 1, create_missing=True)
-            await nc.drain()
-            ctx = Ctx(Sizes.of("--full" not in sys.argv), server, folder, Console(), stack)
-            for r in await run(ctx):
-                print(orjson.dumps(r.json(), default=str).decode())
-
-    async def ctx_connect(url: str) -> Any:
-        from bench.common import connect
-
-        return await connect(url)
+            ctx = Ctx(Sizes.of("--full" not in sys.argv), None, folder, Console(), stack)  # type: ignore[arg-type]
+            for r in await run(ctx, scale, browser="--no-browser" not in sys.argv):
+                ratio = f"{r.ratio:.2f}x" if r.ratio is not None else ""
+                mark = {True: "ok", False: "MISSED", None: ""}[r.passed]
+                raw = f"{r.raw:.1f}" if r.raw is not None else "-"
+                print(f"| {r.name} | {r.ours:.1f} {r.unit} | {raw} | {ratio} | {r.goal} {mark} | {r.notes} |")
+            load = os.getloadavg()
+            print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
     asyncio.run(main())

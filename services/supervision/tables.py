@@ -255,3 +255,14 @@ activities = Table(
     Column("report_mode", String(10), nullable=True),
     Column("known_at", String(40), nullable=False),
 )
+# When each jurisdiction, deputy and group became known to the view, and when a deputy's
+# termination was recorded (``ended_at``; effective ``ended_on``): the past shows what was known then.
+known = Table(
+    "supervision_known",
+    duty_metadata,
+    Column("kind", String(12), primary_key=True),  # jurisdiction | deputy | group
+    Column("id", String(64), primary_key=True),
+    Column("known_at", String(40), nullable=False),
+    Column("ended_at", String(40), nullable=True),
+    Column("ended_on", String(10), nullable=True),
+)

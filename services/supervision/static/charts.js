@@ -8,12 +8,16 @@
   var RED = "#c62828", GREEN = "#2e7d32", GREY = "#bdbdbd";
   var PALETTE = ["#1d5fbf", "#5b8ff9", "#61ddaa", "#f6bd16", "#7262fd", "#78d3f8"];
   var charts = [];
+  var waiting = 0;
   window.rendaCharts = charts;
+  function drawn() { if (waiting === 0) { document.body.setAttribute("data-charts", "drawn"); } }
   function make(id, option, empty) {
     var el = document.getElementById(id);
     if (!el) { return; }
     if (empty) { el.textContent = empty; el.className += " empty"; return; }
     var c = echarts.init(el, null, { renderer: "canvas" });
+    waiting += 1;
+    c.on("finished", function once() { c.off("finished", once); waiting -= 1; drawn(); });
     c.setOption(option);
     charts.push(c);
   }
@@ -21,6 +25,9 @@
   function merge(a, b) { var o = {}; for (var k in a) { o[k] = a[k]; } for (var j in b) { o[j] = b[j]; } return o; }
 
   var r = data.rates;
+  var anyRate = r.series.some(function (s) {
+    return s.data.some(function (d) { return d && d.value !== null && d.value !== undefined; });
+  });
   make("chart-rates", merge(base, {
     color: PALETTE,
     legend: { top: 0, type: "scroll" },
@@ -41,7 +48,8 @@
           lineStyle: { type: "dashed" }, data: [{ yAxis: s.total, name: "全辖区 " + s.total + "%（" + s.total_frac + "）" }],
           tooltip: { formatter: function (p) { return s.name + " 全辖区：" + p.name; } } } };
     })
-  }), r.labels.length ? null : "辖区内还没有乡镇（街道）。");
+  }), !r.labels.length ? "辖区内还没有乡镇（街道）。"
+    : anyRate ? null : "暂无可计算的比率：本年度还没有到期、答复或评价的建议（分母均为 0）。");
 
   var t = data.trend;
   make("chart-trend", merge(base, {
@@ -81,5 +89,6 @@
     }), label: { show: true, color: "#fff", fontSize: 10, formatter: function (p) { return p.data.n ? String(p.data.n) : ""; } } }]
   }), c.labels.length ? null : "没有乡镇（街道办事处不召开主席团会议）。");
 
+  drawn();
   window.addEventListener("resize", function () { charts.forEach(function (x) { x.resize(); }); });
 })();
