@@ -300,8 +300,8 @@ async def read_anchors(engine: AsyncEngine, context: str) -> AnchorSet:
         heads = (await conn.execute(select(t.heads))).mappings().all()
     out = []
     for a in anchors:
-        d = dict(a)
+        d = {str(k): v for k, v in a.items()}  # plain str keys (column names are a str subclass)
         at = d["recorded_at"]
         d["recorded_at"] = at.isoformat() if isinstance(at, datetime) else str(at)
         out.append(d)
-    return AnchorSet(out, [dict(h) for h in heads])
+    return AnchorSet(out, [{str(k): v for k, v in h.items()} for h in heads])

@@ -157,6 +157,10 @@ async def test_a_forged_event_with_a_valid_chain_but_no_valid_signature_is_repor
         await engine.dispose()
 
 
+def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([RENDA, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
 def cli_verify(nats_url: str, data_dir: Path, database_url: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
@@ -208,6 +212,30 @@ async def test_a_store_restored_from_an_older_copy_is_reported_as_a_lost_tail(
     cli = cli_verify(fresh_nats.url, tmp_path, database_url)
     assert cli.returncode == 2, cli.stderr
     assert "lost tail" in cli.stderr and "事件/秒" in cli.stderr
+    # The auditor's own copies: anchors and public keys exported, verified without the services' data.
+    env = {
+        **os.environ,
+        "RENDA_NATS_URL": fresh_nats.url,
+        "RENDA_DATA_DIR": str(tmp_path),
+        "RENDA_DATABASE_URL": database_url,
+    }
+    for verb in (
+        ["audit", "anchor", "--export", str(tmp_path / "anchors.jsonl")],
+        ["audit", "keys", "--export", str(tmp_path / "keys.json")],
+    ):
+        done = run_cli(verb, env)
+        assert done.returncode == 0, done.stderr
+    auditor = tmp_path / "auditor"
+    env = {
+        **env,
+        "RENDA_DATA_DIR": str(auditor),
+        "RENDA_DATABASE_URL": f"sqlite+aiosqlite:///{auditor / 'none.sqlite3'}",
+    }
+    args = ["--anchors", str(tmp_path / "anchors.jsonl"), "--keys", str(tmp_path / "keys.json")]
+    cli = run_cli(["audit", "verify", *args], env)
+    assert cli.returncode == 2, cli.stderr
+    assert "lost tail" in cli.stderr and f"lost aggregate testcounter {lost}" in cli.stderr
+    assert "unknown key" not in cli.stderr and "not signed" not in cli.stderr  # the exported keys verify the rest
 
 
 async def test_an_aggregates_deleted_events_are_reported_with_their_place(js: NATS, tmp_path: Path) -> None:
