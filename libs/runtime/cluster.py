@@ -8,7 +8,8 @@ the tests and an operator's trial; a test keeps the committed file equal to what
   its own events ``renda.<context>.>`` and its snapshots ``renda.snapshots.<context>.>``;
 - every user reads through the JetStream API (stream info, direct get, pull consumers and their
   acks); no user but the operator's ``renda`` may create, update, delete or purge a stream;
-- ``supervision`` and ``auditor`` publish nothing into any stream (read-only);
+- ``supervision``, ``workbench`` (services of no context) and ``auditor`` publish nothing into
+  any stream (read-only);
 - ``renda`` (the operator: ``renda init``, ``seed``, ``jurisdictions load``) has the whole API.
 """
 
@@ -24,11 +25,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from libs.config.settings import SERVICES
 from libs.events.subjects import CONTEXTS, SNAPSHOT_PREFIX
 from libs.runtime.nats_server import NatsStartError, _die_with_parent, binary, free_port
 
 ACCOUNT = "RENDA"
-READ_ONLY_USERS = ("supervision", "auditor")
+# The services of no context (supervision, workbench) and the auditors publish into no stream.
+READ_ONLY_USERS = (*(s for s in SERVICES if s not in CONTEXTS), "auditor")
 ADMIN_USER = "renda"
 USERS = (*CONTEXTS, *READ_ONLY_USERS, ADMIN_USER)
 
@@ -45,6 +48,13 @@ READ_API = (
     "$JS.API.CONSUMER.MSG.NEXT.>",
     "$JS.ACK.>",
 )
+
+
+def user_of(service: str) -> str:
+    """The NATS user a service connects as: its own (every service is in USERS)."""
+    if service not in USERS:
+        raise ValueError(f"no NATS user for service {service}")
+    return service
 
 
 def publish_allowed(user: str) -> list[str]:
