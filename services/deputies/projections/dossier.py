@@ -7,8 +7,8 @@
   is assigned, the latest reply's result and whether a B promise was carried out; constituents'
   opinions a deputy brought in.
 
-Only facts: the dossier figures (六个一, rates, inactivity) are computed by ``domain/duty.py``
-and ``domain/duty_township.py`` when read. Streams are applied independently, so no table here
+Only facts: the dossier figures (六个一, rates, inactivity) are computed by ``libs/figures/duty.py``
+and ``libs/figures/township_duty.py`` when read. Streams are applied independently, so no table here
 depends on another stream's rows. Dates are local dates in ``RENDA_TIMEZONE``.
 """
 

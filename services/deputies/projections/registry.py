@@ -2,7 +2,7 @@
 
 The registry holds facts as the events state them: deputies (with the phone, shown only to
 staff of their jurisdiction), deputy groups, the current presidium of each township, liaison
-stations and fixed contacts. Duty records and dossiers are in ``dossier_projection``.
+stations and fixed contacts. Duty records and dossiers are in ``projections/dossier.py``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Reads of the duty records: activities, the dossier per deputy and year, inactive deputies,
 reports-to-voters coverage and fixed contacts per township.
 
-Read models hold facts; the figures come from the pure functions of ``domain/duty.py`` and
-``domain/duty_township.py``. A deputy reads only their own dossier; staff read those inside
+Read models hold facts; the figures come from the pure functions of ``libs/figures/duty.py`` and
+``libs/figures/township_duty.py``. A deputy reads only their own dossier; staff read those inside
 their jurisdiction; township figures are staff matters.
 """
 

@@ -2,7 +2,7 @@
 
 Lists are filtered in SQL before ``limit`` and the cursor (``libs.auth.access``), so neither
 rows nor cursors say anything about other jurisdictions. One record outside the caller's
-scope is answered like a missing one (``NotVisible`` → 404). Duty records: ``dossier_queries``.
+scope is answered like a missing one (``NotVisible`` → 404). Duty records: ``queries/dossier.py``.
 """
 
 from __future__ import annotations
