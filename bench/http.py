@@ -29,7 +29,8 @@ from libs.events.envelope import Actor
 from libs.events.store import CommandMeta, EventStore
 from libs.events.streams import ensure_streams
 from libs.runtime.nats_server import free_port
-from services.deputies import commands
+from services.deputies.commands.context import OperatorContext
+from services.deputies.commands.jurisdictions import RegisterJurisdiction, register_jurisdiction
 
 CITY = "1234"
 COUNTIES = [f"{CITY}{c:02d}" for c in range(1, 41)]  # 40 counties x 999 townships
@@ -90,11 +91,11 @@ async def seed_counties(ctx: Ctx) -> None:
         await create_stream(nc, "thin")  # the thin endpoint's own stream, same config (RENDA_THIN)
         store = EventStore(nc)
         meta = CommandMeta(Actor("operator:bench", "operator"), "bench", "seed", datetime.now(UTC))
-        await commands.register_jurisdiction(commands.RegisterJurisdiction(CITY, "基准市", "city"), store, None, meta)
+        await register_jurisdiction(RegisterJurisdiction(CITY, "基准市", "city"), OperatorContext(store, meta))
         for code in COUNTIES:
             m = CommandMeta(meta.actor, "bench", f"seed-{code}", meta.now)
-            await commands.register_jurisdiction(
-                commands.RegisterJurisdiction(code, f"基准县{code}", "county", CITY), store, None, m)
+            await register_jurisdiction(
+                RegisterJurisdiction(code, f"基准县{code}", "county", CITY), OperatorContext(store, m))
     finally:
         await nc.close()
 

@@ -9,8 +9,9 @@ from nats.aio.client import Client as NATS
 
 from libs.events.envelope import Actor
 from libs.events.store import CommandMeta, EventStore
-from services.deputies import commands
-from services.deputies.directory_commands import AddUser, DisableUser, GrantRole, add_user, disable_user, grant_role
+from services.deputies.commands.context import operator
+from services.deputies.commands.directory import AddUser, DisableUser, GrantRole, add_user, disable_user, grant_role
+from services.deputies.commands.jurisdictions import RegisterJurisdiction, register_jurisdiction
 from tests.support.places import fresh
 
 PASSWORD = "Renda-2026-ok"
@@ -48,19 +49,18 @@ async def new_user(
     name = username or unique(role.replace("_", "-"))
     await add_user(
         AddUser(username=name, password=password, role=role, jurisdiction=jurisdiction, **bound),
-        EventStore(nc),
-        operator_meta(),
+        operator(EventStore(nc), "tests"),
     )
     return name
 
 
 async def disable(nc: NATS, username: str) -> None:
-    await disable_user(DisableUser(username=username, reason="tests"), EventStore(nc), operator_meta())
+    await disable_user(DisableUser(username=username, reason="tests"), operator(EventStore(nc), "tests"))
 
 
 async def regrant(nc: NATS, username: str, role: str, jurisdiction: str) -> None:
     await grant_role(
-        GrantRole(username=username, role=role, jurisdiction=jurisdiction), EventStore(nc), operator_meta()
+        GrantRole(username=username, role=role, jurisdiction=jurisdiction), operator(EventStore(nc), "tests")
     )
 
 
@@ -71,11 +71,9 @@ async def register_tree(nc: NATS, codes: list[tuple[str, str, str | None]]) -> N
     store = EventStore(nc)
     for code, kind, parent in codes:
         try:
-            await commands.register_jurisdiction(
-                commands.RegisterJurisdiction(code=code, name=f"测试{code}", kind=kind, parent=parent),  # type: ignore[arg-type]
-                store,
-                None,
-                operator_meta(),
+            await register_jurisdiction(
+                RegisterJurisdiction(code=code, name=f"测试{code}", kind=kind, parent=parent),  # type: ignore[arg-type]
+                operator(store, "tests"),
             )
         except AlreadyExists:
             pass
