@@ -13,10 +13,10 @@ from sqlalchemy import delete
 
 from libs.auth.actor import Principal
 from libs.db.engine import make_engine
-from services.deputies.projections.directory import directory_metadata, users
-from services.deputies.queries.directory import users_under
 from services.deputies.projections import jurisdictions, tree_metadata
+from services.deputies.projections.directory import directory_metadata, users
 from services.deputies.queries import jurisdictions_under
+from services.deputies.queries.directory import users_under
 
 CITIES = ("3404", "3405")
 
