@@ -108,19 +108,21 @@ def service_tables(name: str, app: FastAPI, settings: Settings, runtime: Any) ->
     """(read-model metadata, request-path metadata) of one service, as its lifespan would create them.
 
     Mirrors libs/service/app.py's lifespan: the definition's projections and reactions, the
-    revocations every service runs, and the locator of a context's own stream.
+    revocations every service runs, and a context's locator and audit anchors.
     """
     from libs.auth.revocation import revocations_projection
+    from libs.events.anchors import tables as anchor_tables
     from libs.events.locator import locator_projection
     from libs.web.idempotency import metadata as idempotency_metadata
 
     defn = app.state.definition
     projections = list(defn.projections(settings))
     projections.append(revocations_projection(name))
+    read: list[MetaData] = []
     if name in CONTEXTS:
         projections.append(locator_projection(name))
+        read.append(anchor_tables(name).metadata)  # the audit anchors: kept across rebuilds
     projections.extend(defn.reactions(runtime))
-    read: list[MetaData] = []
     for p in projections:
         read.append(p.metadata)
         if getattr(p, "kept", None) is not None:

@@ -89,6 +89,9 @@ def test_init_creates_streams_and_tables_then_reports_them_existing(
     tables = asyncio.run(_tables(database_url))
     # every service's read models, the locators, the revocations and the checkpoints
     assert {"projection_checkpoints", "suggestions_auth_revocations", "deputies_auth_revocations"} <= tables
+    from libs.events.anchors import tables as anchor_tables
+
+    assert {t.name for t in anchor_tables("suggestions").metadata.sorted_tables} <= tables
     for service in registry.available():
         assert any(t.startswith(f"{service}_") for t in tables), (service, sorted(tables))
 
