@@ -13,7 +13,7 @@ from services.meetings.watcher import watch_review_opinions
 
 
 def projections(settings: Settings) -> list[Projection]:
-    return [reference, OrganizerUnits(), MeetingsIndex(settings.tz), JointInspectionProgress(settings.tz)]
+    return [reference, OrganizerUnits(), MeetingsIndex(settings.tz), JointInspectionProgress()]
 
 
 DEFINITION = ServiceDefinition(

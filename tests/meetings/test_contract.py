@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from libs.runtime.nats_server import EmbeddedNats
 from services.meetings.events import AttendanceRecorded
-from services.meetings.projections import MeetingsIndex
+from services.meetings.projections import JointInspectionProgress, MeetingsIndex
 from tests.meetings.world import make_world, schedule_body
 
 M = "/api/meetings"
@@ -25,10 +25,11 @@ def local(text: str) -> bool:
     return text.endswith("+08:00")
 
 
-def test_the_index_subscribes_to_exactly_what_it_applies() -> None:
-    index = MeetingsIndex(None)
-    assert set(index.handles) == set(MeetingsIndex.APPLY)
-    assert AttendanceRecorded not in index.handles
+def test_the_read_models_subscribe_to_exactly_what_they_apply() -> None:
+    for projection in (MeetingsIndex(None), JointInspectionProgress()):
+        assert projection.wants() == frozenset(type(projection).dispatch), projection.name
+    assert AttendanceRecorded.type_name not in MeetingsIndex(None).wants()  # type: ignore[operator]
+    assert {"MeetingScheduled", "ReviewOpinionSent"} <= set(MeetingsIndex.dispatch)
 
 
 async def test_odd_ids_in_every_meetings_path_are_answered_as_unknown(

@@ -5,7 +5,6 @@ before its finding)."""
 
 from __future__ import annotations
 
-from datetime import tzinfo
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, Text
@@ -13,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 import services.suggestions.events as sug  # the suggestions' published types
 from libs.events.envelope import Envelope
-from libs.events.projection import Projection
+from libs.events.projection import Projection, on
 from services.meetings.events import (
     InspectionFindingRecorded,
     JointInspectionLaunched,
@@ -24,7 +23,7 @@ from services.meetings.events import (
     ReviewOpinionOverdue,
     ReviewOpinionSent,
 )
-from services.meetings.projections.storage import Handler, utc_text
+from services.meetings.projections.storage import utc_text
 
 progress_metadata = MetaData()
 joint = Table(
@@ -92,124 +91,6 @@ t = joint_townships.c
 
 
 # -- the joint inspection and its townships' inspections ---------------------------------------------
-async def _launched(e: JointInspectionLaunched, env: Envelope, tx: AsyncConnection, tz: tzinfo) -> None:
-    await tx.execute(
-        joint.insert().values(
-            joint_inspection_id=e.joint_inspection_id,
-            county=e.county,
-            theme=e.theme,
-            law=e.law,
-            window_start=e.window_start.isoformat(),
-            window_end=e.window_end.isoformat(),
-            requirements=e.requirements,
-            steps=list(e.steps),
-            launched_at=utc_text(env.occurred_at),
-        )
-    )
-    await tx.execute(
-        joint_townships.insert(),
-        [
-            {
-                "joint_inspection_id": e.joint_inspection_id,
-                "township": link.township,
-                "position": i,
-                "meeting_id": link.meeting_id,
-                "status": "scheduled",
-                "present": 0,
-            }
-            for i, link in enumerate(e.inspections)
-        ],
-    )
-
-
-async def _finding(e: InspectionFindingRecorded, env: Envelope, tx: AsyncConnection, tz: tzinfo) -> None:
-    await tx.execute(
-        joint_findings.insert().values(
-            finding_id=e.finding_id,
-            joint_inspection_id=e.joint_inspection_id,
-            township=e.township,
-            description=e.description,
-            unit_id=e.unit_id,
-            recorded_at=utc_text(e.recorded_at),
-        )
-    )
-
-
-async def _convened(e: MeetingConvened, env: Envelope, tx: AsyncConnection, tz: tzinfo) -> None:
-    await tx.execute(
-        joint_townships.update()
-        .where(t.meeting_id == e.meeting_id)
-        .values(status="convened", held_at=utc_text(e.convened_at), present=e.present)
-    )
-
-
-async def _adjourned(e: MeetingAdjourned, env: Envelope, tx: AsyncConnection, tz: tzinfo) -> None:
-    await tx.execute(
-        joint_townships.update()
-        .where(t.meeting_id == e.meeting_id)
-        .values(status="adjourned", present=len(e.present_ids))
-    )
-
-
-async def _cancelled(e: MeetingCancelled, env: Envelope, tx: AsyncConnection, tz: tzinfo) -> None:
-    await tx.execute(joint_townships.update().where(t.meeting_id == e.meeting_id).values(status="cancelled"))
-
-
-# -- review opinions of a joint inspection ---------------------------------------------------------------
-async def _opinion_sent(e: ReviewOpinionSent, env: Envelope, tx: AsyncConnection, tz: tzinfo) -> None:
-    if not e.joint_inspection_id:
-        return  # an opinion after a meeting of no joint inspection
-    await tx.execute(
-        joint_opinions.insert().values(
-            review_opinion_id=e.review_opinion_id,
-            joint_inspection_id=e.joint_inspection_id,
-            township=e.body,
-            to_unit_id=e.to_unit_id,
-            due_at=utc_text(e.due_at),
-            status="sent",
-            overdue=False,
-        )
-    )
-
-
-async def _opinion_overdue(e: ReviewOpinionOverdue, env: Envelope, tx: AsyncConnection, tz: tzinfo) -> None:
-    where = joint_opinions.c.review_opinion_id == e.review_opinion_id
-    await tx.execute(joint_opinions.update().where(where).values(overdue=True))
-
-
-async def _opinion_answered(e: ReviewOpinionAnswered, env: Envelope, tx: AsyncConnection, tz: tzinfo) -> None:
-    where = joint_opinions.c.review_opinion_id == e.review_opinion_id
-    await tx.execute(joint_opinions.update().where(where).values(status="answered", on_time=e.on_time))
-
-
-# -- suggestions raised from findings --------------------------------------------------------------------
-async def _suggestion(tx: AsyncConnection, suggestion_id: str, **values: Any) -> None:
-    where = joint_suggestions.c.suggestion_id == suggestion_id
-    await tx.execute(joint_suggestions.update().where(where).values(**values))
-
-
-async def _submitted(e: sug.SuggestionSubmitted, env: Envelope, tx: AsyncConnection, tz: tzinfo) -> None:
-    if e.source != "joint_inspection" or not e.source_id:
-        return
-    await tx.execute(
-        joint_suggestions.insert().values(
-            suggestion_id=e.suggestion_id,
-            finding_id=e.source_id,
-            jurisdiction=e.jurisdiction,
-            state="submitted",
-            overdue=False,
-            updated_at=utc_text(env.occurred_at),
-        )
-    )
-
-
-async def _reply_overdue(e: sug.ReplyOverdue, env: Envelope, tx: AsyncConnection, tz: tzinfo) -> None:
-    await _suggestion(tx, e.suggestion_id, overdue=True, updated_at=utc_text(env.occurred_at))
-
-
-async def _extended(e: sug.DeadlineExtended, env: Envelope, tx: AsyncConnection, tz: tzinfo) -> None:
-    at = utc_text(env.occurred_at)
-    await _suggestion(tx, e.suggestion_id, due_at=utc_text(e.new_due_at), overdue=False, updated_at=at)
 
 
 _SUGGESTION_STATES: dict[type, str] = {
@@ -224,52 +105,146 @@ _SUGGESTION_STATES: dict[type, str] = {
 }
 
 
-async def _suggestion_state(e: Any, env: Envelope, tx: AsyncConnection, tz: tzinfo) -> None:
-    values: dict[str, Any] = {"state": _SUGGESTION_STATES[type(e)], "updated_at": utc_text(env.occurred_at)}
-    match e:
-        case sug.SuggestionAssigned():
-            values.update(lead_unit_id=e.lead_unit_id, due_at=utc_text(e.due_at), overdue=False)
-        case sug.SuggestionReturned():
-            values.update(lead_unit_id=None)
-        case sug.SuggestionReplied():
-            values.update(result=e.result)
-        case sug.SatisfactionEvaluated():
-            values.update(satisfaction=e.satisfaction)
-        case sug.RehandlingStarted():
-            values.update(due_at=utc_text(e.due_at), overdue=False)
-        case sug.SuggestionClosed():
-            if e.satisfaction:
-                values.update(satisfaction=e.satisfaction)
-    await _suggestion(tx, e.suggestion_id, **values)
-
-
-JOINT_HANDLERS: dict[type, Handler] = {
-    JointInspectionLaunched: _launched,
-    InspectionFindingRecorded: _finding,
-    MeetingConvened: _convened,
-    MeetingAdjourned: _adjourned,
-    MeetingCancelled: _cancelled,
-    ReviewOpinionSent: _opinion_sent,
-    ReviewOpinionOverdue: _opinion_overdue,
-    ReviewOpinionAnswered: _opinion_answered,
-    sug.SuggestionSubmitted: _submitted,
-    sug.ReplyOverdue: _reply_overdue,
-    sug.DeadlineExtended: _extended,
-    **dict.fromkeys(_SUGGESTION_STATES, _suggestion_state),
-}
+async def _suggestion(tx: AsyncConnection, suggestion_id: str, **values: Any) -> None:
+    where = joint_suggestions.c.suggestion_id == suggestion_id
+    await tx.execute(joint_suggestions.update().where(where).values(**values))
 
 
 class JointInspectionProgress(Projection):
     name: ClassVar[str] = "meetings-joint-progress"
     contexts: ClassVar[tuple[str, ...]] = ("meetings", "suggestions")
     metadata: ClassVar[MetaData] = progress_metadata
-    APPLY: ClassVar[dict[type, Handler]] = JOINT_HANDLERS
-    handles = tuple(APPLY)
 
-    def __init__(self, tz: Any = None) -> None:
-        self.tz = tz
+    @on(JointInspectionLaunched)
+    async def launched(self, e: JointInspectionLaunched, env: Envelope, tx: AsyncConnection) -> None:
+        await tx.execute(
+            joint.insert().values(
+                joint_inspection_id=e.joint_inspection_id,
+                county=e.county,
+                theme=e.theme,
+                law=e.law,
+                window_start=e.window_start.isoformat(),
+                window_end=e.window_end.isoformat(),
+                requirements=e.requirements,
+                steps=list(e.steps),
+                launched_at=utc_text(env.occurred_at),
+            )
+        )
+        await tx.execute(
+            joint_townships.insert(),
+            [
+                {
+                    "joint_inspection_id": e.joint_inspection_id,
+                    "township": link.township,
+                    "position": i,
+                    "meeting_id": link.meeting_id,
+                    "status": "scheduled",
+                    "present": 0,
+                }
+                for i, link in enumerate(e.inspections)
+            ],
+        )
 
-    async def apply(self, env: Envelope, tx: AsyncConnection) -> None:
-        handler = self.APPLY.get(type(env.data))
-        if handler is not None:
-            await handler(env.data, env, tx, self.tz)
+    @on(InspectionFindingRecorded)
+    async def finding(self, e: InspectionFindingRecorded, env: Envelope, tx: AsyncConnection) -> None:
+        await tx.execute(
+            joint_findings.insert().values(
+                finding_id=e.finding_id,
+                joint_inspection_id=e.joint_inspection_id,
+                township=e.township,
+                description=e.description,
+                unit_id=e.unit_id,
+                recorded_at=utc_text(e.recorded_at),
+            )
+        )
+
+    @on(MeetingConvened)
+    async def convened(self, e: MeetingConvened, env: Envelope, tx: AsyncConnection) -> None:
+        await tx.execute(
+            joint_townships.update()
+            .where(t.meeting_id == e.meeting_id)
+            .values(status="convened", held_at=utc_text(e.convened_at), present=e.present)
+        )
+
+    @on(MeetingAdjourned)
+    async def adjourned(self, e: MeetingAdjourned, env: Envelope, tx: AsyncConnection) -> None:
+        await tx.execute(
+            joint_townships.update()
+            .where(t.meeting_id == e.meeting_id)
+            .values(status="adjourned", present=len(e.present_ids))
+        )
+
+    @on(MeetingCancelled)
+    async def cancelled(self, e: MeetingCancelled, env: Envelope, tx: AsyncConnection) -> None:
+        await tx.execute(joint_townships.update().where(t.meeting_id == e.meeting_id).values(status="cancelled"))
+
+    # -- review opinions of a joint inspection ---------------------------------------------------------------
+    @on(ReviewOpinionSent)
+    async def opinion_sent(self, e: ReviewOpinionSent, env: Envelope, tx: AsyncConnection) -> None:
+        if not e.joint_inspection_id:
+            return  # an opinion after a meeting of no joint inspection
+        await tx.execute(
+            joint_opinions.insert().values(
+                review_opinion_id=e.review_opinion_id,
+                joint_inspection_id=e.joint_inspection_id,
+                township=e.body,
+                to_unit_id=e.to_unit_id,
+                due_at=utc_text(e.due_at),
+                status="sent",
+                overdue=False,
+            )
+        )
+
+    @on(ReviewOpinionOverdue)
+    async def opinion_overdue(self, e: ReviewOpinionOverdue, env: Envelope, tx: AsyncConnection) -> None:
+        where = joint_opinions.c.review_opinion_id == e.review_opinion_id
+        await tx.execute(joint_opinions.update().where(where).values(overdue=True))
+
+    @on(ReviewOpinionAnswered)
+    async def opinion_answered(self, e: ReviewOpinionAnswered, env: Envelope, tx: AsyncConnection) -> None:
+        where = joint_opinions.c.review_opinion_id == e.review_opinion_id
+        await tx.execute(joint_opinions.update().where(where).values(status="answered", on_time=e.on_time))
+
+    # -- suggestions raised from findings --------------------------------------------------------------------
+    @on(sug.SuggestionSubmitted)
+    async def submitted(self, e: sug.SuggestionSubmitted, env: Envelope, tx: AsyncConnection) -> None:
+        if e.source != "joint_inspection" or not e.source_id:
+            return
+        await tx.execute(
+            joint_suggestions.insert().values(
+                suggestion_id=e.suggestion_id,
+                finding_id=e.source_id,
+                jurisdiction=e.jurisdiction,
+                state="submitted",
+                overdue=False,
+                updated_at=utc_text(env.occurred_at),
+            )
+        )
+
+    @on(sug.ReplyOverdue)
+    async def reply_overdue(self, e: sug.ReplyOverdue, env: Envelope, tx: AsyncConnection) -> None:
+        await _suggestion(tx, e.suggestion_id, overdue=True, updated_at=utc_text(env.occurred_at))
+
+    @on(sug.DeadlineExtended)
+    async def extended(self, e: sug.DeadlineExtended, env: Envelope, tx: AsyncConnection) -> None:
+        at = utc_text(env.occurred_at)
+        await _suggestion(tx, e.suggestion_id, due_at=utc_text(e.new_due_at), overdue=False, updated_at=at)
+
+    @on(*_SUGGESTION_STATES)
+    async def suggestion_state(self, e: Any, env: Envelope, tx: AsyncConnection) -> None:
+        values: dict[str, Any] = {"state": _SUGGESTION_STATES[type(e)], "updated_at": utc_text(env.occurred_at)}
+        match e:
+            case sug.SuggestionAssigned():
+                values.update(lead_unit_id=e.lead_unit_id, due_at=utc_text(e.due_at), overdue=False)
+            case sug.SuggestionReturned():
+                values.update(lead_unit_id=None)
+            case sug.SuggestionReplied():
+                values.update(result=e.result)
+            case sug.SatisfactionEvaluated():
+                values.update(satisfaction=e.satisfaction)
+            case sug.RehandlingStarted():
+                values.update(due_at=utc_text(e.due_at), overdue=False)
+            case sug.SuggestionClosed():
+                if e.satisfaction:
+                    values.update(satisfaction=e.satisfaction)
+        await _suggestion(tx, e.suggestion_id, **values)

@@ -7,14 +7,13 @@ Attendance is not kept here (a meeting's live attendance is read from its events
 
 from __future__ import annotations
 
-from datetime import tzinfo
 from typing import Any, ClassVar
 
 from sqlalchemy import Column, Integer, MetaData, String, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import Envelope
-from libs.events.projection import Projection
+from libs.events.projection import Projection, on
 from services.meetings.events import (
     MeetingAdjourned,
     MeetingCancelled,
@@ -23,8 +22,8 @@ from services.meetings.events import (
     MeetingScheduled,
     ResolutionAdopted,
 )
-from services.meetings.projections.review_opinions import OPINION_HANDLERS
-from services.meetings.projections.storage import Handler, index_metadata, utc_text
+from services.meetings.projections.review_opinions import ReviewOpinionRows
+from services.meetings.projections.storage import index_metadata, utc_text
 
 meetings = Table(
     "meetings_meetings",
@@ -62,96 +61,79 @@ async def _invite(tx: AsyncConnection, meeting_id: str, ids: tuple[str, ...], ob
         await tx.execute(invitees.insert(), [{"meeting_id": meeting_id, "person_id": p} for p in people])
 
 
-async def _scheduled(e: MeetingScheduled, env: Envelope, tx: AsyncConnection, tz: tzinfo) -> None:
-    await tx.execute(
-        meetings.insert().values(
-            meeting_id=e.meeting_id,
-            kind=e.kind,
-            body=e.body,
-            group_id=e.group_id,
-            joint_inspection_id=e.joint_inspection_id,
-            title=e.title,
-            venue=e.venue,
-            starts_at=utc_text(e.starts_at),
-            ends_at=utc_text(e.ends_at),
-            year=e.starts_at.astimezone(tz).year,
-            status="scheduled",
-            invited=len(e.invitee_ids),
-            present=0,
-            resolutions=0,
-        )
-    )
-    await _invite(tx, e.meeting_id, e.invitee_ids, e.observers)
-
-
-async def _changed(e: MeetingChanged, env: Envelope, tx: AsyncConnection, tz: tzinfo) -> None:
-    await tx.execute(
-        meetings.update()
-        .where(m.meeting_id == e.meeting_id)
-        .values(
-            title=e.title,
-            venue=e.venue,
-            starts_at=utc_text(e.starts_at),
-            ends_at=utc_text(e.ends_at),
-            year=e.starts_at.astimezone(tz).year,
-            invited=len(e.invitee_ids),
-        )
-    )
-    await tx.execute(invitees.delete().where(invitees.c.meeting_id == e.meeting_id))
-    await _invite(tx, e.meeting_id, e.invitee_ids, e.observers)
-
-
-async def _cancelled(e: MeetingCancelled, env: Envelope, tx: AsyncConnection, tz: tzinfo) -> None:
-    await tx.execute(meetings.update().where(m.meeting_id == e.meeting_id).values(status="cancelled"))
-
-
-async def _convened(e: MeetingConvened, env: Envelope, tx: AsyncConnection, tz: tzinfo) -> None:
-    await tx.execute(
-        meetings.update()
-        .where(m.meeting_id == e.meeting_id)
-        .values(status="convened", convened_at=utc_text(e.convened_at), present=e.present)
-    )
-
-
-async def _resolution(e: ResolutionAdopted, env: Envelope, tx: AsyncConnection, tz: tzinfo) -> None:
-    await tx.execute(meetings.update().where(m.meeting_id == e.meeting_id).values(resolutions=m.resolutions + 1))
-
-
-async def _adjourned(e: MeetingAdjourned, env: Envelope, tx: AsyncConnection, tz: tzinfo) -> None:
-    await tx.execute(
-        meetings.update()
-        .where(m.meeting_id == e.meeting_id)
-        .values(
-            status="adjourned",
-            adjourned_at=utc_text(e.adjourned_at),
-            minutes_sha256=e.minutes_sha256,
-            present=len(e.present_ids),
-        )
-    )
-
-
-MEETING_HANDLERS: dict[type, Handler] = {
-    MeetingScheduled: _scheduled,
-    MeetingChanged: _changed,
-    MeetingCancelled: _cancelled,
-    MeetingConvened: _convened,
-    ResolutionAdopted: _resolution,
-    MeetingAdjourned: _adjourned,
-}
-
-
-class MeetingsIndex(Projection):
+class MeetingsIndex(ReviewOpinionRows, Projection):
     name: ClassVar[str] = "meetings-index"
     contexts: ClassVar[tuple[str, ...]] = ("meetings",)
     metadata: ClassVar[MetaData] = index_metadata
     version: ClassVar[int] = 2  # v2: times of any year stored at one width (a year 0013 broke every list)
-    APPLY: ClassVar[dict[type, Handler]] = {**MEETING_HANDLERS, **OPINION_HANDLERS}
-    handles = tuple(APPLY)
 
     def __init__(self, tz: Any) -> None:
         self.tz = tz
 
-    async def apply(self, env: Envelope, tx: AsyncConnection) -> None:
-        handler = self.APPLY.get(type(env.data))
-        if handler is not None:
-            await handler(env.data, env, tx, self.tz)
+    @on(MeetingScheduled)
+    async def scheduled(self, e: MeetingScheduled, env: Envelope, tx: AsyncConnection) -> None:
+        await tx.execute(
+            meetings.insert().values(
+                meeting_id=e.meeting_id,
+                kind=e.kind,
+                body=e.body,
+                group_id=e.group_id,
+                joint_inspection_id=e.joint_inspection_id,
+                title=e.title,
+                venue=e.venue,
+                starts_at=utc_text(e.starts_at),
+                ends_at=utc_text(e.ends_at),
+                year=e.starts_at.astimezone(self.tz).year,
+                status="scheduled",
+                invited=len(e.invitee_ids),
+                present=0,
+                resolutions=0,
+            )
+        )
+        await _invite(tx, e.meeting_id, e.invitee_ids, e.observers)
+
+    @on(MeetingChanged)
+    async def changed(self, e: MeetingChanged, env: Envelope, tx: AsyncConnection) -> None:
+        await tx.execute(
+            meetings.update()
+            .where(m.meeting_id == e.meeting_id)
+            .values(
+                title=e.title,
+                venue=e.venue,
+                starts_at=utc_text(e.starts_at),
+                ends_at=utc_text(e.ends_at),
+                year=e.starts_at.astimezone(self.tz).year,
+                invited=len(e.invitee_ids),
+            )
+        )
+        await tx.execute(invitees.delete().where(invitees.c.meeting_id == e.meeting_id))
+        await _invite(tx, e.meeting_id, e.invitee_ids, e.observers)
+
+    @on(MeetingCancelled)
+    async def cancelled(self, e: MeetingCancelled, env: Envelope, tx: AsyncConnection) -> None:
+        await tx.execute(meetings.update().where(m.meeting_id == e.meeting_id).values(status="cancelled"))
+
+    @on(MeetingConvened)
+    async def convened(self, e: MeetingConvened, env: Envelope, tx: AsyncConnection) -> None:
+        await tx.execute(
+            meetings.update()
+            .where(m.meeting_id == e.meeting_id)
+            .values(status="convened", convened_at=utc_text(e.convened_at), present=e.present)
+        )
+
+    @on(ResolutionAdopted)
+    async def resolution(self, e: ResolutionAdopted, env: Envelope, tx: AsyncConnection) -> None:
+        await tx.execute(meetings.update().where(m.meeting_id == e.meeting_id).values(resolutions=m.resolutions + 1))
+
+    @on(MeetingAdjourned)
+    async def adjourned(self, e: MeetingAdjourned, env: Envelope, tx: AsyncConnection) -> None:
+        await tx.execute(
+            meetings.update()
+            .where(m.meeting_id == e.meeting_id)
+            .values(
+                status="adjourned",
+                adjourned_at=utc_text(e.adjourned_at),
+                minutes_sha256=e.minutes_sha256,
+                present=len(e.present_ids),
+            )
+        )

@@ -3,19 +3,18 @@ index of the feedback watcher)."""
 
 from __future__ import annotations
 
-from datetime import tzinfo
-
 from sqlalchemy import JSON, Boolean, Column, Integer, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import Envelope
+from libs.events.projection import on
 from services.meetings.events import (
     ReviewOpinionAnswered,
     ReviewOpinionOverdue,
     ReviewOpinionReminderDue,
     ReviewOpinionSent,
 )
-from services.meetings.projections.storage import Handler, index_metadata, utc_text
+from services.meetings.projections.storage import index_metadata, utc_text
 
 opinions = Table(
     "meetings_review_opinions",
@@ -40,47 +39,43 @@ opinions = Table(
 o = opinions.c
 
 
-async def _sent(e: ReviewOpinionSent, env: Envelope, tx: AsyncConnection, tz: tzinfo) -> None:
-    await tx.execute(
-        opinions.insert().values(
-            review_opinion_id=e.review_opinion_id,
-            meeting_id=e.meeting_id,
-            meeting_kind=e.meeting_kind,
-            body=e.body,
-            joint_inspection_id=e.joint_inspection_id,
-            agenda_index=e.agenda_index,
-            to_unit_id=e.to_unit_id,
-            content=e.content,
-            sent_at=utc_text(e.sent_at),
-            due_at=utc_text(e.due_at),
-            status="sent",
-            reminded=[],
-            overdue=False,
+class ReviewOpinionRows:
+    """The review-opinion handlers of the ``meetings-index`` projection (a mixin of ``MeetingsIndex``)."""
+
+    @on(ReviewOpinionSent)
+    async def opinion_sent(self, e: ReviewOpinionSent, env: Envelope, tx: AsyncConnection) -> None:
+        await tx.execute(
+            opinions.insert().values(
+                review_opinion_id=e.review_opinion_id,
+                meeting_id=e.meeting_id,
+                meeting_kind=e.meeting_kind,
+                body=e.body,
+                joint_inspection_id=e.joint_inspection_id,
+                agenda_index=e.agenda_index,
+                to_unit_id=e.to_unit_id,
+                content=e.content,
+                sent_at=utc_text(e.sent_at),
+                due_at=utc_text(e.due_at),
+                status="sent",
+                reminded=[],
+                overdue=False,
+            )
         )
-    )
 
+    @on(ReviewOpinionReminderDue)
+    async def opinion_reminded(self, e: ReviewOpinionReminderDue, env: Envelope, tx: AsyncConnection) -> None:
+        where = o.review_opinion_id == e.review_opinion_id
+        had = (await tx.execute(select(o.reminded).where(where))).scalar_one_or_none() or []
+        await tx.execute(opinions.update().where(where).values(reminded=sorted({*had, *e.leads})))
 
-async def _reminded(e: ReviewOpinionReminderDue, env: Envelope, tx: AsyncConnection, tz: tzinfo) -> None:
-    where = o.review_opinion_id == e.review_opinion_id
-    had = (await tx.execute(select(o.reminded).where(where))).scalar_one_or_none() or []
-    await tx.execute(opinions.update().where(where).values(reminded=sorted({*had, *e.leads})))
+    @on(ReviewOpinionOverdue)
+    async def opinion_overdue(self, e: ReviewOpinionOverdue, env: Envelope, tx: AsyncConnection) -> None:
+        await tx.execute(opinions.update().where(o.review_opinion_id == e.review_opinion_id).values(overdue=True))
 
-
-async def _overdue(e: ReviewOpinionOverdue, env: Envelope, tx: AsyncConnection, tz: tzinfo) -> None:
-    await tx.execute(opinions.update().where(o.review_opinion_id == e.review_opinion_id).values(overdue=True))
-
-
-async def _answered(e: ReviewOpinionAnswered, env: Envelope, tx: AsyncConnection, tz: tzinfo) -> None:
-    await tx.execute(
-        opinions.update()
-        .where(o.review_opinion_id == e.review_opinion_id)
-        .values(status="answered", answered_at=utc_text(e.answered_at), on_time=e.on_time, feedback=e.content)
-    )
-
-
-OPINION_HANDLERS: dict[type, Handler] = {
-    ReviewOpinionSent: _sent,
-    ReviewOpinionReminderDue: _reminded,
-    ReviewOpinionOverdue: _overdue,
-    ReviewOpinionAnswered: _answered,
-}
+    @on(ReviewOpinionAnswered)
+    async def opinion_answered(self, e: ReviewOpinionAnswered, env: Envelope, tx: AsyncConnection) -> None:
+        await tx.execute(
+            opinions.update()
+            .where(o.review_opinion_id == e.review_opinion_id)
+            .values(status="answered", answered_at=utc_text(e.answered_at), on_time=e.on_time, feedback=e.content)
+        )

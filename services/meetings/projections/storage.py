@@ -8,21 +8,12 @@ and the API answers them in ``RENDA_TIMEZONE`` with its offset.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, tzinfo
-from typing import Any
+from datetime import UTC, datetime
 
 from sqlalchemy import MetaData
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from libs.events.envelope import Envelope
 
 # The tables of the ``meetings-index`` projection (meetings, invitees, review opinions).
 index_metadata = MetaData()
-
-# One handler per event type; a projection's ``handles`` is the key set of its table of handlers,
-# so the types it subscribes to are exactly the types it applies.
-Handler = Callable[[Any, Envelope, AsyncConnection, tzinfo], Awaitable[None]]
 
 
 def utc_text(dt: datetime) -> str:
