@@ -45,7 +45,7 @@ from libs.events.projection.base import Projection
 from libs.events.subjects import stream_name
 
 log = structlog.get_logger("events.anchors")
-ANCHOR_EVERY = 10_000  # events between two anchors at most
+ANCHOR_EVERY = 100_000  # events between two anchors at most (catching up); live, ANCHOR_INTERVAL rules
 ANCHOR_INTERVAL = 60.0  # seconds between two anchors while events come in
 ANCHOR_DOMAIN = b"renda-anchor-v1:"
 KEPT_FLAGS = 50

@@ -18,6 +18,7 @@ hash and the newest signature), so memory grows with aggregates, not events:
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +30,7 @@ from libs.events import jetstream as jsapi
 from libs.events.anchors import ANCHOR_DOMAIN, AnchorSet, anchor_text, running_hash
 from libs.events.envelope import GENESIS, chain_hash, hashed_part
 from libs.events.keys import Keyring
-from libs.events.projection.consumer import read_stream
+from libs.events.projection.consumer import Delivered, read_stream
 from libs.events.subjects import CONTEXTS, stream_name
 
 Progress = Callable[[str, int, int], None]  # (stream, events read, stream head)
@@ -48,12 +49,13 @@ class AuditReport:
         return not self.breaks
 
 
-@dataclass
+@dataclass(slots=True)
 class _Link:
+    """An aggregate's last link: what the pass keeps per aggregate (memory grows with aggregates)."""
+
     sequence: int
     hash: str
     stream_seq: int
-    aggregate_id: str
     key_id: str = ""
     sig: str = ""
     sig_sequence: int = 0
@@ -63,6 +65,11 @@ class _Link:
 
 def _aggregate(subject: str) -> str:
     return subject.rsplit(".", 1)[-1]
+
+
+def _at(d: Delivered, body: dict[str, Any]) -> str:
+    """Where an event lies, for a report: subject, sequence, stream sequence, aggregate."""
+    return f"{d.subject} #{body.get('sequence')} (stream seq {d.seq}, aggregate {body.get('aggregate_id')})"
 
 
 async def verify_all(
@@ -133,23 +140,24 @@ async def _verify_stream(
                 link = last.get(d.subject)
                 seq, prev = (link.sequence, link.hash) if link else (0, GENESIS)
                 sequence = body.get("sequence")
-                where = f"{d.subject} #{sequence} (stream seq {d.seq}, aggregate {body.get('aggregate_id')})"
                 if sequence != seq + 1:
-                    breaks.append(f"{where}: sequence should be {seq + 1} (reordered, deleted or duplicated)")
+                    breaks.append(f"{_at(d, body)}: sequence should be {seq + 1} (reordered, deleted or duplicated)")
                 if body.get("prev_hash") != prev:
-                    breaks.append(f"{where}: prev_hash does not match the previous event")
+                    breaks.append(f"{_at(d, body)}: prev_hash does not match the previous event")
                 own = str(body.get("hash", ""))
                 if chain_hash(unhashed) != own:
-                    breaks.append(f"{where}: content does not match its hash")
+                    breaks.append(f"{_at(d, body)}: content does not match its hash")
                 if link is None:
-                    link = last[d.subject] = _Link(0, "", 0, str(body.get("aggregate_id", "")))
+                    link = last[d.subject] = _Link(0, "", 0)
                 link.sequence = int(sequence) if isinstance(sequence, int) else seq + 1
                 link.hash, link.stream_seq = own, d.seq
                 if keyring is not None:
-                    _authorship(link, body, where, breaks)
+                    _authorship(link, body, d, breaks)
                 anchored = heads.get(d.subject)
                 if anchored is not None and int(anchored["sequence"]) == link.sequence and anchored["hash"] != own:
-                    breaks.append(f"{where}: hash {own[:12]}… where the anchored head has {anchored['hash'][:12]}…")
+                    breaks.append(
+                        f"{_at(d, body)}: hash {own[:12]}… where the anchored head has {anchored['hash'][:12]}…"
+                    )
             except (orjson.JSONDecodeError, TypeError, AttributeError, ValueError):
                 breaks.append(f"{d.subject} (stream seq {d.seq}): not a readable envelope")
                 body = None
@@ -184,7 +192,7 @@ async def _verify_stream(
     if keyring is not None:
         for subject, link in last.items():
             report.signatures += 1
-            where = f"{subject} #{link.sequence} (stream seq {link.stream_seq}, aggregate {link.aggregate_id})"
+            where = f"{subject} #{link.sequence} (stream seq {link.stream_seq}, aggregate {_aggregate(subject)})"
             if link.sig_sequence != link.sequence:
                 if link.open_causation:  # else already reported as written without a key
                     breaks.append(f"{where}: not signed by a service key (an event no service wrote)")
@@ -194,7 +202,7 @@ async def _verify_stream(
                 breaks.append(f"{where}: {why} (an event no service wrote)")
 
 
-def _authorship(link: _Link, body: dict[str, Any], where: str, breaks: list[str]) -> None:
+def _authorship(link: _Link, body: dict[str, Any], d: Delivered, breaks: list[str]) -> None:
     """Every event is a service's: signed, or an unsigned first part of a command whose last event is signed.
 
     An unsigned event (``key_id`` but no ``sig``) must be followed by the rest of its command (the
@@ -206,12 +214,13 @@ def _authorship(link: _Link, body: dict[str, Any], where: str, breaks: list[str]
             f"{link.open_where}: not signed, and the next event is not of its command (an event no service wrote)"
         )
     link.open_causation = link.open_where = ""
-    if not body.get("key_id"):
-        breaks.append(f"{where}: written without a service key (an event no service wrote)")
+    key_id = body.get("key_id")
+    if not key_id:
+        breaks.append(f"{_at(d, body)}: written without a service key (an event no service wrote)")
     elif body.get("sig"):
-        link.key_id, link.sig, link.sig_sequence = str(body["key_id"]), str(body["sig"]), link.sequence
+        link.key_id, link.sig, link.sig_sequence = sys.intern(str(key_id)), str(body["sig"]), link.sequence
     else:
-        link.open_causation, link.open_where = causation or "?", where
+        link.open_causation, link.open_where = causation or "?", _at(d, body)
 
 
 def _seq(a: dict[str, Any]) -> int:
