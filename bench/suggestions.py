@@ -281,6 +281,40 @@ def tz() -> Any:
     return ZoneInfo("Asia/Shanghai")
 
 
+async def seed_deputies(url: str) -> None:
+    """The submitting deputies, as the deputies context records them (the service checks every id named)."""
+    from datetime import date
+
+    from services.deputies.domain.deputy import DEPUTY as DEPUTY_AGG
+    from services.deputies.events import DeputyRegistered
+
+    nc = await nats.connect(url)
+    try:
+        store = EventStore(nc)
+        now = datetime.now(UTC)
+        for deputy_id, name in ((DEPUTY, "张基准"), (CO_DEPUTY, "李基准")):
+            event = DeputyRegistered(
+                deputy_id=deputy_id,
+                name=name,
+                gender="female",
+                level="township",
+                congress=TOWNSHIP,
+                township=TOWNSHIP,
+                constituency="第一选区",
+                term=18,
+                elected_on=date(2021, 10, 1),
+            )
+            await store.execute(
+                DEPUTY_AGG,
+                deputy_id,
+                lambda loaded, e=event: [] if loaded.exists else [e],
+                CommandMeta(Actor("bench:setup", "county_staff"), "bench-seed", f"seed-{deputy_id}", now),
+                jurisdiction=TOWNSHIP,
+            )
+    finally:
+        await nc.close()
+
+
 async def register_unit(base: str) -> str:
     async with httpx.AsyncClient(base_url=base, timeout=30) as c:
         body = {
@@ -319,6 +353,7 @@ async def http_bench(ctx: Ctx, profile: bool = False) -> list[Row]:
         server(thin_args, ctx.folder / "sug-thin", "/healthz") as thin_base,
         server(ours_args, ctx.folder / "sug-ours", "/api/suggestions/healthz") as ours_base,
     ):
+        await seed_deputies(ctx.url)
         unit_id = await register_unit(ours_base)
         steps = {"thin": (thin_base, thin_steps()), "ours": (ours_base, suggestion_steps(unit_id))}
         for base, st in steps.values():
@@ -359,7 +394,7 @@ async def http_bench(ctx: Ctx, profile: bool = False) -> list[Row]:
             latency_row(f"suggestions: command p99, {label}", p(ours.all(), 99), p(thin.all(), 99), None, baseline)
         )
     if profile:
-        ctx.console.print(await profiled_pass(ctx, flows))
+        ctx.console.print(await profiled_pass(ctx, flows, int(os.environ.get("BENCH_PROFILE_CLIENTS", "16"))))
     return rows
 
 
@@ -369,6 +404,7 @@ async def profiled_pass(ctx: Ctx, flows: int, clients: int = 16) -> str:
     out = folder / "service.prof"
     args = ["bench.suggestions", "serve", "--nats", ctx.url, "--data", str(folder), "--profile-out", str(out)]
     async with server(args, folder, "/api/suggestions/healthz") as base:
+        await seed_deputies(ctx.url)
         steps = suggestion_steps(await register_unit(base))
         await drive(base, 4, 20, steps)
         m = await drive(base, clients, flows, steps)
@@ -376,7 +412,7 @@ async def profiled_pass(ctx: Ctx, flows: int, clients: int = 16) -> str:
     text.write(f"profiled pass: {m.rate:,.0f} commands/s with {clients} clients (under cProfile)\n")
     stats = pstats.Stats(str(out), stream=text)
     stats.sort_stats("tottime").print_stats(25)
-    stats.sort_stats("cumulative").print_stats(40)
+    stats.sort_stats("cumulative").print_stats(int(os.environ.get("BENCH_PROFILE_LINES", "40")))
     return text.getvalue()
 
 

@@ -6,7 +6,7 @@ by the deputies who raised it and assigned to that unit by the county committee 
 joint inspection (normal complexity, ``due_at`` from the configured policy).
 
 It runs as a projection of the meetings stream with its own checkpoint, committed by the runner in
-the same SQL transaction as ``apply``, and issues the service's own commands (``commands.py``) as
+the same SQL transaction as ``apply``, and issues the service's own commands (``commands/suggestions.py``) as
 the system: no access check, every domain rule (a terminated deputy is refused as at the API).
 Exactly one suggestion per finding, whatever is redelivered:
 - the suggestion id and both command ids derive from the finding id (uuid5), so a redelivered

@@ -47,6 +47,7 @@ INSERT_SUGGESTION = suggestions.insert()
 INSERT_DEPUTY = suggestion_deputies.insert()
 INSERT_UNIT = suggestion_units.insert()
 DELETE_UNITS = suggestion_units.delete().where(suggestion_units.c.suggestion_id == bindparam("sid"))
+CONSULTED = UPDATE_ONE.values(consultations=suggestions.c.consultations + 1)
 
 
 class SuggestionLists(Projection):
@@ -159,7 +160,7 @@ class SuggestionLists(Projection):
                 )
                 await tx.execute(DELETE_UNITS, {"sid": e.suggestion_id})
             case ConsultationHeld():
-                await self._set(tx, e.suggestion_id, consultations=suggestions.c.consultations + 1)
+                await tx.execute(CONSULTED, {"sid": e.suggestion_id})
             case SuggestionReplied():
                 await self._set(tx, e.suggestion_id, status="replied", latest_result=e.result)
             case ReplyOverdue():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from sqlalchemy import MetaData, select, update
+from sqlalchemy import MetaData, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import Envelope
@@ -34,6 +34,34 @@ from services.suggestions.projections.tables import (
     utc_text,
 )
 
+# Built once: building a statement per event cost more than running it (bench/suggestions.py).
+_r, _p = rate_rounds.c, rate_promises.c
+INSERT_ROUND = rate_rounds.insert()
+DELETE_ROUND = rate_rounds.delete().where(_r.suggestion_id == bindparam("sid"), _r.round == bindparam("rnd"))
+ROUND_DUE = (
+    update(rate_rounds)
+    .where(_r.suggestion_id == bindparam("sid"), _r.round == bindparam("rnd"))
+    .values(due_at=bindparam("at"))
+)
+ROUND_REPLIED = (
+    update(rate_rounds)
+    .where(_r.suggestion_id == bindparam("sid"), _r.round == bindparam("rnd"))
+    .values(replied_at=bindparam("at"))
+)
+INSERT_REPLY = rate_replies.insert()
+SUPERSEDE = (
+    update(rate_promises)
+    .where(_p.suggestion_id == bindparam("sid"), _p.carried_out_on.is_(None), _p.superseded.is_(False))
+    .values(superseded=True)
+)
+INSERT_PROMISE = rate_promises.insert()
+INSERT_EVALUATION = rate_evaluations.insert()
+CARRIED_OUT = (
+    update(rate_promises)
+    .where(_p.suggestion_id == bindparam("sid"), _p.round == bindparam("rnd"))
+    .values(carried_out_on=bindparam("on"))
+)
+
 
 class RateRecords(Projection):
     name: ClassVar[str] = "suggestions-rate-records"
@@ -52,88 +80,67 @@ class RateRecords(Projection):
 
     async def apply(self, env: Envelope, tx: AsyncConnection) -> None:
         e = env.data
-        r = rate_rounds.c
         match e:
-            case SuggestionAssigned():
+            case SuggestionAssigned() | RehandlingStarted():
                 await tx.execute(
-                    rate_rounds.insert().values(
-                        suggestion_id=e.suggestion_id,
-                        round=e.round,
-                        jurisdiction=e.jurisdiction,
-                        lead_unit_id=e.lead_unit_id,
-                        due_at=utc_text(e.due_at),
-                    )
+                    INSERT_ROUND,
+                    {
+                        "suggestion_id": e.suggestion_id,
+                        "round": e.round,
+                        "jurisdiction": e.jurisdiction,
+                        "lead_unit_id": e.lead_unit_id,
+                        "due_at": utc_text(e.due_at),
+                    },
                 )
             case SuggestionReturned():  # the withdrawn round never counts
-                await tx.execute(rate_rounds.delete().where(r.suggestion_id == e.suggestion_id, r.round == e.round))
-            case RehandlingStarted():
-                await tx.execute(
-                    rate_rounds.insert().values(
-                        suggestion_id=e.suggestion_id,
-                        round=e.round,
-                        jurisdiction=e.jurisdiction,
-                        lead_unit_id=e.lead_unit_id,
-                        due_at=utc_text(e.due_at),
-                    )
-                )
+                await tx.execute(DELETE_ROUND, {"sid": e.suggestion_id, "rnd": e.round})
             case DeadlineExtended():
-                await tx.execute(
-                    update(rate_rounds)
-                    .where(r.suggestion_id == e.suggestion_id, r.round == e.round)
-                    .values(due_at=utc_text(e.new_due_at))
-                )
+                await tx.execute(ROUND_DUE, {"sid": e.suggestion_id, "rnd": e.round, "at": utc_text(e.new_due_at)})
             case SuggestionReplied():
+                at = utc_text(e.replied_at)
+                await tx.execute(ROUND_REPLIED, {"sid": e.suggestion_id, "rnd": e.round, "at": at})
                 await tx.execute(
-                    update(rate_rounds)
-                    .where(r.suggestion_id == e.suggestion_id, r.round == e.round)
-                    .values(replied_at=utc_text(e.replied_at))
+                    INSERT_REPLY,
+                    {
+                        "suggestion_id": e.suggestion_id,
+                        "round": e.round,
+                        "jurisdiction": e.jurisdiction,
+                        "lead_unit_id": e.unit_id,
+                        "result": e.result,
+                        "replied_at": at,
+                        "consultation_modes": list(e.consultation_modes),
+                    },
                 )
-                await tx.execute(
-                    rate_replies.insert().values(
-                        suggestion_id=e.suggestion_id,
-                        round=e.round,
-                        jurisdiction=e.jurisdiction,
-                        lead_unit_id=e.unit_id,
-                        result=e.result,
-                        replied_at=utc_text(e.replied_at),
-                        consultation_modes=list(e.consultation_modes),
-                    )
-                )
-                p = rate_promises.c
                 # A later reply replaces a promise not yet carried out (as the aggregate does).
-                await tx.execute(
-                    update(rate_promises)
-                    .where(p.suggestion_id == e.suggestion_id, p.carried_out_on.is_(None), p.superseded.is_(False))
-                    .values(superseded=True)
-                )
+                await tx.execute(SUPERSEDE, {"sid": e.suggestion_id})
                 if e.result == "B" and e.promised_by is not None:
                     await tx.execute(
-                        rate_promises.insert().values(
-                            suggestion_id=e.suggestion_id,
-                            round=e.round,
-                            jurisdiction=e.jurisdiction,
-                            lead_unit_id=e.unit_id,
-                            promised_by=e.promised_by.isoformat(),
-                            superseded=False,
-                        )
+                        INSERT_PROMISE,
+                        {
+                            "suggestion_id": e.suggestion_id,
+                            "round": e.round,
+                            "jurisdiction": e.jurisdiction,
+                            "lead_unit_id": e.unit_id,
+                            "promised_by": e.promised_by.isoformat(),
+                            "carried_out_on": None,
+                            "superseded": False,
+                        },
                     )
             case SatisfactionEvaluated():
                 await tx.execute(
-                    rate_evaluations.insert().values(
-                        suggestion_id=e.suggestion_id,
-                        round=e.round,
-                        jurisdiction=e.jurisdiction,
-                        lead_unit_id=e.lead_unit_id,
-                        satisfaction=e.satisfaction,
-                        evaluated_at=utc_text(e.evaluated_at),
-                    )
+                    INSERT_EVALUATION,
+                    {
+                        "suggestion_id": e.suggestion_id,
+                        "round": e.round,
+                        "jurisdiction": e.jurisdiction,
+                        "lead_unit_id": e.lead_unit_id,
+                        "satisfaction": e.satisfaction,
+                        "evaluated_at": utc_text(e.evaluated_at),
+                    },
                 )
             case PromiseCarriedOut():
-                p = rate_promises.c
                 await tx.execute(
-                    update(rate_promises)
-                    .where(p.suggestion_id == e.suggestion_id, p.round == e.round)
-                    .values(carried_out_on=e.carried_out_on.isoformat())
+                    CARRIED_OUT, {"sid": e.suggestion_id, "rnd": e.round, "on": e.carried_out_on.isoformat()}
                 )
             case UnsatisfiedJustified():
                 q = select(rate_justified.c.suggestion_id).where(rate_justified.c.suggestion_id == e.suggestion_id)

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.suggestions.domain import rates
-from services.suggestions.domain.rates import (
+from libs.figures import rates
+from libs.figures.rates import (
     EvaluationRecord,
     PromiseRecord,
     ReplyRecord,
