@@ -98,16 +98,12 @@ async def test_unknown_and_foreign_ids_in_meeting_bodies_get_the_same_422_and_re
             far["group"],
             staff,
         )
-        await refused_alike(
-            w,
-            "POST",
-            M,
-            "body",
-            lambda i: schedule_body("inspection", i, title="视察"),
-            f"{w.county}109",  # inside the county, never registered
-            far["township"],
-            w.county_staff,
-        )
+        # a body is a jurisdiction code (public, unlike ids): unknown → 422 naming it, another's → 403
+        unknown_body = await w.post(M, schedule_body("inspection", f"{w.county}109", title="视察"), w.county_staff)
+        assert unknown_body.status_code == 422, unknown_body.text
+        assert unknown_body.json()["error"]["details"]["field"] == "body", unknown_body.text
+        foreign_body = await w.post(M, schedule_body("inspection", far["township"], title="视察"), w.county_staff)
+        assert foreign_body.status_code == 403, foreign_body.text
 
         # the ones that hold are recorded; the refused ones left nothing
         ok = await w.post(M, schedule_body("group_activity", w.town, title="小组活动", group_id=group), staff)

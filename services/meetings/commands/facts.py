@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.auth.actor import Principal
 from libs.reference import deputies as refdata
+from libs.web.errors import Forbidden
 from services.meetings.commands.path import VALID_ID
 from services.meetings.domain import meeting as mt
 from services.meetings.domain.errors import InvalidInput
@@ -64,7 +65,11 @@ async def current_in_order(conn: AsyncConnection, ids: tuple[str, ...], on: date
 
 # -- ids named in a body -------------------------------------------------------------------------
 async def visible_body(conn: AsyncConnection, p: Principal, code: str, field: str = "body") -> dict[str, Any]:
-    row = await refdata.jurisdiction(conn, ref, code) if p.sees(code) else None
+    """A jurisdiction code is public (the national division codes): one outside the caller's own is
+    refused as outside its jurisdiction (403, contract "Identity and access"); an unknown one is 422."""
+    if not p.sees(code):
+        raise Forbidden(f"「{field}」{code} 不在您的辖区内。")
+    row = await refdata.jurisdiction(conn, ref, code)
     if row is None:
         raise refuse(field, [code], "区划")
     return row
