@@ -7,27 +7,20 @@ its own, so the stream holds exactly what the test wrote.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
-import httpx
 import nats
 import pytest
-import uvicorn
 from nats.aio.client import Client as NATS
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from libs.auth.actor import Principal
-from libs.auth.tokens import issue, signing_key
-from libs.config.settings import Settings
 from libs.db.engine import make_engine
 from libs.events import jetstream as jsapi
 from libs.events.envelope import Envelope
@@ -35,9 +28,7 @@ from libs.events.errors import ProjectionAhead
 from libs.events.projection import ProjectionRunner, checkpoints, read_stream, rebuild
 from libs.events.store import EventStore
 from libs.events.streams import ensure_streams
-from libs.runtime.embedded import build_gateway
 from libs.runtime.nats_server import EmbeddedNats, free_port
-from renda import registry
 from tests.events.fixtures_domain import (
     COUNTER,
     JURISDICTION,
@@ -316,107 +307,6 @@ async def test_lag_is_stream_head_minus_checkpoint(js: NATS, engine: AsyncEngine
         assert runner.positions[STREAM] == head + 1
     finally:
         await runner.stop()
-
-
-# -- over HTTP: /readyz and read-your-writes --------------------------------------------------------
-@contextlib.asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, object]]:
-    gateway, _ = build_gateway(settings, registry.factories())
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(gateway, host="127.0.0.1", port=port, lifespan="on", log_level="warning"))
-    task = asyncio.create_task(server.serve())
-
-    async def started() -> None:
-        if task.done():
-            task.result()
-            raise RuntimeError("the server stopped while starting")
-        assert server.started
-
-    await eventually(started, timeout=60)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        try:
-            yield client, gateway
-        finally:
-            server.should_exit = True
-            await task
-
-
-def bearer(settings: Settings, role: str, jurisdiction: str) -> dict[str, str]:
-    p = Principal(subject=f"test:{role}", role=role, jurisdiction=jurisdiction)  # type: ignore[arg-type]
-    from datetime import timedelta
-
-    return {
-        "Authorization": "Bearer " + issue(p, signing_key(settings.jwt_secret, settings.data_dir), timedelta(hours=1))
-    }
-
-
-async def test_lag_in_readyz_and_read_your_writes(
-    js: NATS, fresh_nats: EmbeddedNats, database_url: str, settings_for
-) -> None:
-    settings: Settings = settings_for(fresh_nats.url, database_url)
-    province = bearer(settings, "city_staff", "34")
-    city = bearer(settings, "city_staff", "3404")
-    async with serving(settings) as (client, gateway):
-        rt = gateway.services["deputies"].state.runtime  # type: ignore[attr-defined]
-        runner: ProjectionRunner = rt.runners["deputies-jurisdictions"]
-
-        async def ready() -> dict:
-            r = await client.get("/readyz")
-            assert r.status_code == 200, r.text
-            return r.json()
-
-        body = await eventually(ready, timeout=30)
-        assert body["services"]["deputies"]["projections"]["deputies-jurisdictions"]["lag"] == {"RENDA_DEPUTIES": 0}
-
-        created = await client.post(
-            "/api/deputies/jurisdictions", json={"code": "3404", "name": "淮南市", "kind": "city"}, headers=province
-        )
-        assert created.status_code == 201, created.text
-
-        # Now a slow projection: the read waits for it when told where the write landed.
-        gate = asyncio.Event()
-        real_apply = runner.projection.apply
-
-        async def slow_apply(env: Envelope, tx: AsyncConnection) -> None:
-            await gate.wait()
-            await real_apply(env, tx)
-
-        runner.projection.apply = slow_apply  # type: ignore[method-assign]
-        created = await client.post(
-            "/api/deputies/jurisdictions",
-            headers=city,
-            json={"code": "340403", "name": "田家庵区", "kind": "county", "parent": "3404"},
-        )
-        assert created.status_code == 201, created.text
-        written_at = created.headers["renda-position"]
-        assert written_at.startswith("RENDA_DEPUTIES:")
-
-        async def lag_shows() -> None:
-            r = await client.get("/readyz")
-            lag = r.json()["services"]["deputies"]["projections"]["deputies-jurisdictions"]["lag"]
-            assert lag["RENDA_DEPUTIES"] >= 1
-
-        await eventually(lag_shows)
-        assert (await runner.lag())["RENDA_DEPUTIES"] >= 1
-
-        waiting = asyncio.create_task(
-            client.get(
-                "/api/deputies/jurisdictions", params={"under": "3404"}, headers={**city, "Renda-After": written_at}
-            )
-        )
-        plain = await client.get("/api/deputies/jurisdictions", params={"under": "3404"}, headers=city)
-        assert plain.status_code == 200
-        assert "340403" not in [j["code"] for j in plain.json()["items"]]  # the read model is behind
-        assert not waiting.done()  # the read-your-writes query waits for it
-        gate.set()
-        got = await waiting
-        assert got.status_code == 200, got.text
-        assert "340403" in [j["code"] for j in got.json()["items"]]
-
-        async def caught() -> None:
-            assert (await runner.lag())["RENDA_DEPUTIES"] == 0
-
-        await eventually(caught)
 
 
 async def test_batches_the_projection_does_not_read_move_the_stored_checkpoint_at_stop(
