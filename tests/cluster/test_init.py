@@ -125,3 +125,16 @@ async def test_init_reports_a_replica_count_that_differs(fresh_nats: EmbeddedNat
     assert {(d.stream, d.field, d.expected, d.found) for d in report.differences} == {
         (name, "num_replicas", 3, 1) for name in STREAMS
     }
+
+
+async def test_init_on_the_embedded_default_starts_its_server_and_marks_the_install(tmp_path) -> None:
+    from libs.runtime.embedded import MARKER
+    from libs.runtime.nats_server import free_port
+
+    settings = Settings(data_dir=tmp_path / "var", jwt_secret="x", embedded_nats_port=free_port())
+    report = await initialise(settings, registry.factories())
+    assert report.ok
+    assert {f"stream {n} (replicas 1)" for n in STREAMS} <= set(report.created)
+    assert (settings.data_dir / MARKER).exists()  # renda up will not treat a missing stream as new
+    again = await initialise(settings, registry.factories())  # the server it started is stopped again
+    assert {f"stream {n}" for n in STREAMS} <= set(again.existing) and not again.created

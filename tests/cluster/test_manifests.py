@@ -202,3 +202,24 @@ def test_dockerfile_builds_from_the_lock_file_as_a_non_root_user() -> None:
     user = re.findall(r"^USER (\S+)", text, re.M)
     assert user and not user[-1].startswith(("0", "root"))
     assert "COPY pyproject.toml uv.lock" in text
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("services", "deputies", "restart"), "sometimes"),
+        (("services", "deputies", "helthcheck"), {"test": ["CMD", "true"]}),
+        (("services", "init", "depends_on", "postgres", "condition"), "service_ready"),
+        (("services", "suggestions", "deploy", "replicas"), 0),
+    ],
+)
+def test_the_fallback_schema_refuses_a_broken_compose_file(path: tuple[str, ...], value: object) -> None:
+    """Where no compose tool exists the schema is the only check: it must catch typos and bad values."""
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    jsonschema.validate(compose, COMPOSE_SCHEMA)
+    node = compose
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(compose, COMPOSE_SCHEMA)
