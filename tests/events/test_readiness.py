@@ -15,7 +15,9 @@ from libs.auth.actor import Principal
 from libs.auth.tokens import issue, signing_key
 from libs.config.settings import Settings
 from libs.events.envelope import Envelope
+from libs.events.keys import Keyring
 from libs.events.projection import ProjectionRunner
+from libs.events.verify import verify_all
 from libs.runtime.embedded import build_gateway
 from libs.runtime.nats_server import EmbeddedNats, free_port
 from renda import registry
@@ -121,3 +123,10 @@ async def test_lag_in_readyz_and_read_your_writes(
             assert (await runner.lag())["RENDA_DEPUTIES"] == 0
 
         await eventually(caught)
+        # What the service wrote is signed with its key (a chain head per append): the stream verifies
+        # against the data folder's keys, and the anchor read model flags nothing.
+        report = await verify_all(js, ("deputies",), keyring=Keyring.gather(settings.data_dir))
+        assert report.ok and report.signatures >= 2, report.breaks
+        body = await eventually(ready)
+        assert "unauthenticated" not in body["services"]["deputies"]
+        assert "deputies-audit-anchors" in body["services"]["deputies"]["projections"]
