@@ -13,26 +13,28 @@ import contextlib
 import os
 import resource
 import statistics
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiosmtplib
 import nats
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bench.common import Row, latency_row, rate_row
 from libs.config.settings import Settings
-from libs.db.engine import make_engine
+from libs.db.engine import make_engine, writing
 from libs.events.streams import ensure_streams
 from libs.runtime.nats_server import EmbeddedNats, free_port
 from services.notify.channels import Mailer
 from services.notify.config import NotifySettings
-from services.notify.tables import inbox
+from services.notify.tables import create_ledger, inbox, outbox
 from tests.notify import world
-from tests.notify.support import Feeder, Mailbox, notify_service
+from tests.notify.support import Feeder, notify_service
 
 
 async def _append_all(feed: Feeder, c: Any, n: int, in_flight: int = 64) -> list[str]:
@@ -49,10 +51,39 @@ async def _append_all(feed: Feeder, c: Any, n: int, in_flight: int = 64) -> list
     return sids
 
 
-async def raw_sends(mail: Mailbox, messages: int) -> float:
+@contextlib.asynccontextmanager
+async def smtp_sink() -> AsyncIterator[int]:
+    """aiosmtpd in a process of its own (the Sink handler: 250 OK, message dropped)."""
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "aiosmtpd",
+        "-n",
+        "-c",
+        "aiosmtpd.handlers.Sink",
+        "-l",
+        f"127.0.0.1:{port}",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):
+            with contextlib.suppress(OSError):
+                _r, w = await asyncio.open_connection("127.0.0.1", port)
+                w.close()
+                break
+            await asyncio.sleep(0.05)
+        yield port
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+async def raw_sends(port: int, messages: int) -> float:
     """Seconds to send ``messages`` mails over one aiosmtplib connection, one after another."""
-    builder = Mailer(mail.url, "renda@localhost")
-    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=mail.port)
+    builder = Mailer(f"smtp://127.0.0.1:{port}", "renda@localhost")
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port)
     await client.connect()
     t0 = time.perf_counter()
     for i in range(messages):
@@ -63,6 +94,24 @@ async def raw_sends(mail: Mailbox, messages: int) -> float:
     return took
 
 
+async def outbox_window(url: str, code: str) -> tuple[int, float]:
+    """(mails sent, seconds from the consumer's first outbox row to the last mail recorded sent)."""
+    engine = make_engine(url)
+    try:
+        async with writing(engine) as tx:
+            await create_ledger(tx)  # the service may not have made it yet
+        async with engine.connect() as conn:
+            q = select(func.count(), func.min(outbox.c.created_at), func.max(outbox.c.done_at)).where(
+                outbox.c.jurisdiction == code, outbox.c.channel == "email", outbox.c.state == "sent"
+            )
+            n, first, last = (await conn.execute(q)).one()
+    finally:
+        await engine.dispose()
+    if not n:
+        return 0, 0.0
+    return int(n), (last - first).total_seconds()
+
+
 async def measure(nats_url: str, folder: Path, events: int, seconds: float) -> dict[str, Any]:
     nc = await nats.connect(nats_url)
     await ensure_streams(nc, 1, create_missing=True)
@@ -70,27 +119,56 @@ async def measure(nats_url: str, folder: Path, events: int, seconds: float) -> d
     c = await world.cast(feed)
     url = f"sqlite+aiosqlite:///{folder / f'notify-{uuid.uuid4().hex[:6]}.sqlite3'}"
     out: dict[str, Any] = {"events": events}
-    with Mailbox() as mail:
-        out["raw_s"] = await raw_sends(mail, events)
-        settings = Settings(
-            nats_url=nats_url, database_url=url, data_dir=folder / "data", jwt_secret="bench", smtp_url=mail.url
+    t_append = time.perf_counter()
+    await _append_all(feed, c, events)
+    out["append_s"] = time.perf_counter() - t_append
+    async with smtp_sink() as port:
+        out["raw_s"] = await raw_sends(port, 2 * events)  # each event: the unit's and the staff's mail
+        env = {
+            "RENDA_NATS_URL": nats_url,
+            "RENDA_DATABASE_URL": url,
+            "RENDA_DATA_DIR": str(folder / "data"),
+            "RENDA_JWT_SECRET": "bench",
+            "RENDA_SMTP_URL": f"smtp://127.0.0.1:{port}",
+            "RENDA_NOTIFY_BATCH": "200",
+            "RENDA_LOG_LEVEL": "warning",
+        }
+        log = (folder / "notify-service.log").open("wb")
+        proc = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).parent / "renda"),
+            *("serve", "notify", "--port", str(free_port())),
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
         )
-        ns = NotifySettings(notify_poll=0.05, notify_batch=200)
-        t_append = time.perf_counter()
-        await _append_all(feed, c, events)
-        out["append_s"] = time.perf_counter() - t_append
-        baseline = len(mail.mails)
-        t0 = time.perf_counter()
-        async with notify_service(settings, ns):
-            while len(mail.to(c.unit_mail)) < events:  # noqa: ASYNC110 (a thread fills it)
-                await asyncio.sleep(0.05)
-            out["ours_s"] = time.perf_counter() - t0  # service start → last mail received
-            out["mails"] = len(mail.mails) - baseline
-            out["latency"] = await steady(feed, c, url, seconds)
+        try:
+            while (await outbox_window(url, c.town))[0] < 2 * events:
+                if proc.returncode is not None:
+                    raise RuntimeError(
+                        f"renda serve notify exited: {(folder / 'notify-service.log').read_text()[-2000:]}"
+                    )
+                await asyncio.sleep(0.5)
+            out["mails"], out["ours_s"] = await outbox_window(url, c.town)
+            out["service_rss_mb"] = rss_mb(proc.pid)
+        finally:
+            proc.terminate()
+            await proc.wait()
+            log.close()
+    settings = Settings(nats_url=nats_url, database_url=url, data_dir=folder / "data", jwt_secret="bench")
+    async with notify_service(settings, NotifySettings(notify_poll=0.05)):
+        out["latency"] = await steady(feed, c, url, seconds)
     out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out["loadavg"] = os.getloadavg()
     await nc.drain()
     return out
+
+
+def rss_mb(pid: int) -> float:
+    """Peak resident memory of a process (VmHWM), MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 async def steady(feed: Feeder, c: Any, url: str, seconds: float, rate: float = 20.0) -> dict[str, list[float]]:
@@ -136,17 +214,18 @@ def pct(xs: list[float], q: float) -> float:
 
 
 def rows_of(m: dict[str, Any]) -> list[Row]:
-    n = m["events"]
+    n = m["events"] * 2  # mails: the unit's and the township staff's for each overdue event
     lat = m["latency"]
     la = ", ".join(f"{x:.2f}" for x in m["loadavg"])
     return [
         rate_row(
-            f"notify: {n:,} overdue events → mails at aiosmtpd",
+            f"notify: {m['events']:,} overdue events → {n:,} mails at aiosmtpd",
             n / m["ours_s"],
             n / m["raw_s"],
             0.50,
             "raw aiosmtplib sends of the same mails, one connection",
-            f"ours {m['ours_s']:.1f} s (consume + outbox + send), raw {m['raw_s']:.1f} s; load avg {la}",
+            f"ours {m['ours_s']:.1f} s (first outbox row → last mail recorded sent, `renda serve notify`), "
+            f"raw {m['raw_s']:.1f} s; aiosmtpd Sink in its own process; load avg {la}",
         ),
         latency_row(
             "notify: event → inbox p50 at 20 events/s",
@@ -163,7 +242,16 @@ def rows_of(m: dict[str, Any]) -> list[Row]:
             "append → JetStream ack p99",
             "goal p99 ≤ 1000 ms",
         ),
-        Row("notify: peak memory (bench process)", m["peak_mb"], None, "MB", "<= 300 MB", None, m["peak_mb"] <= 300),
+        Row(
+            "notify: peak memory of the service (VmHWM)",
+            m["service_rss_mb"],
+            None,
+            "MB",
+            "<= 300 MB",
+            None,
+            m["service_rss_mb"] <= 300,
+            notes=f"bench process (feeder + latency run in-process): {m['peak_mb']:.0f} MB",
+        ),
     ]
 
 

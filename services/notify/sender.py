@@ -36,6 +36,8 @@ from services.notify.tables import create_ledger, outbox
 
 log = structlog.get_logger("notify.sender")
 SMS_CONCURRENCY = 8
+SMTP_CONNECTIONS = 4  # mails go out over this many connections at once
+MARK_EVERY = 10  # sent mails recorded together (a crash may resend at most these, same Message-ID)
 
 
 def backoff(attempts: int, base: float, cap: float) -> float:
@@ -58,6 +60,7 @@ class Sender:
         self.store = store
         self.ns = ns
         self.mailer = Mailer(smtp_url, ns.notify_mail_from) if smtp_url else None
+        self.mailers = [Mailer(smtp_url, ns.notify_mail_from) for _ in range(SMTP_CONNECTIONS)] if smtp_url else []
         self.sms = Sms(sms_url) if sms_url else None
         self.bots = Bots(ns.bot_urls, bot_label) if ns.bot_urls else None
         self.wakers = wakers
@@ -75,7 +78,7 @@ class Sender:
         try:
             await asyncio.gather(*loops)
         finally:
-            for closing in (self.mailer, self.sms):
+            for closing in (*self.mailers, self.sms):
                 if closing is not None:
                     with contextlib.suppress(Exception):
                         await closing.close()
@@ -170,12 +173,27 @@ class Sender:
         assert self.mailer is not None
         rows = await self.claim("email", self.ns.notify_batch)
         digests: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        single = []
         for r in rows:
-            if r["digest"]:
-                digests[r["address"]].append(r)
-                continue
-            message = self.mailer.message(r["address"], r["title"], r["body"], r["id"])
-            await self._attempt([r], self.mailer.send(message))
+            (digests[r["address"]] if r["digest"] else single).append(r)
+
+        async def connection(mailer: Mailer, mine: list[dict[str, Any]]) -> None:
+            done: list[dict[str, Any]] = []
+            for r in mine:
+                try:
+                    await mailer.send(mailer.message(r["address"], r["title"], r["body"], r["id"]))
+                except DeliveryError as exc:
+                    await self.failed([r], str(exc))
+                    continue
+                done.append(r)
+                if len(done) >= MARK_EVERY:
+                    await self.sent(done)
+                    done = []
+            if done:
+                await self.sent(done)
+
+        k = len(self.mailers)
+        await asyncio.gather(*(connection(m, single[i::k]) for i, m in enumerate(self.mailers)))
         for address, group in digests.items():
             subject = f"【每日汇总】{len(group)} 条人大工作通知"
             body = "\n\n".join(f"{i}. {g['title']}\n{g['body']}" for i, g in enumerate(group, 1))
