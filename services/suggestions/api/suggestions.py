@@ -164,8 +164,8 @@ async def get_rates(
         "year": year,
         "by": by,
         "as_of": local_times(now),
-        "groups": got["groups"],
-        "total": got["total"],
+        "groups": local_times(got["groups"]),
+        "total": local_times(got["total"]),
         "unsatisfied_limit": limit_n,
         "unsatisfied_by_unit": rate_queries.unsatisfied_rows(got["unsatisfied"], got["units"], limit_n),
     }
