@@ -1,0 +1,160 @@
+/* The workbench's forms send the API's own commands (one code path with curl and scripts):
+   JSON (or multipart for a file) with the session cookie, the CSRF token from the renda_csrf
+   cookie and one Idempotency-Key per rendered form, so a double click or a resend records once.
+   A refusal shows the API's zh-CN message beside the field it names (error.details.field), keeps
+   what was typed, and takes a fresh key for the next attempt (the refused one recorded nothing). */
+(function () {
+  "use strict";
+
+  function cookie(name) {
+    var parts = document.cookie ? document.cookie.split("; ") : [];
+    for (var i = 0; i < parts.length; i++) {
+      var kv = parts[i].split("=");
+      if (kv[0] === name) { return decodeURIComponent(kv.slice(1).join("=")); }
+    }
+    return "";
+  }
+
+  function newKey() {
+    var b = new Uint8Array(16);
+    window.crypto.getRandomValues(b);
+    b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  /* Remember where our write landed (stream:seq), so the next page waits for it (Renda-After). */
+  function remember(position) {
+    if (!position) { return; }
+    var seen = {};
+    cookie("renda_after").split("|").concat(position.split(",")).forEach(function (p) {
+      var kv = p.trim().split(":");
+      if (kv.length === 2 && /^\d+$/.test(kv[1])) { seen[kv[0]] = Math.max(seen[kv[0]] || 0, Number(kv[1])); }
+    });
+    var value = Object.keys(seen).map(function (k) { return k + ":" + seen[k]; }).join("|");
+    document.cookie = "renda_after=" + encodeURIComponent(value) + "; path=/; max-age=120; SameSite=Strict";
+  }
+
+  function push(body, name, value) {
+    if (!Array.isArray(body[name])) { body[name] = []; }
+    body[name].push(value);
+  }
+
+  function collect(form) {
+    var body = {};
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.disabled || el.type === "submit" || el.type === "button") { return; }
+      var type = el.getAttribute("data-type") || "";
+      if (el.hasAttribute("data-bucket")) {            // roll call: one radio group per invitee
+        if (el.checked) { push(body, el.value, el.getAttribute("data-id")); }
+        return;
+      }
+      if (el.type === "radio") { if (el.checked) { body[el.name] = el.value; } return; }
+      if (el.type === "checkbox") {
+        if (type === "list") { if (!Array.isArray(body[el.name])) { body[el.name] = []; } if (el.checked) { body[el.name].push(el.value); } }
+        else { body[el.name] = el.checked; }
+        return;
+      }
+      if (el.tagName === "SELECT" && el.multiple) {
+        if (!Array.isArray(body[el.name])) { body[el.name] = []; }
+        Array.prototype.forEach.call(el.selectedOptions, function (o) { body[el.name].push(o.value); });
+        return;
+      }
+      var v = el.value;
+      if (type === "list") {
+        if (!Array.isArray(body[el.name])) { body[el.name] = []; }
+        v.split(/[,，、\s]+/).forEach(function (x) { if (x) { body[el.name].push(x); } });
+        return;
+      }
+      if (v === "" && el.hasAttribute("data-optional")) { return; }
+      if (type === "int") { body[el.name] = v === "" ? v : Number(v); return; }
+      if (type === "agenda") {
+        body[el.name] = v.split(/\n/).map(function (t) { return t.trim(); })
+          .filter(Boolean).map(function (t) { return { title: t }; });
+        return;
+      }
+      if (type === "datetime" && v) { v = (v.length === 16 ? v + ":00" : v) + (el.getAttribute("data-offset") || ""); }
+      body[el.name] = v;
+    });
+    ["present", "on_leave", "absent"].forEach(function (b) {
+      if (form.querySelector("[data-bucket]") && !body[b]) { body[b] = []; }
+    });
+    return body;
+  }
+
+  function clear(form) {
+    form.querySelectorAll(".field-error, .form-error").forEach(function (p) { p.hidden = true; p.textContent = ""; });
+    form.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+  }
+
+  function show(form, err) {
+    var field = err.details && typeof err.details === "object" && !Array.isArray(err.details) ? err.details.field : null;
+    var spot = null;
+    if (field) {
+      spot = form.querySelector('[data-error-for="' + field + '"]') ||
+        form.querySelector('[data-error-for="' + String(field).split(".")[0] + '"]');
+    }
+    if (!spot) { spot = form.querySelector('[data-error-code="' + err.code + '"]'); }
+    if (!spot) { spot = form.querySelector(".form-error"); }
+    spot.textContent = err.message || "提交失败，请稍后再试。";
+    spot.hidden = false;
+    var input = field ? form.querySelector('[name="' + field + '"]') : null;
+    if (input) {
+      input.setAttribute("aria-invalid", "true");
+      if (spot.id) { input.setAttribute("aria-describedby", spot.id); }
+      input.focus();
+    }
+  }
+
+  function after(form, json) {
+    var done = form.getAttribute("data-done") || "reload";
+    if (done === "reload") { window.location.reload(); return; }
+    window.location.assign(done.replace(/\{(\w+)\}/g, function (_, k) { return encodeURIComponent(json[k] || ""); }));
+  }
+
+  function send(form) {
+    clear(form);
+    var button = form.querySelector("button[type=submit]");
+    if (form.getAttribute("data-busy")) { return; }       // a second click while the first is on its way
+    form.setAttribute("data-busy", "1");
+    if (button) { button.disabled = true; }
+    var headers = { "X-CSRF-Token": cookie("renda_csrf"), "Idempotency-Key": form.getAttribute("data-key") };
+    var body;
+    if (form.getAttribute("data-multipart")) {
+      body = new FormData(form);
+    } else {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(collect(form));
+    }
+    fetch(form.getAttribute("data-action"), {
+      method: form.getAttribute("data-method") || "POST", credentials: "same-origin", headers: headers, body: body
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (json) {
+        if (r.ok) { remember(r.headers.get("renda-position")); after(form, json); return; }
+        if (r.status === 401) { window.location.assign("/login?next=" + encodeURIComponent(location.pathname)); return; }
+        form.setAttribute("data-key", newKey());
+        show(form, (json && json.error) || { message: "提交失败（" + r.status + "），请稍后再试。" });
+        form.removeAttribute("data-busy");
+        if (button) { button.disabled = false; }
+      });
+    }).catch(function () {
+      show(form, { message: "无法连接服务器，请检查网络后重试（同一表单重试不会重复登记）。" });
+      form.removeAttribute("data-busy");
+      if (button) { button.disabled = false; }
+    });
+  }
+
+  document.querySelectorAll("form.cmd").forEach(function (form) {
+    form.addEventListener("submit", function (e) { e.preventDefault(); send(form); });
+  });
+
+  /* Roll call: the live count of those marked present, against the quorum. */
+  var live = document.getElementById("live-present");
+  if (live) {
+    var update = function () {
+      live.textContent = String(document.querySelectorAll("[data-bucket][value=present]:checked").length);
+    };
+    document.querySelectorAll("[data-bucket]").forEach(function (el) { el.addEventListener("change", update); });
+    update();
+  }
+})();

@@ -1,0 +1,108 @@
+"""Shared by the workbench's browser tests: users with passwords, Debian's Chromium, login, form helpers.
+
+Every request the browser makes is recorded: a host other than 127.0.0.1 fails the test; a page
+error or a console error fails it too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from nats.aio.client import Client as NATS
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+from libs.events.store import EventStore
+from services.deputies.commands.context import operator
+from services.deputies.commands.directory import AddUser, add_user
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PASSWORD = "Renda-2026-ok"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+PHONE = {"width": 360, "height": 740}
+PC = {"width": 1366, "height": 768}
+
+
+async def user(nc: NATS, name: str, role: str, jurisdiction: str, **bound: str) -> str:
+    c = AddUser(username=name, password=PASSWORD, role=role, jurisdiction=jurisdiction, display_name=name, **bound)
+    await add_user(c, operator(EventStore(nc), "tests"))
+    return name
+
+
+def console_error(text: str, kind: str) -> bool:
+    """A console error, except the browser's own line about a refusal the test provokes (409, 422)."""
+    return kind == "error" and not ("409" in text or "422" in text)
+
+
+@dataclass
+class Browsing:
+    browser: Browser
+    base: str
+    hosts: set[str] = field(default_factory=set)
+    errors: list[str] = field(default_factory=list)
+
+    async def session(self, username: str, viewport: dict[str, int]) -> Page:
+        """A fresh context for ``username``: /work/ sends to the login, the login back to the queue."""
+        ctx: BrowserContext = await self.browser.new_context(viewport=viewport, locale="zh-CN")  # type: ignore[arg-type]
+        ctx.on("request", lambda req: self.hosts.add(urlparse(req.url).hostname or ""))
+        page = await ctx.new_page()
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on(
+            "console",
+            lambda msg: (
+                self.errors.append(msg.text)
+                if msg.type == "error" and "409" not in msg.text and "422" not in msg.text
+                else None
+            ),
+        )
+        await page.goto(f"{self.base}/work/")
+        assert "/login?next=/work/" in page.url, page.url
+        await page.fill("#username", username)
+        await page.fill("#password", PASSWORD)
+        async with page.expect_navigation(url="**/work/**"):
+            await page.click("button[type=submit]")
+        await page.wait_for_load_state()
+        return page
+
+
+@contextlib.asynccontextmanager
+async def chromium(base: str) -> AsyncIterator[Browsing]:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            yield Browsing(browser, base)
+        finally:
+            await browser.close()
+
+
+async def submit(page: Page, form: str) -> None:
+    """Send a form that succeeds: the page moves on (a reload or the next page)."""
+    async with page.expect_navigation():
+        await page.click(f"{form} button[type=submit]")
+    await page.wait_for_load_state()
+
+
+async def refused(page: Page, form: str) -> None:
+    """Send a form the API refuses: the page stays, the message shows."""
+    await page.click(f"{form} button[type=submit]")
+    await page.wait_for_selector(f"{form} .field-error:not([hidden]), {form} .form-error:not([hidden])")
+
+
+async def no_horizontal_scroll(page: Page) -> None:
+    wide = await page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert wide <= 0, f"{page.url} scrolls sideways by {wide}px"
+
+
+async def shot(page: Page, name: str) -> None:
+    await page.screenshot(path=str(SHOTS / f"workbench-{name}.png"), full_page=True)
