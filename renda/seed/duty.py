@@ -7,6 +7,7 @@ target). Deputies tagged ``inactive`` record nothing: the view must surface them
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 
 from renda.seed import vocab
@@ -28,7 +29,7 @@ KINDS = (
 def plan_duty(plan: Plan, county: County) -> None:
     rng = plan.rng
     kinds = [k for k, _ in KINDS]
-    weights = [w for _, w in KINDS]
+    cumulative = list(itertools.accumulate(w for _, w in KINDS))
     for year in plan.years():
         first = max(date(year, 1, 1), plan.start + timedelta(days=7))
         last = date(year, 12, 31)
@@ -40,7 +41,7 @@ def plan_duty(plan: Plan, county: County) -> None:
                 days = sorted(plan.random_day(first, last) for _ in range(n))
                 for k, day in enumerate(days):
                     if p.active(day):
-                        kind = rng.choices(kinds, weights)[0]
+                        kind = rng.choices(kinds, cum_weights=cumulative)[0]
                         people = (
                             rng.randint(1, 6)
                             if kind == "constituent_visit"

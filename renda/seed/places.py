@@ -27,6 +27,7 @@ from services.suggestions.domain.commands import RegisterOrganizerUnit
 
 TERM_STARTED = {"township": date(2021, 12, 20), "county": date(2021, 12, 10), "city": date(2021, 12, 5)}
 TERMS = {"township": 18, "county": 18, "city": 16}
+CITY_NAME = "淮南市"
 REASONS = ("resigned", "moved", "moved", "deceased", "resigned", "recalled")
 
 
@@ -146,7 +147,7 @@ def _groups(plan: Plan, place: Place) -> None:
 def plan_tree(plan: Plan, county: County, *, with_city: bool) -> None:
     t = plan.at(plan.start + timedelta(days=2), 8, 0)
     if with_city:
-        plan.add(t, jd.JURISDICTION, CITY, CITY, OPERATOR, _register_place(CITY, "淮南市", "city", None))
+        plan.add(t, jd.JURISDICTION, CITY, CITY, OPERATOR, _register_place(CITY, CITY_NAME, "city", None))
     t += timedelta(minutes=1)
     plan.add(
         t,

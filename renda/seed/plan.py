@@ -8,6 +8,8 @@ derives from ``(seed, county)``: the same seed plans the same steps, hence the s
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import random
 import uuid
 from collections.abc import Callable
@@ -23,6 +25,7 @@ from renda.seed.people import Names
 from renda.seed.scales import END, Scale
 
 SEED_NS = uuid.UUID("9a1f3c6e-5b2d-4e8f-a7c0-3d1e2f4b5a69")
+_SEED_NS_BYTES = SEED_NS.bytes
 OPERATOR = Actor(subject="operator:seed", role="operator")
 
 
@@ -48,6 +51,7 @@ class Step:
     needs: tuple[tuple[str, str], ...] = ()  # (aggregate type, id) whose earlier steps must be done first
 
 
+@functools.lru_cache(maxsize=4096)
 def staff(code: str) -> Actor:
     role = {4: "city_staff", 6: "county_staff"}.get(len(code), "township_staff")
     return Actor(subject=f"staff-{code}", role=role)
@@ -57,10 +61,12 @@ def county_staff(code: str) -> Actor:
     return Actor(subject=f"staff-{code[:6]}", role="county_staff")
 
 
+@functools.lru_cache(maxsize=65_536)
 def deputy_actor(deputy_id: str) -> Actor:
     return Actor(subject=f"deputy:{deputy_id}", role="deputy")
 
 
+@functools.lru_cache(maxsize=4096)
 def unit_actor(unit_id: str) -> Actor:
     return Actor(subject=f"unit:{unit_id}", role="organizer")
 
@@ -86,7 +92,13 @@ class Plan:
 
     # -- ids, times --------------------------------------------------------------------------------
     def id(self, *parts: object) -> str:
-        return str(uuid.uuid5(SEED_NS, "/".join([str(self.seed), *map(str, parts)])))
+        """``str(uuid.uuid5(SEED_NS, "seed/part/…"))``, computed directly (a fifth of the cost)."""
+        name = "/".join([str(self.seed), *map(str, parts)])
+        h = bytearray(hashlib.sha1(_SEED_NS_BYTES + name.encode()).digest()[:16])
+        h[6] = (h[6] & 0x0F) | 0x50
+        h[8] = (h[8] & 0x3F) | 0x80
+        x = h.hex()
+        return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
     def at(self, day: date, hour: int = 9, minute: int = 0) -> datetime:
         return datetime.combine(day, time(hour, minute), self.tz)

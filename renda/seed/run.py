@@ -21,7 +21,8 @@ from libs.events.errors import StreamMissing
 from libs.events.streams import ensure_streams
 from libs.events.subjects import stream_name
 from renda.seed import accounts, duty, findings, meetings, places, suggestions
-from renda.seed.batch import BatchWriter
+from renda.seed.batch import Producer, write_batched
+from renda.seed.parallel import write_parallel
 from renda.seed.plan import Plan
 from renda.seed.scales import SCALES, Scale
 from renda.seed.writer import Tally, Writer
@@ -117,12 +118,14 @@ async def seed(
     force: bool = False,
     lanes: int = 192,
     batched: bool | None = None,
+    workers: int = 0,
     on_county: Callable[[str, int], None] | None = None,
     on_step: Callable[[int], None] | None = None,
 ) -> Summary:
     """Seed ``scale`` into the streams of ``nc``; refuses a store that holds data unless ``force``.
 
-    ``batched`` (default: when the store is empty) appends in atomic batches (``batch.py``);
+    ``batched`` (default: when the store is empty) appends in atomic batches (``batch.py``), the
+    counties planned and sealed in ``workers`` processes (0: in this one; ``parallel.py``);
     otherwise each command goes through ``EventStore.append``, ``lanes`` aggregates in flight,
     and aggregates that already exist are left as they are (``--force`` on a store with data).
     """
@@ -140,13 +143,22 @@ async def seed(
     signers = service_signers(settings)
     summary = Summary(sc.name, seed)
     started = time.perf_counter()
-    for index, code in enumerate(sc.county_codes()):
+    if sc.users:
+        workers = 0  # the demo's accounts get their passwords from this process
+    if batched and workers > 0:
+        tally, summary.counties, summary.places, summary.deputies = await write_parallel(
+            nc, seed, sc, settings, workers, on_county=on_county, on_step=on_step
+        )
+        summary.add(tally)
+    producer = Producer(seed, signers=signers)
+    for index, code in enumerate(sc.county_codes() if not (batched and workers > 0) else ()):
         plan, county, made = plan_county(seed, sc, index, code, settings)
         steps = plan.ordered()
         if on_county is not None:
             on_county(county.name, len(steps))
         if batched:
-            summary.add(await BatchWriter(nc, seed, signers=signers, on_step=on_step).run(steps))
+            producer.tally = Tally()
+            summary.add(await write_batched(nc, producer, steps, on_step))
         else:
             summary.add(await Writer(nc, seed, lanes=lanes, on_step=on_step, signers=signers).run(steps))
         summary.counties += 1
