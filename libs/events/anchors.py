@@ -15,8 +15,9 @@ tables do not go with it, so ``renda audit verify`` finds the lost tail, a lost 
 removed or changed between two anchors. ``renda audit anchor --export`` writes them for an auditor.
 
 The projection also authenticates what it reads: each aggregate's newest head must carry a valid
-signature of a known service key (libs/events/keys.py), checked once per aggregate at each anchor
-(an aggregate written many times between two anchors costs one check); an event without a key id, or an
+signature of a known service key (libs/events/keys.py), checked at once for live traffic and, when
+catching up, once per aggregate at each anchor (an aggregate written many times between two anchors
+costs one check); an event without a key id, or an
 unsigned one not followed by the rest of its command (left unsigned across a batch boundary, or
 followed by another command's event) is flagged too.
 Flags go to ``/readyz`` (``unauthenticated``), the log and ``renda_events_unauthenticated_total``.
@@ -50,6 +51,21 @@ ANCHOR_INTERVAL = 60.0  # seconds between two anchors while events come in
 ANCHOR_DOMAIN = b"renda-anchor-v1:"
 KEPT_FLAGS = 50
 MAX_PENDING = 100_000  # signed heads awaiting their check (memory bound between two anchors)
+CHECK_AT_ONCE = 32  # a batch leaving at most this many heads to check is checked at once (live traffic)
+CHECK_EVERY = 30.0  # seconds: catching up, heads are checked at least this often
+
+
+def _code(reason: str) -> str:
+    """A short label for the metric."""
+    for start, code in (
+        ("signed with an unknown key", "unknown_key"),
+        ("signature does not verify", "bad_signature"),
+        ("written without a service key", "no_key"),
+        ("not signed, and the next", "incomplete_command"),
+    ):
+        if reason.startswith(start):
+            return code
+    return "unsigned"
 
 
 def running_hash(previous: str, event_hash: str) -> str:
@@ -125,7 +141,7 @@ class Anchors(Projection):
         self.every = every
         self.interval = interval
         self.stream = stream_name(self.contexts[0])
-        self._anchored_at = time.monotonic()
+        self._anchored_at = self._checked_at = time.monotonic()
         # subject -> (sequence, stream seq, causation id) of an unsigned event awaiting its command's rest
         self._unsigned: dict[str, tuple[int, int, str]] = {}
         # subject -> the newest signed head not yet verified: checked at each anchor, so an aggregate
@@ -137,7 +153,7 @@ class Anchors(Projection):
 
     def _flag(self, env_subject: str, sequence: int, stream_seq: int, reason: str) -> None:
         self.flagged += 1
-        EVENTS_UNAUTHENTICATED.labels(self.stream, reason.split(" ")[0]).inc()
+        EVENTS_UNAUTHENTICATED.labels(self.stream, _code(reason)).inc()
         flag = {
             "stream": self.stream,
             "seq": stream_seq,
@@ -190,8 +206,16 @@ class Anchors(Projection):
         )
         now = time.monotonic()
         due = count - anchored >= self.every or now - self._anchored_at >= self.interval
-        if due or len(self._signed) >= MAX_PENDING:
+        # Live batches are small: their heads are checked at once. Catching up, a check waits for
+        # the anchor (or CHECK_EVERY seconds), so an aggregate written often is checked once.
+        if (
+            due
+            or len(self._signed) <= CHECK_AT_ONCE
+            or len(self._signed) >= MAX_PENDING
+            or now - self._checked_at >= CHECK_EVERY
+        ):
             self._check_signatures()
+            self._checked_at = now
         if due and self.signer is not None:
             text = anchor_text(self.stream, last_seq, count, running)
             await tx.execute(

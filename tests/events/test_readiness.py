@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
+import orjson
 import uvicorn
 from nats.aio.client import Client as NATS
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -14,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from libs.auth.actor import Principal
 from libs.auth.tokens import issue, signing_key
 from libs.config.settings import Settings
-from libs.events.envelope import Envelope
-from libs.events.keys import Keyring
+from libs.events import jetstream as jsapi
+from libs.events.envelope import Envelope, chain_hash, hashed_part
+from libs.events.keys import Keyring, load_signer
 from libs.events.projection import ProjectionRunner
+from libs.events.subjects import aggregate_subject
 from libs.events.verify import verify_all
 from libs.runtime.embedded import build_gateway
 from libs.runtime.nats_server import EmbeddedNats, free_port
@@ -130,3 +134,29 @@ async def test_lag_in_readyz_and_read_your_writes(
         body = await eventually(ready)
         assert "unauthenticated" not in body["services"]["deputies"]
         assert "deputies-audit-anchors" in body["services"]["deputies"]["projections"]
+        # An event published straight to NATS with a valid chain and a key no service has: flagged.
+        last = orjson.loads((await jsapi.direct_get_last(js, "RENDA_DEPUTIES", "renda.deputies.3404.340403.>")).data)  # type: ignore[union-attr]
+        intruder = load_signer("intruder", settings.data_dir.parent / "elsewhere")
+        forged = {k: v for k, v in last.items() if k != "sig"}
+        forged.update(
+            type="ForgedByTest",
+            id=str(uuid.uuid4()),
+            causation_id=str(uuid.uuid4()),
+            key_id=intruder.key_id,
+            sequence=last["sequence"] + 1,
+            prev_hash=last["hash"],
+        )
+        forged["hash"] = chain_hash(hashed_part(forged))
+        forged["sig"] = intruder.sign(forged["hash"])
+        subject = aggregate_subject("deputies", last["jurisdiction"], last["aggregate_type"], last["aggregate_id"])
+        at = (await jsapi.publish(js, subject, orjson.dumps(forged), {"Nats-Msg-Id": forged["id"]})).seq
+
+        async def flagged() -> None:
+            r = await client.get("/readyz")
+            flags = r.json()["services"]["deputies"]["unauthenticated"]["deputies-audit-anchors"]
+            assert [(f["seq"], f["subject"]) for f in flags["last"]] == [(at, subject)]
+            assert "unknown key" in flags["last"][0]["reason"]
+
+        await eventually(flagged, timeout=30)
+        metrics = (await client.get("/metrics")).text
+        assert 'renda_events_unauthenticated_total{reason="unknown_key",stream="RENDA_DEPUTIES"}' in metrics
