@@ -53,8 +53,9 @@ async def prepare(nc: NATS, prefix: str, aggregates: int) -> dict[str, tuple[str
     out = {}
     for cid, j in where.items():
         subject = counter_subject(cid, j, WRITE_CONTEXT)
-        reply = await nc.request(f"$JS.API.DIRECT.GET.RENDA_{WRITE_CONTEXT.upper()}",
-                                 orjson.dumps({"last_by_subj": subject}))
+        reply = await nc.request(
+            f"$JS.API.DIRECT.GET.RENDA_{WRITE_CONTEXT.upper()}", orjson.dumps({"last_by_subj": subject})
+        )
         out[cid] = (j, int(reply.headers["Nats-Sequence"]))  # type: ignore[index]
     return out
 
@@ -121,29 +122,57 @@ async def run(ctx: Ctx) -> list[Row]:
         half = s.append_seq // 2
         raw_seq = max(await measure_raw(nc, half, 1, "rs1-"), await measure_raw(nc, half, 1, "rs2-"))
         ours_seq = max(await measure_ours(nc, half, 1, "os1-"), await measure_ours(nc, half, 1, "os2-"))
-        off_seq = max(await measure_ours(nc, half, 1, "of1-", snapshots=False),
-                      await measure_ours(nc, half, 1, "of2-", snapshots=False))
+        off_seq = max(
+            await measure_ours(nc, half, 1, "of1-", snapshots=False),
+            await measure_ours(nc, half, 1, "of2-", snapshots=False),
+        )
         signer = load_signer("bench", ctx.folder)  # as a service appends: key id and signed chain head
-        signed_seq = max(await measure_ours(nc, half, 1, "ss1-", signer=signer),
-                         await measure_ours(nc, half, 1, "ss2-", signer=signer))
-        raw_pipe = max(await measure_raw(nc, s.append_pipe // 2, IN_FLIGHT, "rp1-"),
-                       await measure_raw(nc, s.append_pipe // 2, IN_FLIGHT, "rp2-"))
-        ours_pipe = max(await measure_ours(nc, s.append_pipe // 2, IN_FLIGHT, "op1-"),
-                        await measure_ours(nc, s.append_pipe // 2, IN_FLIGHT, "op2-"))
+        signed_seq = max(
+            await measure_ours(nc, half, 1, "ss1-", signer=signer),
+            await measure_ours(nc, half, 1, "ss2-", signer=signer),
+        )
+        raw_pipe = max(
+            await measure_raw(nc, s.append_pipe // 2, IN_FLIGHT, "rp1-"),
+            await measure_raw(nc, s.append_pipe // 2, IN_FLIGHT, "rp2-"),
+        )
+        ours_pipe = max(
+            await measure_ours(nc, s.append_pipe // 2, IN_FLIGHT, "op1-"),
+            await measure_ours(nc, s.append_pipe // 2, IN_FLIGHT, "op2-"),
+        )
     finally:
         await nc.close()
     ctx.figures["append.seq"] = ours_seq
     ctx.figures["append.pipe"] = ours_pipe
     base = "raw nats-py request(), same headers, sync_interval always"
     return [
-        rate_row("append sequential (load→decide→append)", ours_seq, raw_seq, 0.60, base,
-                 "snapshots on (default); 100 aggregates of 5 events, cycled: the first command on each loads it cold",
-                 n=s.append_seq),
-        rate_row("append sequential, signed (as services run)", signed_seq, raw_seq, 0.60, base,
-                 "EventStore(signer=...): key id in each event, the chain head signed (Ed25519) per append",
-                 n=s.append_seq),
-        rate_row("append sequential, snapshots off", off_seq, raw_seq, None, base,
-                 "EventStore(nc, snapshots=False): no snapshot read on cold loads, none written", n=s.append_seq),
-        rate_row(f"append pipelined ({IN_FLIGHT} aggregates in flight)", ours_pipe, raw_pipe, 0.40, base,
-                 n=s.append_pipe),
+        rate_row(
+            "append sequential (load→decide→append)",
+            ours_seq,
+            raw_seq,
+            0.60,
+            base,
+            "snapshots on (default); 100 aggregates of 5 events, cycled: the first command on each loads it cold",
+            n=s.append_seq,
+        ),
+        rate_row(
+            "append sequential, signed (as services run)",
+            signed_seq,
+            raw_seq,
+            0.60,
+            base,
+            "EventStore(signer=...): key id in each event, the chain head signed (Ed25519) per append",
+            n=s.append_seq,
+        ),
+        rate_row(
+            "append sequential, snapshots off",
+            off_seq,
+            raw_seq,
+            None,
+            base,
+            "EventStore(nc, snapshots=False): no snapshot read on cold loads, none written",
+            n=s.append_seq,
+        ),
+        rate_row(
+            f"append pipelined ({IN_FLIGHT} aggregates in flight)", ours_pipe, raw_pipe, 0.40, base, n=s.append_pipe
+        ),
     ]

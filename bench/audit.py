@@ -160,7 +160,8 @@ async def measure(nc: NATS, events: int, folder: Path, console: Console) -> list
             raw,
             None,
             base,
-            "heads upserted per batch, an anchor every 100,000 events (catching up), the newest head of each aggregate verified at each",
+            "heads upserted per batch; catching up, an anchor every 100,000 events and the newest head "
+            "of each aggregate verified at each",
             n=seeded["events"],
         ),
     ]
