@@ -212,3 +212,25 @@ async def initialise(settings: Settings, factories: dict[str, Factory]) -> InitR
             marker.write_text("streams created by renda init\n")
         await init_tables(settings, factories, nc, report)
     return report
+
+
+async def missing_streams(nc: NATS, contexts: Iterable[str] = CONTEXTS) -> list[str]:
+    """The event streams that do not exist: what ``renda serve`` should name before telling the operator
+    to run ``renda init`` (instead of a StreamMissing traceback)."""
+    from libs.events.subjects import stream_name
+
+    out = []
+    for context in contexts:
+        info = await jsapi.api(nc, f"STREAM.INFO.{stream_name(context)}")
+        err = info.get("error")
+        if err and err.get("err_code") == jsapi.STREAM_NOT_FOUND:
+            out.append(stream_name(context))
+    return out
+
+
+def run_init_first(missing: list[str]) -> str:
+    """The operator's message (zh-CN) for ``missing`` streams."""
+    return (
+        f"事件流 {', '.join(missing)} 不存在：这是一套新的安装时，请先运行 renda init 创建事件流和读模型表；"
+        "如果这套安装已经有数据，说明事件流丢失，请先从备份恢复（见 docs/operations.md），不要直接 init。"
+    )

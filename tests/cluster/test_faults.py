@@ -296,3 +296,64 @@ async def test_sigkill_of_one_of_two_suggestions_instances_under_load_doubles_no
 
     run = await _fault_run(local, client, admin, place, "instance", kill_an_instance_and_restart_it)
     assert sum(a.kind == "ok" for a in run.final.values()) == REQUESTS
+
+
+async def test_a_state_read_from_a_lagging_replica_cannot_append_over_newer_events(
+    local: LocalCluster, admin: NATS
+) -> None:
+    """Direct Get may be answered by any replica, a lagging one too: the leader's guard decides.
+
+    A reader connected only to a follower's node gets its Direct Gets answered there (NATS prefers
+    a local queue subscriber). The follower is stopped while another writer appends, then resumed,
+    and the reader loads and appends at once: whatever state it read (stale or caught up), the
+    append either lands on the newest event or is refused as a concurrency conflict — the chain
+    never forks.
+    """
+    from libs.events.envelope import verify_chain
+    from libs.events.errors import ConcurrencyConflict
+    from libs.events.store import EventStore
+    from tests.events.fixtures_domain import COUNTER, JURISDICTION, CounterIncremented, CounterOpened, meta, new_id
+
+    stream = stream_name("notify")
+    info = await jsapi.stream_info(admin, stream)
+    follower = local.nats.node(info["cluster"]["replicas"][0]["name"])
+    assert local.nats.tls is not None
+    tls = ssl.create_default_context(cafile=str(local.nats.tls.ca))
+    pw = local.nats.passwords["renda"]
+    others = [f"tls://renda:{pw}@127.0.0.1:{n.client_port}" for n in local.nats.nodes if n is not follower]
+    far = await nats.connect(servers=others, tls=tls, max_reconnect_attempts=-1)  # never the paused node
+    near = await nats.connect(f"tls://renda:{pw}@127.0.0.1:{follower.client_port}", tls=tls, max_reconnect_attempts=-1)
+    writer = EventStore(far)
+    cid = new_id()
+    opened = await writer.load(COUNTER, cid, JURISDICTION)
+    await writer.append(opened, [CounterOpened(counter_id=cid, label="r3")], meta())
+    outcomes = Counter[str]()
+    try:
+        for n in range(5):
+            local.nats.pause(follower.name)
+            try:
+                await writer.execute(
+                    COUNTER, cid, lambda _l, n=n: [CounterIncremented(counter_id=cid, by=1, note=f"w{n}")], meta()
+                )
+            finally:
+                local.nats.resume(follower.name)
+            reader = EventStore(near)  # nothing cached: it reads what the follower answers
+            loaded = await reader.load(COUNTER, cid, JURISDICTION)
+            try:
+                await reader.append(loaded, [CounterIncremented(counter_id=cid, by=10, note=f"r{n}")], meta())
+                outcomes["appended"] += 1
+            except ConcurrencyConflict:
+                outcomes["refused_stale"] += 1
+    finally:
+        await near.close()
+        await far.close()
+    bodies = []
+    for seq in range(1, await jsapi.last_seq(admin, stream) + 1):
+        m = await jsapi.direct_get_seq(admin, stream, seq)
+        if m is not None and decode_raw(m.data)["aggregate_id"] == cid:
+            bodies.append(decode_raw(m.data))
+    print("\nlagging-replica reads:", dict(outcomes))
+    assert sum(outcomes.values()) == 5
+    assert [b["sequence"] for b in bodies] == list(range(1, len(bodies) + 1))  # no two events at one sequence
+    assert verify_chain(bodies) == []
+    assert len(bodies) == 1 + 5 + outcomes["appended"]

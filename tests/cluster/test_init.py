@@ -138,3 +138,18 @@ async def test_init_on_the_embedded_default_starts_its_server_and_marks_the_inst
     assert (settings.data_dir / MARKER).exists()  # renda up will not treat a missing stream as new
     again = await initialise(settings, registry.factories())  # the server it started is stopped again
     assert {f"stream {n}" for n in STREAMS} <= set(again.existing) and not again.created
+
+
+async def test_missing_streams_names_what_init_would_create(fresh_nats: EmbeddedNats, settings_for, tmp_path) -> None:
+    from libs.runtime.init import missing_streams, run_init_first
+
+    nc = await nats.connect(fresh_nats.url)
+    try:
+        before = await missing_streams(nc)
+        assert before == [stream_name(c) for c in CONTEXTS]
+        assert "renda init" in run_init_first(before)
+        settings = settings_for(fresh_nats.url, f"sqlite+aiosqlite:///{tmp_path / 'r.sqlite3'}")
+        assert (await initialise(settings, registry.factories())).ok
+        assert await missing_streams(nc) == []
+    finally:
+        await nc.drain()
