@@ -48,6 +48,13 @@ FACT_ROWS = [
     "SELECT * FROM supervision_evaluations WHERE jurisdiction LIKE :p",
     "SELECT * FROM supervision_promises WHERE jurisdiction LIKE :p AND superseded_at IS NULL",
     "SELECT * FROM supervision_meetings WHERE body LIKE :p",
+    "SELECT * FROM supervision_ref_deputies WHERE township LIKE :p OR congress LIKE :p",
+    "SELECT deputy_id, max(on_date) FROM supervision_activities WHERE deputy_id IN "
+    "(SELECT deputy_id FROM supervision_ref_deputies WHERE township LIKE :p) AND on_date <= :day GROUP BY deputy_id",
+    "SELECT deputy_id, on_date, people_count, report_mode FROM supervision_activities WHERE kind = 'report_to_voters' "
+    "AND deputy_id IN (SELECT deputy_id FROM supervision_ref_deputies WHERE township LIKE :p) AND on_date <= :day",
+    "SELECT deputy_id, max(on_date) FROM supervision_presence WHERE status = 'present' AND deputy_id IN "
+    "(SELECT deputy_id FROM supervision_ref_deputies WHERE township LIKE :p) AND on_date <= :day GROUP BY deputy_id",
 ]
 STATUS_COUNTS = FACT_ROWS[0]
 OVERDUE_ROWS = (
@@ -94,7 +101,10 @@ def raw_sql(engine: Any, sqls: list[str], params: dict[str, Any]) -> Callable[[]
 
 
 async def stream_total(nc: Any) -> int:
-    return sum(int((await jsapi.api(nc, f"STREAM.INFO.{s}")).get("state", {}).get("messages", 0)) for s in STREAMS)
+    total = 0
+    for s in STREAMS:
+        total += int((await jsapi.api(nc, f"STREAM.INFO.{s}")).get("state", {}).get("messages", 0))
+    return total
 
 
 async def catch_up(settings: Settings, total: int) -> float:
@@ -149,7 +159,7 @@ async def answers(app: FastAPI, base: str, token: str, url: str, n: int) -> list
     year = datetime.now(UTC).year
     engine = make_engine(url)
     rows: list[Row] = []
-    params = {"p": f"{COUNTY}%", "y": year, "now": datetime.now(UTC).isoformat()}
+    params = {"p": f"{COUNTY}%", "y": year, "now": datetime.now(UTC).isoformat(), "day": date.today().isoformat()}
     async with httpx.AsyncClient(base_url=base, timeout=120, headers={"Authorization": f"Bearer {token}"}) as c:
 
         def get(path: str, **q: Any) -> Callable[[], Awaitable[None]]:

@@ -7,10 +7,13 @@ that day, from the read models) and ``format=csv|xlsx`` (a download of the same 
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
 
 from libs.auth.access import STAFF_ROLES
 from libs.domain.times import local_iso
@@ -57,6 +60,22 @@ def _page(
     return items, encode_cursor(key(items[-1])) if more and items else None
 
 
+def encoded(cached: Any, key: tuple[Any, ...], body: Callable[[], dict[str, Any]]) -> Response:
+    """The JSON of an answer built from a cached value, kept beside it (the same bytes FastAPI writes):
+    a cached answer costs no encoding again. A new value (the read models moved) starts afresh."""
+    memo = cached.setdefault("_encoded", {}) if isinstance(cached, dict) else None
+    raw = memo.get(key) if memo is not None else None
+    if raw is None:
+        raw = json.dumps(
+            jsonable_encoder(body()), ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+        ).encode()
+        if memo is not None:
+            if len(memo) > 32:
+                memo.clear()
+            memo[key] = raw
+    return Response(raw, media_type="application/json")
+
+
 def filename(kind: str, prefix: str, m: Moment) -> str:
     return f"{kind}-{prefix}-{(m.as_of or m.day).isoformat()}"
 
@@ -86,16 +105,20 @@ async def get_townships(
     rows = data["counties"] if level == "county" else data["items"]
     if fmt != "json":
         return ex.download(fmt, rows, ex.TOWNSHIPS, filename("townships", prefix or "-", m), "乡镇监督总表")
-    items, next_cursor = _page(rows, limit, cursor, lambda i: i["code"])
-    body = {
-        "under": prefix,
-        "year": y,
-        "items": items,
-        "next_cursor": next_cursor,
-        "total": data["total"],
-        "units_over_limit": data["units_over_limit"],
-    }
-    return stamp(body, m)
+
+    def body() -> dict[str, Any]:
+        items, next_cursor = _page(rows, limit, cursor, lambda i: i["code"])
+        out = {
+            "under": prefix,
+            "year": y,
+            "items": items,
+            "next_cursor": next_cursor,
+            "total": data["total"],
+            "units_over_limit": data["units_over_limit"],
+        }
+        return stamp(out, m)
+
+    return encoded(data, ("townships", level, limit, cursor), body)
 
 
 @router.get("/overdue")
@@ -111,14 +134,21 @@ async def get_overdue(
     """逾期督办：逾期未答复的建议、到期未落实的承诺、逾期未反馈的审议意见，最早的在前。"""
     m = moment(ctx, as_of)
     prefix = queries.scope(ctx.principal, under)
-    rows = [] if prefix is None else await queries.overdue(ctx.runtime, prefix, m, ref(request))
+    data = {"rows": []} if prefix is None else await queries.overdue_answer(ctx.runtime, prefix, m, ref(request))
+    rows = data["rows"]
     if fmt != "json":
         return ex.download(fmt, rows, ex.OVERDUE, filename("overdue", prefix or "-", m), "逾期督办")
-    indexed = [{**i, "_key": [local_iso(i["due_at"]), i["suggestion_id"] or i.get("review_opinion_id")]} for i in rows]
-    items, next_cursor = _page(indexed, limit, cursor, lambda i: i["_key"])
-    for i in items:
-        i.pop("_key")
-    return stamp({"under": prefix, "items": items, "next_cursor": next_cursor}, m)
+
+    def body() -> dict[str, Any]:
+        keyed = [
+            {**i, "_key": [local_iso(i["due_at"]), i["suggestion_id"] or i.get("review_opinion_id")]} for i in rows
+        ]
+        items, next_cursor = _page(keyed, limit, cursor, lambda i: i["_key"])
+        for i in items:
+            i.pop("_key")
+        return stamp({"under": prefix, "items": items, "next_cursor": next_cursor}, m)
+
+    return encoded(data, ("overdue", limit, cursor), body)
 
 
 @router.get("/units")

@@ -81,6 +81,18 @@ def describe(kind: str, data: dict[str, Any], units: dict[str, dict[str, Any]]) 
     return label
 
 
+def actor_name(subject: str, deputies: dict[str, str], units: dict[str, dict[str, Any]]) -> str:
+    """Who acted, as a clerk reads it: a deputy's or a unit's name rather than its id; a user's account name."""
+    kind, _, rest = subject.partition(":")
+    if kind == "deputy" and rest in deputies:
+        return deputies[rest]
+    if kind == "unit" and rest in units:
+        return str(units[rest]["name"])
+    if kind == "system" or subject.startswith("system"):
+        return "系统"
+    return subject
+
+
 async def suggestion(conn: AsyncConnection, ref: Any, sid: str, m: Moment) -> dict[str, Any] | None:
     s = t.suggestions.c
     row = (await conn.execute(select(t.suggestions).where(s.suggestion_id == sid))).mappings().first()
@@ -97,10 +109,13 @@ async def suggestion(conn: AsyncConnection, ref: Any, sid: str, m: Moment) -> di
         .mappings()
         .all()
     )
+    acting = {e["actor"].split(":", 1)[1] for e in events if e["actor"].startswith("deputy:")}
     deputies = {
         r["deputy_id"]: r["name"]
         for r in (
-            await conn.execute(select(ref.deputies).where(ref.deputies.c.deputy_id.in_(list(row["deputy_ids"]))))
+            await conn.execute(
+                select(ref.deputies).where(ref.deputies.c.deputy_id.in_(list({*row["deputy_ids"], *acting})))
+            )
         ).mappings()
     }
     state: dict[str, Any] = {"status": "submitted", "lead_unit_id": None, "due_at": None, "result": None}
@@ -129,6 +144,7 @@ async def suggestion(conn: AsyncConnection, ref: Any, sid: str, m: Moment) -> di
                 "sequence": e["sequence"],
                 "at": datetime.fromisoformat(e["occurred_at"]),
                 "actor": e["actor"],
+                "actor_name": actor_name(e["actor"], deputies, units),
                 "role": e["role"],
                 "role_zh": ROLE_ZH.get(e["role"], e["role"]),
                 "type": e["type"],

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -22,10 +22,11 @@ from libs.auth.access import prefix_for
 from libs.auth.actor import Principal
 from libs.events.projection import checkpoints
 from libs.service.runtime import ServiceRuntime
-from services.supervision import details, view
+from services.supervision import clock, details, view
 from services.supervision import records as rc
 from services.supervision import tables as t
 from services.supervision.records import Moment
+from services.supervision.settings import SupervisionSettings
 from services.supervision.trend import overdue_trend
 from services.supervision.view import Rules
 
@@ -72,8 +73,16 @@ async def read_version(conn: AsyncConnection) -> int:
 
 
 def rules_of(rt: ServiceRuntime) -> Rules:
-    s = rt.settings
-    return Rules(tz=s.tz, unsatisfied_limit=s.unsatisfied_limit, session_min_days=s.session_min_days)
+    rules = rt.extras.get("supervision_rules")
+    if rules is None:
+        s = rt.settings
+        rules = rt.extras["supervision_rules"] = Rules(
+            tz=s.tz,
+            unsatisfied_limit=s.unsatisfied_limit,
+            session_min_days=s.session_min_days,
+            inactive_months=SupervisionSettings().inactive_months,
+        )
+    return rules  # type: ignore[no-any-return]
 
 
 def cache_of(rt: ServiceRuntime) -> ViewCache:
@@ -113,7 +122,7 @@ async def townships(rt: ServiceRuntime, prefix: str, year: int, m: Moment, ref: 
             total = view.rollup(
                 f, prefix, top["name"] if top else prefix, top["kind"] if top else "", items, year, rules
             )
-            units_over = view.unsatisfied_units(f, None, year, rules)
+            units_over = f.units_over if f.units_over is not None else view.unsatisfied_units(f, None, year, rules)
             return {"items": items, "counties": counties, "total": total, "units_over_limit": units_over}
 
         return await cache_of(rt).get(
@@ -134,6 +143,19 @@ async def overdue(rt: ServiceRuntime, prefix: str, m: Moment, ref: Any) -> list[
 
         return await cache_of(rt).get(
             conn, ("overdue", prefix, m.as_of), m, compute, lambda: _next_change(conn, prefix, m, rules)
+        )
+
+
+async def overdue_answer(rt: ServiceRuntime, prefix: str, m: Moment, ref: Any) -> dict[str, Any]:
+    """The overdue board as a cached dict (``rows``), so its encoded answer can be kept beside it."""
+    rules = rules_of(rt)
+    async with rt.engine.connect() as conn:
+
+        async def compute() -> dict[str, Any]:
+            return {"rows": await overdue(rt, prefix, m, ref)}
+
+        return await cache_of(rt).get(  # type: ignore[no-any-return]
+            conn, ("overdue-answer", prefix, m.as_of), m, compute, lambda: _next_change(conn, prefix, m, rules)
         )
 
 
@@ -277,7 +299,7 @@ async def ref_row(conn: AsyncConnection, ref: Any, code: str) -> dict[str, Any] 
 
 
 def now_utc() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def year_of(year: int | None, m: Moment) -> int:

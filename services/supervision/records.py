@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from libs.figures.compliance import MeetingRecord
 from libs.figures.duty import ActivityRecord, AttendanceRecord, DeputyRecord, SuggestionRecord
 from libs.figures.rates import EvaluationRecord, PromiseRecord, ReplyRecord, RoundRecord
+from services.supervision import clock
 from services.supervision import tables as t
 from services.supervision.tables import from_date, from_text, utc_text
 
@@ -43,7 +44,7 @@ class Moment:
 
     @classmethod
     def of(cls, as_of: date | None, tz: ZoneInfo, now: datetime | None = None) -> Moment:
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         today = now.astimezone(tz).date()
         if as_of is None or as_of >= today:
             return cls(now, today, as_of)
@@ -85,15 +86,40 @@ class Facts:
     attended: list[AttendanceRecord] = field(default_factory=list)
     submitted: list[SuggestionRecord] = field(default_factory=list)
     units: dict[str, dict[str, Any]] = field(default_factory=dict)
+    duty_index: dict[str, dict[str, list[Any]]] | None = None  # the duty records by deputy (view.duty_of)
+    units_over: list[dict[str, Any]] | None = None  # units over the unsatisfied limit (view.township_item)
+
+
+async def unknown_at(conn: AsyncConnection, kind: str, m: Moment, prefix: str | None = None) -> set[str]:
+    """Ids of ``kind`` (jurisdiction, deputy, group) that became known only after ``m`` (none when live)."""
+    if not m.historical:
+        return set()
+    k = t.known.c
+    q = select(k.id).where(k.kind == kind, k.known_at > m.text)
+    if prefix is not None:
+        q = q.where(under(k.id, prefix))
+    return {i for (i,) in await conn.execute(q)}
+
+
+async def terminations_unknown_at(conn: AsyncConnection, m: Moment) -> set[str]:
+    """Deputies whose termination was recorded only after ``m``: still seated in the view of ``m``."""
+    if not m.historical:
+        return set()
+    k = t.known.c
+    q = select(k.id).where(k.kind == "deputy", k.ended_at > m.text)
+    return {i for (i,) in await conn.execute(q)}
 
 
 async def places_under(
-    conn: AsyncConnection, ref: Any, prefix: str
+    conn: AsyncConnection, ref: Any, prefix: str, m: Moment | None = None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The townships, streets and counties under ``prefix`` known at ``m`` (a past view shows only those)."""
     j = ref.jurisdictions.c
     rows = (
         (await conn.execute(select(ref.jurisdictions).where(under(j.code, prefix)).order_by(j.code))).mappings().all()
     )
+    later = await unknown_at(conn, "jurisdiction", m, prefix) if m is not None else set()
+    rows = [r for r in rows if r["code"] not in later]
     places = [dict(r) for r in rows if r["kind"] in ("township", "street")]
     counties = [dict(r) for r in rows if r["kind"] == "county"]
     return places, counties
@@ -219,7 +245,9 @@ async def duty_records(conn: AsyncConnection, ref: Any, codes: list[str], m: Mom
     """Deputies grouped in (or elected to) the townships, and their latest activity of each kind."""
     d = ref.deputies.c
     q = select(ref.deputies).where(or_(d.township.in_(codes), and_(d.level == "township", d.congress.in_(codes))))
-    rows = [dict(r) for r in (await conn.execute(q)).mappings()]
+    later = await unknown_at(conn, "deputy", m)
+    pending = await terminations_unknown_at(conn, m)
+    rows = [dict(r) for r in (await conn.execute(q)).mappings() if r["deputy_id"] not in later]
     facts.deputies = [
         DeputyRecord(
             deputy_id=r["deputy_id"],
@@ -227,7 +255,7 @@ async def duty_records(conn: AsyncConnection, ref: Any, codes: list[str], m: Mom
             congress=r["congress"],
             township=r["township"],
             elected_on=r["elected_on"],
-            terminated_on=r["terminated_on"],
+            terminated_on=None if r["deputy_id"] in pending else r["terminated_on"],
         )
         for r in rows
     ]

@@ -46,6 +46,7 @@ units = Table(
     Column("kind", String(60), nullable=False),
     Column("head", String(100), nullable=False),
     Column("deputy_head", String(100), nullable=False),
+    Column("known_at", String(40), nullable=True),  # when it was registered (a past view leaves later ones out)
 )
 suggestions = Table(
     "supervision_suggestions",
@@ -167,6 +168,7 @@ submitters = Table(
     Column("submitted_on", String(10), nullable=False),
     Column("known_at", String(40), nullable=False),
     Column("jurisdiction", String(12), nullable=False, index=True),
+    Index("ix_supervision_submitters_latest", "deputy_id", "submitted_on", "known_at"),
 )
 
 # -- meetings -------------------------------------------------------------------------------------
@@ -197,6 +199,7 @@ presence = Table(
     Column("on_date", String(10), nullable=False),
     Column("status", String(10), nullable=False),
     Column("known_at", String(40), nullable=False),
+    Index("ix_supervision_presence_latest", "deputy_id", "status", "on_date", "known_at"),
 )
 review_opinions = Table(
     "supervision_review_opinions",
@@ -247,13 +250,16 @@ activities = Table(
     "supervision_activities",
     duty_metadata,
     Column("activity_id", String(64), primary_key=True),
-    Column("deputy_id", String(64), nullable=False, index=True),
+    Column("deputy_id", String(64), nullable=False),
     Column("township", String(12), nullable=True, index=True),
     Column("kind", String(30), nullable=False),
     Column("on_date", String(10), nullable=False),
     Column("people_count", Integer, nullable=False),
     Column("report_mode", String(10), nullable=True),
     Column("known_at", String(40), nullable=False),
+    # covering the reads of the view: each deputy's latest activity, and reports to voters
+    Index("ix_supervision_activities_latest", "deputy_id", "on_date", "known_at"),
+    Index("ix_supervision_activities_reports", "kind", "deputy_id", "on_date"),
 )
 # When each jurisdiction, deputy and group became known to the view, and when a deputy's
 # termination was recorded (``ended_at``; effective ``ended_on``): the past shows what was known then.

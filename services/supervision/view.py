@@ -139,7 +139,7 @@ def _overdue_item(
 # -- per township -------------------------------------------------------------------------------------
 async def load_facts(conn: AsyncConnection, ref: Any, prefix: str, year: int, m: Moment, tz: ZoneInfo) -> Facts:
     f = Facts(moment=m)
-    f.places, f.counties = await rc.places_under(conn, ref, prefix)
+    f.places, f.counties = await rc.places_under(conn, ref, prefix, m)
     codes = [p["code"] for p in f.places]
     f.status_counts = await rc.status_counts(conn, prefix, year, m)
     await rc.suggestion_records(conn, prefix, m, f, "jurisdiction")
@@ -147,11 +147,53 @@ async def load_facts(conn: AsyncConnection, ref: Any, prefix: str, year: int, m:
     for r in await rc.meeting_records(conn, codes, year, m):
         f.meetings[r.body].append(r)
     g = ref.groups.c
+    later = await rc.unknown_at(conn, "group", m)
     for row in (await conn.execute(select(ref.groups).where(g.township.in_(codes)).order_by(g.name))).mappings():
-        f.groups[row["township"]].append(dict(row))
+        if row["group_id"] not in later:
+            f.groups[row["township"]].append(dict(row))
     await rc.duty_records(conn, ref, codes, m, f)
     f.units = await rc.unit_rows(conn)
     return f
+
+
+@dataclass(frozen=True)
+class PlaceDuty:
+    """The duty records of the deputies grouped in (or elected to) one place: the township figures
+    count only those, so handing each place only its own is the same figure, without the rest."""
+
+    deputies: list[Any]
+    activities: list[Any]
+    attended: list[Any]
+    submitted: list[Any]
+    reports: list[Any]
+
+
+def duty_of(f: Facts, code: str) -> PlaceDuty:
+    index = f.duty_index
+    if index is None:
+        index = f.duty_index = {
+            "activities": _by_deputy(f.activities),
+            "attended": _by_deputy(f.attended),
+            "reports": _by_deputy(f.reports),
+            "submitted": _by_deputy((s.deputy_ids[0], s) for s in f.submitted),
+        }
+    mine = [x for x in f.deputies if x.grouped_in(code)]
+    ids = {x.deputy_id for x in mine}
+
+    def pick(kind: str) -> list[Any]:
+        return [r for i in ids for r in index[kind].get(i, ())]
+
+    return PlaceDuty(mine, pick("activities"), pick("attended"), pick("submitted"), pick("reports"))
+
+
+def _by_deputy(records: Any) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = defaultdict(list)
+    for r in records:
+        if isinstance(r, tuple):
+            out[r[0]].append(r[1])
+        else:
+            out[r.deputy_id].append(r)
+    return out
 
 
 def records_of(f: Facts, code: str) -> SuggestionRecords:
@@ -230,14 +272,15 @@ def township_item(f: Facts, place: dict[str, Any], year: int, rules: Rules) -> d
         )
         groups.append({"group_id": grp["group_id"], "name": grp["name"], "held": ga.held, "required": ga.required})
         flags += fl.group_flags(ga, grp["name"])
+    d = duty_of(f, code)
     inactive = td.inactive_deputies(
-        f.deputies, f.activities, f.attended, f.submitted, township=code, on=m.day, period_months=rules.inactive_months
+        d.deputies, d.activities, d.attended, d.submitted, township=code, on=m.day, period_months=rules.inactive_months
     )
-    current = [d for d in f.deputies if d.of_congress(code) and d.current_on(m.day)]
-    start = _term_start(f.deputies, code, year)
+    current = [x for x in d.deputies if x.of_congress(code) and x.current_on(m.day)]
+    start = _term_start(d.deputies, code, year)
     cov = td.report_coverage(
-        f.deputies,
-        f.reports,
+        d.deputies,
+        d.reports,
         township=code,
         year=year,
         term_start=start,
@@ -249,7 +292,9 @@ def township_item(f: Facts, place: dict[str, Any], year: int, rules: Rules) -> d
     if overdue_items:
         flags.append(fl.overdue_flag(len(overdue_items), max(i["overdue_days"] for i in overdue_items)))
     unit_codes = {u for u, row in f.units.items() if row["jurisdiction"] == code}
-    flags += [x for x in unsatisfied_units(f, None, year, rules) if x["details"]["unit_id"] in unit_codes]
+    if f.units_over is None:
+        f.units_over = unsatisfied_units(f, None, year, rules)  # the same for every township: once
+    flags += [x for x in f.units_over if x["details"]["unit_id"] in unit_codes]
     return {
         "code": code,
         "name": place["name"],
@@ -335,7 +380,11 @@ async def unit_items(conn: AsyncConnection, prefix: str, year: int, m: Moment, r
     units = await rc.unit_rows(conn)
     evaluations = [e for es in f.evaluations.values() for e in es]
     unsatisfied = rates.unsatisfied_by_unit(evaluations, f.justified, year=year, as_of=m.at, tz=rules.tz)
-    ids = {u for u, row in units.items() if row["jurisdiction"].startswith(prefix)}
+    ids = {
+        u
+        for u, row in units.items()
+        if row["jurisdiction"].startswith(prefix) and (row["known_at"] is None or row["known_at"] <= m.text)
+    }
     ids |= set(f.rounds) | set(f.replies) | set(f.evaluations) | set(f.promises)
     out = []
     for unit_id in sorted(

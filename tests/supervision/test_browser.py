@@ -7,6 +7,8 @@ Screenshots go to docs/screenshots/."""
 from __future__ import annotations
 
 import io
+import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
@@ -24,7 +26,8 @@ from tests.supervision.fixture import build
 from tests.support.system import running_system
 from tests.support.waiting import eventually
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Test artefacts (the curated screenshots of docs/screenshots are taken on the demo seed).
+SHOTS = Path(os.environ.get("RENDA_TEST_ARTEFACTS", tempfile.gettempdir())) / "renda-supervision-screenshots"
 PASSWORD = "Renda-2026-ok"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -60,6 +63,7 @@ async def test_a_county_clerk_reads_the_dashboard(nats_server: EmbeddedNats, nc,
         suffix = a.county
         clerk = await user(nc, f"clerk-{suffix}", "county_staff", a.county)
         chair = await user(nc, f"chair-{suffix}", "township_staff", a.township)
+        street = await user(nc, f"street-{suffix}", "township_staff", a.street)
         deputy = await user(nc, f"deputy-{suffix}", "deputy", a.township, deputy_id=a.lead)
         # the view has caught up with the fixture before the browser looks
         r = await system.client.get(
@@ -89,7 +93,10 @@ async def test_a_county_clerk_reads_the_dashboard(nats_server: EmbeddedNats, nc,
                 assert clerk in header and "测试county" in header
                 table = await page.inner_text("#townships")
                 assert f"测试township{a.township}" in table and f"测试street{a.street}" in table
-                assert "主席团会议" in table or "向选民述职" in table
+                assert "述职不足 30%" in table  # flags as short chips, the full sentence on hover
+                chip = page.locator("#townships .chip[data-code='reports_to_voters_below_30_percent']").first
+                assert "向选民述职" in (await chip.get_attribute("title") or "")
+                assert await page.locator("nav a[href='/work/']").inner_text() == "工作台"
                 await page.wait_for_function(
                     "() => { const c = document.querySelector('#chart-rates canvas');"
                     " if (!c || !c.width) return false;"
@@ -119,6 +126,7 @@ async def test_a_county_clerk_reads_the_dashboard(nats_server: EmbeddedNats, nc,
                 await page.wait_for_selector(".banner")
                 assert f"历史视图：截至 {yesterday}" in await page.inner_text(".banner")
                 assert "historical" in (await page.get_attribute("body", "class") or "")
+                assert "辖区内还没有乡镇（街道）" in await page.inner_text("#main")  # registered today, not yet then
                 await page.screenshot(path=str(SHOTS / "historical.png"), full_page=True)
 
                 # the township table as .xlsx
@@ -138,6 +146,7 @@ async def test_a_county_clerk_reads_the_dashboard(nats_server: EmbeddedNats, nc,
                 pp = await phone.new_page()
                 await pp.goto(f"{system.base_url}/")
                 await pp.wait_for_selector("#townships")
+                assert await pp.evaluate("document.documentElement.scrollWidth") <= 390  # tables scroll, not the page
                 await pp.screenshot(path=str(SHOTS / "overview-phone.png"))
                 await phone.close()
                 await ctx.close()
@@ -152,6 +161,15 @@ async def test_a_county_clerk_reads_the_dashboard(nats_server: EmbeddedNats, nc,
                 table = await page2.inner_text("#townships")
                 assert f"测试township{a.township}" in table and f"测试street{a.street}" not in table
                 await ctx2.close()
+
+                # a street with no suggestions yet: the rate chart says why it is empty
+                ctx4 = await browser.new_context(viewport={"width": 1366, "height": 768})
+                ctx4.on("request", lambda req: hosts.add(urlparse(req.url).hostname or ""))
+                page4 = await ctx4.new_page()
+                await login(page4, system.base_url, street)
+                await page4.wait_for_selector("#chart-rates.empty")
+                assert "暂无可计算的比率" in await page4.inner_text("#chart-rates")
+                await ctx4.close()
 
                 # a deputy is refused
                 ctx3 = await browser.new_context()

@@ -23,6 +23,7 @@ class DutyFacts(Projection):
     name: ClassVar[str] = "supervision-duty"
     contexts: ClassVar[tuple[str, ...]] = ("deputies",)
     metadata: ClassVar[MetaData] = t.duty_metadata
+    version: ClassVar[int] = 2  # v2: applied in bulk; covering indexes; when things became known
     handles = (
         "DutyActivityRecorded",
         "JurisdictionRegistered",

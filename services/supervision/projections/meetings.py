@@ -48,6 +48,7 @@ class MeetingFacts(Projection):
     name: ClassVar[str] = "supervision-meetings"
     contexts: ClassVar[tuple[str, ...]] = ("meetings",)
     metadata: ClassVar[MetaData] = t.meeting_metadata
+    version: ClassVar[int] = 2  # v2: applied in bulk; covering indexes; when things became known
     handles = (
         mt.MeetingScheduled,
         mt.MeetingChanged,

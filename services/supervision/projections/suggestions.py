@@ -87,6 +87,7 @@ class SuggestionFacts(Projection):
     name: ClassVar[str] = "supervision-suggestions"
     contexts: ClassVar[tuple[str, ...]] = ("suggestions",)
     metadata: ClassVar[MetaData] = t.suggestion_metadata
+    version: ClassVar[int] = 2  # v2: applied in bulk; covering indexes; when things became known
     handles = ()  # every suggestion event goes into the history
 
     def __init__(self, tz: ZoneInfo) -> None:
@@ -115,6 +116,7 @@ class SuggestionFacts(Projection):
                 kind=e.kind,
                 head=e.head,
                 deputy_head=e.deputy_head,
+                known_at=utc_text(env.occurred_at),
             )
             return
         sid = getattr(e, "suggestion_id", None)

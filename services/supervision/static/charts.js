@@ -5,6 +5,7 @@
   var block = document.getElementById("chart-data");
   if (!block || !window.echarts) { return; }
   var data = JSON.parse(block.textContent);
+  var narrow = window.innerWidth < 640;
   var RED = "#c62828", GREEN = "#2e7d32", GREY = "#bdbdbd";
   var PALETTE = ["#1d5fbf", "#5b8ff9", "#61ddaa", "#f6bd16", "#7262fd", "#78d3f8"];
   var charts = [];
@@ -82,7 +83,8 @@
     tooltip: { trigger: "item", formatter: function (p) {
       var d = p.data; return c.labels[d.value[1]] + " 第" + (d.value[0] + 1) + "季度：" + word[d.state] + (d.n ? "（" + d.n + " 次）" : "") + "<br>最长间隔：" + (c.gaps[d.value[1]] || "—");
     } },
-    xAxis: { type: "category", data: ["第一季度", "第二季度", "第三季度", "第四季度"], position: "top", splitLine: { show: true } },
+    xAxis: { type: "category", data: narrow ? ["一季度", "二季度", "三季度", "四季度"] : ["第一季度", "第二季度", "第三季度", "第四季度"],
+      position: "top", splitLine: { show: true }, axisLabel: { interval: 0 } },
     yAxis: { type: "category", data: c.labels, inverse: true, axisLabel: { width: 100, overflow: "truncate" } },
     series: [{ type: "scatter", symbol: "roundRect", symbolSize: [34, 16], data: c.points.map(function (p) {
       return { value: [p.x, p.y], n: p.n, state: p.state, itemStyle: { color: colour[p.state] } };

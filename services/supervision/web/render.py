@@ -71,6 +71,18 @@ def as_json(value: Any) -> Markup:
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
+# A flag's few words for a table cell (the full sentence is its tooltip and on the place's page).
+FLAG_SHORT = {
+    "sessions_below_minimum": "人代会次数不足",
+    "session_too_short": "人代会会期不足",
+    "presidium_quarter_missed": "主席团季度未开",
+    "presidium_gap_over_3_months": "主席团间隔超 3 个月",
+    "group_activities_below_minimum": "小组活动不足",
+    "reports_to_voters_below_30_percent": "述职不足 30%",
+    "overdue_suggestions": "建议逾期",
+    "unit_over_unsatisfied_limit": "单位不满意超限",
+}
+
 env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
 env.filters.update(pct=pct, frac=frac, rate_cell=rate_cell, when=when, as_json=as_json)
 env.globals.update(
@@ -78,6 +90,7 @@ env.globals.update(
     RATE_ZH=RATE_ZH,
     STATUS_ZH=STATUS_ZH,
     FLAG_ZH=FLAG_ZH,
+    FLAG_SHORT=FLAG_SHORT,
     KIND_ZH=KIND_ZH,
     OVERDUE_KIND_ZH=OVERDUE_KIND_ZH,
     RESULT_ZH=RESULT_ZH,
