@@ -29,6 +29,9 @@ def seed(
     scale: Annotated[str, typer.Option(help=SCALE_HELP)] = "demo",
     seed: Annotated[int, typer.Option("--seed", help="随机种子：同一种子生成完全相同的历史（事件编号与哈希相同）")] = 1,
     force: Annotated[bool, typer.Option(help="事件库已有数据时仍然写入（已存在的区划、代表等保持原样）")] = False,
+    workers: Annotated[
+        int | None, typer.Option(help="并行生成的进程数（默认：demo 为 0，即在本进程内；county、city 为 2）")
+    ] = None,
 ) -> None:
     """生成逼真的历史数据（代表、建议办理全流程、会议、县乡联动），经事件库写入。"""
     from renda.seed import SCALES, SeedRefused
@@ -44,8 +47,12 @@ def seed(
         with Progress(*columns, console=err, transient=False) as progress:
             task = progress.add_task("准备", total=None)
 
+            planned = 0
+
             def on_county(name: str, steps: int) -> None:
-                progress.update(task, description=f"写入 {name}", total=steps, completed=0)
+                nonlocal planned
+                planned += steps
+                progress.update(task, description=f"写入 {name}", total=planned)
 
             def on_step(n: int) -> None:
                 progress.advance(task, n)
@@ -53,7 +60,14 @@ def seed(
             async with operator_nats(settings) as (nc, _store):
                 try:
                     summary = await run_seed(
-                        nc, settings, scale=scale, seed=seed, force=force, on_county=on_county, on_step=on_step
+                        nc,
+                        settings,
+                        scale=scale,
+                        seed=seed,
+                        force=force,
+                        workers=workers if workers is not None else (0 if scale in ("tiny", "demo") else 2),
+                        on_county=on_county,
+                        on_step=on_step,
                     )
                 except SeedRefused as refused:
                     err.print(f"[red]已拒绝：[/red]{refused}")

@@ -27,8 +27,22 @@ QUEUE = 24  # finished batches waiting for the publisher (≈ 0.5 MB each)
 
 
 def _work(worker: int, workers: int, seed: int, scale: Scale, settings: dict[str, Any], queue: Any) -> None:
-    from renda.seed.run import plan_county, service_signers
+    from renda.seed.run import plan_county, quiet_gc, service_signers
 
+    with quiet_gc():
+        _counties(worker, workers, seed, scale, settings, queue, plan_county, service_signers)
+
+
+def _counties(
+    worker: int,
+    workers: int,
+    seed: int,
+    scale: Scale,
+    settings: dict[str, Any],
+    queue: Any,
+    plan_county: Any,
+    service_signers: Any,
+) -> None:
     try:
         s = Settings(**settings)
         signers = service_signers(s)

@@ -42,7 +42,7 @@ SCALES: dict[str, Scale] = {
         "demo", counties=1, places=12, streets=2, deputies=55, years=1, suggestions=1.0, activities=64, users=True
     ),
     # one county, five years
-    "county": Scale("county", counties=1, places=15, streets=2, deputies=80, years=5, suggestions=1.0, activities=64),
+    "county": Scale("county", counties=1, places=15, streets=2, deputies=80, years=5, suggestions=1.0, activities=72),
     # ten counties, 150 townships and streets, 12,000 deputies, five years: ≈ 5 M events
-    "city": Scale("city", counties=10, places=15, streets=2, deputies=80, years=5, suggestions=1.0, activities=64),
+    "city": Scale("city", counties=10, places=15, streets=2, deputies=80, years=5, suggestions=1.0, activities=72),
 }
