@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 from nats.aio.client import Client as NATS
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Error as PlaywrightError
 
 from libs.events.store import EventStore
 from services.deputies.commands.context import operator
@@ -88,8 +89,14 @@ async def chromium(base: str) -> AsyncIterator[Browsing]:
 
 async def submit(page: Page, form: str) -> None:
     """Send a form that succeeds: the page moves on (a reload or the next page)."""
-    async with page.expect_navigation():
-        await page.click(f"{form} button[type=submit]")
+    try:
+        async with page.expect_navigation(timeout=15000):
+            await page.click(f"{form} button[type=submit]")
+    except PlaywrightError:
+        shown = await page.locator(
+            f"{form} .field-error:not([hidden]), {form} .form-error:not([hidden])"
+        ).all_inner_texts()
+        raise AssertionError(f"{form} was not accepted: {shown}") from None
     await page.wait_for_load_state()
 
 

@@ -55,6 +55,9 @@ async def test_a_suggestion_from_submission_to_satisfaction(
             await shot(c, "assign-pc")
             await submit(c, "#assign-form")
             assert "办理中" in await c.inner_text("#status")
+            await c.click("nav >> text=建议办理")
+            assert "剩 9" in await c.inner_text("#in-hand")  # due in three months: 89–92 days left
+            await shot(c, "staff-pc")
 
             # the unit signs for it on a phone, with the days left in the window
             u = await b.session(unit, PHONE)
@@ -134,6 +137,17 @@ async def test_a_suggestion_from_submission_to_satisfaction(
             await shot(d, "history-phone")
             await c.goto(f"{system.base_url}/work/suggestions/{sid}")
             await shot(c, "history-pc")
+
+            # the deputy records a visit to constituents; the dossier counts it, 六个一 met and missing
+            await d.click("nav >> text=履职档案")
+            await d.select_option("#activity-form select[name=kind]", "constituent_visit")
+            await d.fill("#activity-form textarea[name=summary]", "走访青石村，听取村道修缮意见")
+            await d.fill("#activity-form input[name=people_count]", "12")
+            await submit(d, "#activity-form")
+            six = await d.inner_text("#six-ones")
+            assert "提出有价值的建议" in six and "走访选民" in six and "尚未完成" in six
+            await no_horizontal_scroll(d)
+            await shot(d, "duty-phone")
             rows = await c.locator("#history tbody tr td:nth-child(2)").all_inner_texts()
             assert rows.count("答复") == 2 and rows.count("沟通面商") == 2 and rows.count("代表评价") == 2, rows
         assert b.hosts == {"127.0.0.1"}, b.hosts

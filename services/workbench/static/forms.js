@@ -148,6 +148,20 @@
     form.addEventListener("submit", function (e) { e.preventDefault(); send(form); });
   });
 
+  /* A reply: the 延办反馈书 fields only for B, the reason only for C (all shown without script). */
+  document.querySelectorAll("form.cmd").forEach(function (form) {
+    var b = form.querySelector(".for-b"), c = form.querySelector(".for-c");
+    if (!b && !c) { return; }
+    var sync = function () {
+      var chosen = form.querySelector("input[name=result]:checked");
+      var v = chosen ? chosen.value : "";
+      if (b) { b.hidden = v !== "B"; b.querySelectorAll("input,textarea").forEach(function (el) { el.disabled = v !== "B"; }); }
+      if (c) { c.hidden = v !== "C"; c.querySelectorAll("input,textarea").forEach(function (el) { el.disabled = v !== "C"; }); }
+    };
+    form.querySelectorAll("input[name=result]").forEach(function (el) { el.addEventListener("change", sync); });
+    sync();
+  });
+
   /* Roll call: the live count of those marked present, against the quorum. */
   var live = document.getElementById("live-present");
   if (live) {

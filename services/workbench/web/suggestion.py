@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from libs.auth.actor import Principal
 from services.workbench.api import Api
+from services.workbench.web import labels
 from services.workbench.web.access import STAFF, Anyone, guarded
 from services.workbench.web.render import page
 
@@ -45,10 +46,11 @@ def describe(item: dict[str, Any]) -> str:
     """The gist of one event's data in a line."""
     d = item.get("data") or {}
     parts = []
+    words = {"result": labels.RESULT, "satisfaction": labels.SATISFACTION, "mode": labels.MODE}
     for k in ("title", "result", "satisfaction", "mode", "summary", "content", "comment", "reason", "measures"):
         v = d.get(k)
-        if v:
-            parts.append(str(v))
+        if v and item.get("type") != "SuggestionClosed":
+            parts.append(labels.of(words[k], v) if k in words else str(v))
     if d.get("promised_by"):
         parts.append(f"承诺 {str(d['promised_by'])[:10]} 前完成")
     if d.get("filename"):
