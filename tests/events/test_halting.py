@@ -143,6 +143,7 @@ async def test_a_poison_message_halts_one_projection_visibly_until_skipped(
         async def halted_in_readyz() -> dict:
             r = await client.get("/readyz")
             assert r.status_code == 503, r.text
+            assert PoisonOpened.name in r.json().get("halted", {}), r.text
             [halt] = r.json()["halted"][PoisonOpened.name]
             assert (halt["stream"], halt["seq"]) == (STREAM, poison)
             assert "ValueError" in halt["error"] and "TestCounterOpened" in halt["error"]

@@ -153,7 +153,9 @@ async def test_lag_in_readyz_and_read_your_writes(
 
         async def flagged() -> None:
             r = await client.get("/readyz")
-            flags = r.json()["services"]["deputies"]["unauthenticated"]["deputies-audit-anchors"]
+            deputies = r.json()["services"]["deputies"]
+            assert "unauthenticated" in deputies, deputies
+            flags = deputies["unauthenticated"]["deputies-audit-anchors"]
             assert [(f["seq"], f["subject"]) for f in flags["last"]] == [(at, subject)]
             assert "unknown key" in flags["last"][0]["reason"]
 
