@@ -31,7 +31,7 @@ class RouteRule:
     method: str
     path: str
     roles: tuple[str, ...] | None  # None: no access rule; ("*",): public
-    kind: str = "api"  # "api" | "ops" | "framework"
+    kind: str = "api"  # "api" | "ops" | "framework" | "page" (HTML for the browser, outside /api)
     reachable: bool = True  # under a prefix the gateway sends to this service
 
     @property
@@ -83,13 +83,16 @@ def app_rules(service: str, app: FastAPI) -> list[RouteRule]:
             continue
         methods = sorted((getattr(route, "methods", None) or {"GET"}) - {"HEAD", "OPTIONS"})
         reachable = any(path == p or path.startswith(p + "/") for p in prefixes)
+        web = getattr(app.state.definition, "web_root", False)
+        page = not path.startswith("/api/") and (web or reachable)
         for method in methods:
             if path in framework:
                 out.append(RouteRule(service, method, path, (PUBLIC,), FRAMEWORK, reachable))
                 continue
             roles = rule_of(route)
             ops = path.rsplit("/", 1)[-1] in ("healthz", "readyz", "metrics")
-            out.append(RouteRule(service, method, path, roles, "ops" if ops else "api", reachable))
+            kind = "ops" if ops else "page" if page else "api"
+            out.append(RouteRule(service, method, path, roles, kind, reachable or (page and web)))
     return out
 
 
@@ -140,10 +143,24 @@ def render_markdown(rules: list[RouteRule]) -> str:
         "|---|---|---|" + "---|" * (len(ROLES) + 1),
     ]
     for r in rules:
-        if r.kind == FRAMEWORK:
+        if r.kind in (FRAMEWORK, "page"):
             continue
         cells = [cell(r, role) for role in ROLES] + [cell(r, None)]
         lines.append(f"| {r.service} | {r.method} | `{r.path}` | " + " | ".join(cells) + " |")
+    pages = [r for r in rules if r.kind == "page"]
+    if pages:
+        lines += [
+            "",
+            "## 页面 · Pages (the dashboard and the workbench)",
+            "",
+            "Without a session a page redirects to `/login`; a role it does not admit gets a zh-CN 403 page.",
+            "",
+            "| 服务 service | 方法 | 路径 path | " + " | ".join(f"`{r}`" for r in ROLES) + " |",
+            "|---|---|---|" + "---|" * len(ROLES),
+        ]
+        for r in pages:
+            cells = ["公开" if r.public else ("✓" if r.roles and role in r.roles else "403") for role in ROLES]
+            lines.append(f"| {r.service} | {r.method} | `{r.path}` | " + " | ".join(cells) + " |")
     framework = sorted({r.path for r in rules if r.kind == FRAMEWORK})
     lines += ["", "Public framework pages (OpenAPI, Swagger UI): " + ", ".join(f"`{p}`" for p in framework) + "."]
     return "\n".join(lines) + "\n"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from libs.auth.actor import ROLES
 from renda.matrix import RouteRule
-from tests.auth import matrix_deputies, matrix_meetings, matrix_suggestions
+from tests.auth import matrix_deputies, matrix_meetings, matrix_notify, matrix_suggestions, matrix_supervision
 from tests.auth.matrix_core import WHERES, Case, Probe, Public, World
 
 __all__ = ["CASES", "ROLES_AND_ANONYMOUS", "SEEDS", "WHERES", "World", "case_for", "role_only_case"]
@@ -23,6 +23,8 @@ CASES: dict[tuple[str, str], Case] = {
     **matrix_deputies.CASES,
     **matrix_meetings.CASES,
     **matrix_suggestions.CASES,
+    **matrix_supervision.CASES,
+    **matrix_notify.CASES,
 }
 SEEDS = (matrix_deputies.seed, matrix_meetings.seed, matrix_suggestions.seed)
 

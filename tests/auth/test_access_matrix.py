@@ -20,7 +20,7 @@ from tests.support.system import System
 from tests.support.waiting import eventually
 
 RULES = all_rules(Settings())
-API = [r for r in RULES if r.kind != FRAMEWORK]
+API = [r for r in RULES if r.kind not in (FRAMEWORK, "page")]  # pages: tests/supervision, tests/workbench
 
 
 def test_every_route_declares_an_access_rule() -> None:
@@ -40,6 +40,13 @@ def test_every_rule_names_known_roles() -> None:
 def test_every_api_route_is_reachable_behind_the_one_base_url() -> None:
     hidden = [f"{r.service}: {r.method} {r.path}" for r in API if r.kind == "api" and not r.reachable]
     assert not hidden, "routes outside /api/<service> and the service's extra_prefixes:\n" + "\n".join(hidden)
+
+
+def test_every_page_is_served_behind_the_one_base_url() -> None:
+    pages = [r for r in RULES if r.kind == "page"]
+    assert pages, "the dashboard serves pages"
+    hidden = [f"{r.service}: {r.method} {r.path}" for r in pages if not r.reachable]
+    assert not hidden, "pages the gateway does not route to their service:\n" + "\n".join(hidden)
 
 
 def test_every_route_has_a_matrix_case() -> None:
