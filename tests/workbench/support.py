@@ -87,11 +87,14 @@ async def chromium(base: str) -> AsyncIterator[Browsing]:
             await browser.close()
 
 
-async def submit(page: Page, form: str) -> None:
+async def submit(page: Page, form: str, *, double: bool = False) -> None:
     """Send a form that succeeds: the page moves on (a reload or the next page)."""
     try:
         async with page.expect_navigation(timeout=15000):
-            await page.click(f"{form} button[type=submit]")
+            if double:
+                await page.dblclick(f"{form} button[type=submit]")
+            else:
+                await page.click(f"{form} button[type=submit]")
     except PlaywrightError:
         shown = await page.locator(
             f"{form} .field-error:not([hidden]), {form} .form-error:not([hidden])"

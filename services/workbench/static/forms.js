@@ -52,7 +52,11 @@
       if (el.type === "radio") { if (el.checked) { body[el.name] = el.value; } return; }
       if (el.type === "checkbox") {
         if (type === "list") { if (!Array.isArray(body[el.name])) { body[el.name] = []; } if (el.checked) { body[el.name].push(el.value); } }
-        else { body[el.name] = el.checked; }
+        else if (el.name.indexOf(".") > 0) {          // six_haves.place → {"six_haves": {"place": true}}
+          var path = el.name.split(".");
+          body[path[0]] = body[path[0]] || {};
+          body[path[0]][path[1]] = el.checked;
+        } else { body[el.name] = el.checked; }
         return;
       }
       if (el.tagName === "SELECT" && el.multiple) {

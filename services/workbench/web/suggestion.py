@@ -33,7 +33,7 @@ def actions(p: Principal, s: dict[str, Any]) -> set[str]:
             out |= {"acknowledge", "return"}
         if status in OPEN:
             out |= {"consult", "reply", "attach"}
-        if any(not pr.get("carried_out_on") for pr in s.get("promises") or []):
+        if any(not pr.get("carried_out_on") and not pr.get("superseded") for pr in s.get("promises") or []):
             out.add("implement")
     if p.role == "organizer" and status in (*OPEN, "replied"):
         out.add("attach")  # the reply letter, photos: also once the reply is sent

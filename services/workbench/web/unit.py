@@ -34,7 +34,7 @@ async def unit_queue(request: Request, who: Unit) -> Response:
                     for r in mine
                     if r.get("latest_result") == "B"
                 ]
-                if any(not p.get("carried_out_on") for p in s.get("promises") or [])
+                if any(not p.get("carried_out_on") and not p.get("superseded") for p in s.get("promises") or [])
             ]
         in_hand = sorted(
             [
