@@ -201,6 +201,8 @@ async def test_odd_path_ids_are_404_and_times_carry_the_offset(
         assert one["submitted_at"].endswith("+08:00") and one["assignment"]["assigned_at"].endswith("+08:00")
         history = (await c.get(f"{path}/history", headers=who.staff)).json()["items"]
         assert all(h["occurred_at"].endswith("+08:00") for h in history)
+        assigned = next(h for h in history if h["type"] == "SuggestionAssigned")
+        assert assigned["data"]["due_at"].endswith("+08:00") and assigned["data"]["assigned_at"].endswith("+08:00")
 
         async def listed() -> None:
             [row] = (await c.get("/api/suggestions", params={"township": a.township}, headers=who.staff)).json()[

@@ -192,7 +192,8 @@ def history_item(env: Envelope) -> dict[str, Any]:
         "correlation_id": env.correlation_id,
         "causation_id": env.causation_id,
         "hash": env.hash,
-        "data": env.raw_data or env.data.model_dump(mode="json"),
+        # As this version of the service reads the event (upcast), its times in RENDA_TIMEZONE (``local_times``).
+        "data": env.data.model_dump(),
     }
 
 
