@@ -15,7 +15,6 @@ from nats.aio.client import Client as NATS
 from libs.auth.passwords import check_strength, hash_password
 from renda.seed.places import County
 from renda.seed.plan import OPERATOR, Plan
-from services.deputies.commands.credentials import Credentials
 from services.deputies.domain import directory
 
 
@@ -54,6 +53,8 @@ def plan_accounts(plan: Plan, county: County) -> list[tuple[str, str, str]]:
 
 async def set_passwords(nc: NATS, seed: int, usernames: list[str]) -> None:
     """The demo password for each account, in the credential store (as ``renda users add`` keeps it)."""
+    from services.deputies.commands.credentials import Credentials  # the deputies service's own store
+
     hashed = await asyncio.to_thread(hash_password, demo_password(seed))
     store = Credentials(nc)
     for username in usernames:
