@@ -73,10 +73,10 @@ class Context:
 
 
 def policy_of(rt: ServiceRuntime) -> SuggestionPolicy:
-    policy = rt.extras.get("suggestion_policy")
+    policy: SuggestionPolicy | None = rt.extras.get("suggestion_policy")
     if policy is None:
         policy = rt.extras["suggestion_policy"] = SuggestionPolicy.from_settings(rt.settings)
-    return policy  # type: ignore[no-any-return]
+    return policy
 
 
 async def is_street(rt: ServiceRuntime, code: str) -> bool:

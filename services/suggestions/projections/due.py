@@ -94,15 +94,15 @@ class DueIndex(Projection):
         for env in envs:
             got = _settles(env.data)
             if got is None:
-                for stmt, params in runs.items():
-                    await tx.execute(stmt, params)
+                for stmt, many in runs.items():
+                    await tx.execute(stmt, many)
                 runs = {}
                 await self.apply(env, tx)
             else:
-                for stmt, params in got:
-                    runs.setdefault(stmt, []).append(params)
-        for stmt, params in runs.items():
-            await tx.execute(stmt, params)
+                for stmt, one in got:
+                    runs.setdefault(stmt, []).append(one)
+        for stmt, many in runs.items():
+            await tx.execute(stmt, many)
 
     async def apply(self, env: Envelope, tx: AsyncConnection) -> None:
         e = env.data
