@@ -151,9 +151,15 @@ async def _due_at(conn: AsyncConnection, prefix: str, m: Moment) -> dict[tuple[s
     return {(sid, rnd): due for sid, rnd, due, _ in rows}
 
 
-async def rounds_at(conn: AsyncConnection, prefix: str, m: Moment) -> list[dict[str, Any]]:
+async def rounds_at(
+    conn: AsyncConnection, prefix: str, m: Moment, open_due_before: str | None = None
+) -> list[dict[str, Any]]:
+    """The rounds as they stood at ``m``; ``open_due_before`` (live only): just the unanswered ones due by then."""
     r = t.rounds.c
     q = select(t.rounds).where(under(r.jurisdiction, prefix), began(r.opened_at, m), not_ended(r.withdrawn_at, m))
+    if open_due_before is not None:
+        assert not m.historical  # a past view's deadlines and replies are those of its day (below)
+        q = q.where(r.replied_at.is_(None), r.due_at < open_due_before)
     rows = [dict(x) for x in (await conn.execute(q)).mappings()]
     if m.historical:
         extended = await _due_at(conn, prefix, m)
@@ -204,11 +210,19 @@ async def unit_rows(conn: AsyncConnection) -> dict[str, dict[str, Any]]:
     return {r["unit_id"]: dict(r) for r in (await conn.execute(select(t.units))).mappings()}
 
 
-async def statuses_at(conn: AsyncConnection, prefix: str, m: Moment) -> dict[str, str]:
+async def statuses_at(conn: AsyncConnection, prefix: str, m: Moment, ids: set[str] | None = None) -> dict[str, str]:
+    """Each suggestion's status at ``m`` (only ``ids`` when given)."""
     s = t.statuses.c
     when = s.valid_to.is_(None) if not m.historical else and_(began(s.valid_from, m), not_ended(s.valid_to, m))
-    q = select(s.suggestion_id, s.status).where(under(s.jurisdiction, prefix), when)
-    return {sid: status for sid, status in await conn.execute(q)}
+    if ids is not None and not ids:
+        return {}
+    out: dict[str, str] = {}
+    for part in [None] if ids is None else [sorted(ids)[i : i + 500] for i in range(0, len(ids), 500)]:
+        q = select(s.suggestion_id, s.status).where(under(s.jurisdiction, prefix), when)
+        if part is not None:
+            q = q.where(s.suggestion_id.in_(part))
+        out.update({sid: status for sid, status in await conn.execute(q)})
+    return out
 
 
 async def meeting_records(conn: AsyncConnection, codes: list[str], year: int, m: Moment) -> list[MeetingRecord]:

@@ -23,6 +23,7 @@ from libs.figures.rates import SuggestionRecords
 from services.supervision import flags as fl
 from services.supervision import records as rc
 from services.supervision import tables as t
+from services.supervision.place_duty import duty_of
 from services.supervision.records import OPEN, Facts, Moment
 
 STATUSES = ("submitted", "assigned", "replied", "rehandling", "closed")
@@ -57,16 +58,19 @@ def end_of(day: date, tz: ZoneInfo) -> datetime:
 # -- the overdue board ------------------------------------------------------------------------------
 async def overdue(conn: AsyncConnection, prefix: str, m: Moment, tz: ZoneInfo) -> list[dict[str, Any]]:
     """Every overdue item under ``prefix`` at ``m``, oldest first: replies, B promises, review opinions."""
-    status = await rc.statuses_at(conn, prefix, m)
-    items: list[tuple[datetime, str, str, int, str]] = []  # due, kind, id, round, unit
-    for r in await rc.rounds_at(conn, prefix, m):
-        if r["replied_at"] is None and r["due_at"] < m.text and status.get(r["suggestion_id"]) in OPEN:
-            items.append((rc.from_text(r["due_at"]), "reply", r["suggestion_id"], r["round"], r["lead_unit_id"]))  # type: ignore[arg-type]
+    rounds = await rc.rounds_at(conn, prefix, m, open_due_before=None if m.historical else m.text)
     p = t.promises.c
     q = select(t.promises).where(
         rc.under(p.jurisdiction, prefix), rc.began(p.made_at, m), rc.not_ended(p.superseded_at, m)
     )
-    for r in (await conn.execute(q)).mappings():
+    promises = [dict(r) for r in (await conn.execute(q)).mappings()]
+    candidates = {r["suggestion_id"] for r in rounds} | {r["suggestion_id"] for r in promises}
+    status = await rc.statuses_at(conn, prefix, m, ids=candidates)
+    items: list[tuple[datetime, str, str, int, str]] = []  # due, kind, id, round, unit
+    for r in rounds:
+        if r["replied_at"] is None and r["due_at"] < m.text and status.get(r["suggestion_id"]) in OPEN:
+            items.append((rc.from_text(r["due_at"]), "reply", r["suggestion_id"], r["round"], r["lead_unit_id"]))  # type: ignore[arg-type]
+    for r in promises:
         kept = r["carried_out_at"] is not None and r["carried_out_at"] <= m.text
         due = end_of(date.fromisoformat(r["promised_by"]), tz)
         if not kept and due < m.at and status.get(r["suggestion_id"]) not in (None,):
@@ -154,46 +158,6 @@ async def load_facts(conn: AsyncConnection, ref: Any, prefix: str, year: int, m:
     await rc.duty_records(conn, ref, codes, m, f)
     f.units = await rc.unit_rows(conn)
     return f
-
-
-@dataclass(frozen=True)
-class PlaceDuty:
-    """The duty records of the deputies grouped in (or elected to) one place: the township figures
-    count only those, so handing each place only its own is the same figure, without the rest."""
-
-    deputies: list[Any]
-    activities: list[Any]
-    attended: list[Any]
-    submitted: list[Any]
-    reports: list[Any]
-
-
-def duty_of(f: Facts, code: str) -> PlaceDuty:
-    index = f.duty_index
-    if index is None:
-        index = f.duty_index = {
-            "activities": _by_deputy(f.activities),
-            "attended": _by_deputy(f.attended),
-            "reports": _by_deputy(f.reports),
-            "submitted": _by_deputy((s.deputy_ids[0], s) for s in f.submitted),
-        }
-    mine = [x for x in f.deputies if x.grouped_in(code)]
-    ids = {x.deputy_id for x in mine}
-
-    def pick(kind: str) -> list[Any]:
-        return [r for i in ids for r in index[kind].get(i, ())]
-
-    return PlaceDuty(mine, pick("activities"), pick("attended"), pick("submitted"), pick("reports"))
-
-
-def _by_deputy(records: Any) -> dict[str, list[Any]]:
-    out: dict[str, list[Any]] = defaultdict(list)
-    for r in records:
-        if isinstance(r, tuple):
-            out[r[0]].append(r[1])
-        else:
-            out[r.deputy_id].append(r)
-    return out
 
 
 def records_of(f: Facts, code: str) -> SuggestionRecords:
