@@ -114,7 +114,28 @@ async def test_each_role_reads_its_pages(  # type: ignore[no-untyped-def]
         r = await d.get("/work/suggestions/new")
         assert "李建国" in r.text  # a fellow deputy to invite as co-signer
         r = await d.get("/work/duty")
-        assert "六个一" in r.text
+        assert "六个一" in r.text and "收集群众意见" in r.text
+        r = await api.post(
+            "/api/suggestions/opinions",
+            json={
+                "deputy_id": a.lead,
+                "township": a.township,
+                "on": TODAY.isoformat(),
+                "place": "青石村",
+                "content": "村口缺路灯",
+                "people_count": 6,
+            },
+            headers=w.lead,
+        )
+        assert r.status_code == 201, r.text
+        c2 = await signed_in(system.base_url, clerk)
+
+        async def opinion_waits() -> None:
+            r = await c2.get("/work/staff")
+            assert "村口缺路灯" in r.text and "转为代表建议" in r.text
+
+        await eventually(opinion_waits)
+        await c2.aclose()
         r = await d.get("/work/suggestions/not-a-real-id")
         assert r.status_code == 404 and "找不到" in r.text
         await d.aclose()

@@ -78,7 +78,8 @@ async def test_a_suggestion_from_submission_to_satisfaction(
             await no_horizontal_scroll(u)
             await shot(u, "refused-phone")
             await u.reload()
-            assert "答复" not in await u.inner_text("#history tbody")  # nothing recorded
+            steps_so_far = await u.locator("#history tbody tr td:nth-child(2)").all_inner_texts()
+            assert steps_so_far == ["提出建议", "交办", "承办单位签收"], steps_so_far  # the refusal recorded nothing
 
             # consultation face to face, then reply B with the 延办反馈书 and the letter
             await u.fill("#consult-form textarea[name=summary]", "到村里与张桂英代表当面商量修缮方案")

@@ -13,6 +13,7 @@ from libs.domain.times import local
 from libs.reference.deputies import is_current
 from services.workbench.api import Api
 from services.workbench.web.access import Deputy, guarded
+from services.workbench.web.inbox import unread
 from services.workbench.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -35,6 +36,7 @@ async def deputy_queue(request: Request, who: Deputy) -> Response:
 
     async def render() -> Response:
         async with Api(request) as api:
+            notices = await unread(api, who)
             rows = await api.items("/api/suggestions")
             meetings = await api.maybe("/api/meetings", default={"items": []}, year=date.today().year)
         rows.sort(key=lambda r: r.get("submitted_at") or "", reverse=True)
@@ -42,6 +44,7 @@ async def deputy_queue(request: Request, who: Deputy) -> Response:
             request,
             "deputy.html",
             principal=who,
+            inbox=notices,
             title="我的建议",
             to_evaluate=[r for r in rows if r["status"] == "replied"],
             rows=rows,
@@ -74,8 +77,15 @@ async def duty(request: Request, who: Deputy) -> Response:
         async with Api(request) as api:
             dossier = await api.get(f"/api/deputies/{who.deputy_id}/dossier")
             activities = await api.maybe(f"/api/deputies/{who.deputy_id}/activities", default={"items": []})
+            opinions = await api.maybe("/api/suggestions/opinions", default={"items": []})
         return page(
-            request, "duty.html", principal=who, title="履职档案", d=dossier, activities=activities.get("items", [])
+            request,
+            "duty.html",
+            principal=who,
+            title="履职档案",
+            d=dossier,
+            activities=activities.get("items", []),
+            opinions=opinions.get("items", []),
         )
 
     return await guarded(request, who, render)

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from services.workbench.api import Api
 from services.workbench.web.access import Staff, guarded
+from services.workbench.web.inbox import unread
 from services.workbench.web.render import days_left, page
 
 router = APIRouter(include_in_schema=False)
@@ -26,7 +27,9 @@ async def staff_queue(request: Request, who: Staff) -> Response:
 
     async def render() -> Response:
         async with Api(request) as api:
+            notices = await unread(api, who)
             rows = await api.items("/api/suggestions", township=who.jurisdiction)
+            opinions = await api.maybe("/api/suggestions/opinions", default={"items": []}, township=who.jurisdiction)
         waiting = [r for r in rows if r["status"] == "submitted"]
         in_hand = by_deadline([r for r in rows if r["status"] in ("assigned", "rehandling")])
         replied = [r for r in rows if r["status"] == "replied"]
@@ -35,11 +38,13 @@ async def staff_queue(request: Request, who: Staff) -> Response:
             request,
             "staff.html",
             principal=who,
+            inbox=notices,
             title="建议办理",
             waiting=waiting,
             in_hand=in_hand,
             replied=replied,
             unsatisfied=unsatisfied,
+            opinions=[o for o in opinions.get("items", []) if o.get("status") == "recorded"],
             days_left=days_left,
         )
 

@@ -11,7 +11,7 @@ from libs.auth.actor import Principal
 from services.workbench.api import Api
 from services.workbench.web import labels
 from services.workbench.web.access import STAFF, Anyone, guarded
-from services.workbench.web.render import page
+from services.workbench.web.render import page, when
 
 router = APIRouter(include_in_schema=False)
 OPEN = ("assigned", "rehandling")
@@ -42,10 +42,16 @@ def actions(p: Principal, s: dict[str, Any]) -> set[str]:
     return out
 
 
-def describe(item: dict[str, Any]) -> str:
-    """The gist of one event's data in a line."""
+def describe(item: dict[str, Any], units: dict[str, str] | None = None) -> str:
+    """The gist of one event's data in a line (``units``: unit id → name)."""
     d = item.get("data") or {}
     parts = []
+    if d.get("lead_unit_id"):
+        parts.append(f"主办：{(units or {}).get(d['lead_unit_id'], d['lead_unit_id'])}")
+    if d.get("due_at") and item.get("type") in ("SuggestionAssigned", "RehandlingStarted", "DeadlineExtended"):
+        parts.append(f"答复期限 {when(d['due_at'], '%Y-%m-%d')}")
+    if d.get("new_due_at"):
+        parts.append(f"延期至 {when(d['new_due_at'], '%Y-%m-%d')}")
     words = {"result": labels.RESULT, "satisfaction": labels.SATISFACTION, "mode": labels.MODE}
     for k in ("title", "result", "satisfaction", "mode", "summary", "content", "comment", "reason", "measures"):
         v = d.get(k)
@@ -89,6 +95,7 @@ async def suggestion(request: Request, suggestion_id: str, who: Anyone) -> Respo
             unit_opts=[(u["unit_id"], u["name"]) for u in units],
             other_opts=[(o["suggestion_id"], o["title"]) for o in others],
             describe=describe,
+            unit_names={u["unit_id"]: u["name"] for u in [s.get("lead_unit") or {}, *(s.get("co_units") or [])] if u},
         )
 
     return await guarded(request, who, render)

@@ -8,6 +8,7 @@ from fastapi.responses import Response
 
 from services.workbench.api import Api
 from services.workbench.web.access import Unit, guarded
+from services.workbench.web.inbox import unread
 from services.workbench.web.render import days_left, page
 
 router = APIRouter(include_in_schema=False)
@@ -20,6 +21,7 @@ async def unit_queue(request: Request, who: Unit) -> Response:
 
     async def render() -> Response:
         async with Api(request) as api:
+            notices = await unread(api, who)
             rows = await api.items("/api/suggestions", unit_id=who.unit_id)
             mine = [r for r in rows if r.get("lead_unit_id") == who.unit_id]
             new = [
@@ -50,6 +52,7 @@ async def unit_queue(request: Request, who: Unit) -> Response:
             request,
             "unit.html",
             principal=who,
+            inbox=notices,
             title="承办工作",
             new=new,
             in_hand=in_hand,
