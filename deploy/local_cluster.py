@@ -68,6 +68,7 @@ class LocalCluster:
     gateway: subprocess.Popen[bytes] | None = None
     signing_keys: dict[str, str] = field(default_factory=dict)  # service -> RENDA_SIGNING_KEY_<SERVICE> seed
     trusted: bytes = b""  # every service's public key, exported (keys/trusted.json of each data folder)
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. RENDA_SMTP_URL for every process
 
     @property
     def base_url(self) -> str:
@@ -91,6 +92,7 @@ class LocalCluster:
             RENDA_TIMEZONE=os.environ.get("RENDA_TIMEZONE", "Asia/Shanghai"),
             SSL_CERT_FILE=str(self.nats.tls.ca),  # the private CA of the NATS certificates
         )
+        env.update(self.extra_env)
         return env
 
     def init(self) -> subprocess.CompletedProcess[str]:
@@ -224,6 +226,7 @@ def running(
     port: int | None = None,
     services: list[str] | None = None,
     instances: dict[str, int] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[LocalCluster]:
     """The whole topology, ready (every instance's /readyz answers 200), stopped on exit."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -233,6 +236,7 @@ def running(
     with database(database_url or os.environ.get("RENDA_DATABASE_URL")) as url:
         cluster = LocalCluster(folder, nats, url, "local-" + uuid.uuid4().hex, port or free_port())
         cluster.signing_keys, cluster.trusted = signing_keys(names)
+        cluster.extra_env = dict(env or {})
         try:
             nats.start()
             done = cluster.init()
