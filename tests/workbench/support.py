@@ -116,3 +116,23 @@ async def no_horizontal_scroll(page: Page) -> None:
 
 async def shot(page: Page, name: str) -> None:
     await page.screenshot(path=str(SHOTS / f"workbench-{name}.png"), full_page=True)
+
+
+async def labelled(page: Page) -> None:
+    """Every input, select and textarea the user fills has a label (``<label for>`` or a wrapping one)."""
+    bare = await page.evaluate(
+        """() => Array.from(document.querySelectorAll('input, select, textarea'))
+            .filter(el => el.type !== 'hidden' && !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+            .map(el => el.name || el.id || el.outerHTML.slice(0, 80))"""
+    )
+    assert not bare, f"{page.url}: inputs without a label: {bare}"
+
+
+async def keyboard_reaches(page: Page) -> None:
+    """Tab from the top lands on the skip link, with a visible focus ring; Enter moves to the content."""
+    await page.keyboard.press("Tab")
+    ring = await page.evaluate(
+        "() => { const a = document.activeElement; const s = getComputedStyle(a);"
+        " return [a.className, s.outlineStyle, s.outlineWidth]; }"
+    )
+    assert ring[0] == "skip" and ring[1] != "none" and ring[2] != "0px", ring

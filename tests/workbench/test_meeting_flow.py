@@ -11,7 +11,7 @@ from libs.events.store import EventStore
 from libs.runtime.nats_server import EmbeddedNats
 from tests.suggestions.conftest import TODAY, make_area, register_deputy
 from tests.support.system import running_system
-from tests.workbench.support import PC, PHONE, chromium, no_horizontal_scroll, refused, shot, submit, user
+from tests.workbench.support import PC, PHONE, chromium, labelled, no_horizontal_scroll, refused, shot, submit, user
 
 MORE = ("孙立新", "周海燕", "吴建华", "郑秀兰", "冯志强")
 
@@ -67,6 +67,7 @@ async def test_a_presidium_meeting_from_schedule_to_minutes(  # type: ignore[no-
             await tap("郑秀兰", "absent")
             await tap("冯志强", "absent")
             assert await c.inner_text("#live-present") == "4"
+            await labelled(c)
             await submit(c, "#attendance-form")
             quorum = await c.inner_text("#quorum")
             assert "应到 7 人，实到 4 人" in quorum and "未达法定人数" in quorum, quorum

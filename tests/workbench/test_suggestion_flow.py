@@ -12,14 +12,25 @@ from datetime import timedelta
 from libs.runtime.nats_server import EmbeddedNats
 from tests.suggestions.conftest import TODAY, make_area
 from tests.support.system import running_system
-from tests.workbench.support import PC, PHONE, chromium, no_horizontal_scroll, refused, shot, submit, user
+from tests.workbench.support import (
+    PC,
+    PHONE,
+    chromium,
+    keyboard_reaches,
+    labelled,
+    no_horizontal_scroll,
+    refused,
+    shot,
+    submit,
+    user,
+)
 
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
 
-async def test_a_suggestion_from_submission_to_satisfaction(
+async def test_a_suggestion_from_submission_to_satisfaction(  # type: ignore[no-untyped-def]
     nats_server: EmbeddedNats, nc, settings_for, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings = settings_for(nats_server.url, f"sqlite+aiosqlite:///{tmp_path / 'read.sqlite3'}")
     async with running_system(settings) as system:
         a = await make_area(system, nc)
@@ -37,6 +48,7 @@ async def test_a_suggestion_from_submission_to_satisfaction(
             await d.fill("#content", "村道破损严重，雨天无法通行，建议列入今年村道修缮计划。")
             await d.fill("#category", "交通")
             await d.check("label:has-text('李建国') input")
+            await labelled(d)
             await no_horizontal_scroll(d)
             await shot(d, "submit-phone")
             await submit(d, "#suggest-form")
@@ -52,6 +64,7 @@ async def test_a_suggestion_from_submission_to_satisfaction(
             await c.wait_for_selector("#assign-form")
             await c.select_option("#assign-form select[name=lead_unit_id]", label="镇财政所")
             await c.fill("#assign-form input[name=responsible_leader]", "陈副镇长")
+            await labelled(c)
             await shot(c, "assign-pc")
             await submit(c, "#assign-form")
             assert "办理中" in await c.inner_text("#status")
@@ -76,6 +89,7 @@ async def test_a_suggestion_from_submission_to_satisfaction(
             assert await beside.inner_text() == "请先登记与代表的面商记录，再答复。"
             assert await u.input_value("#reply-form textarea[name=content]") == "已列入计划"
             await no_horizontal_scroll(u)
+            await labelled(u)
             await shot(u, "refused-phone")
             await u.reload()
             steps_so_far = await u.locator("#history tbody tr td:nth-child(2)").all_inner_texts()
@@ -99,7 +113,10 @@ async def test_a_suggestion_from_submission_to_satisfaction(
             # the deputy is not satisfied
             await d.goto(f"{system.base_url}/work/deputy")
             await d.click(f"#to-evaluate a[href='/work/suggestions/{sid}']")
-            await d.check("#evaluate-form input[value=unsatisfied]")
+            await keyboard_reaches(d)
+            await d.focus("#evaluate-form input[value=unsatisfied]")
+            await d.keyboard.press("Space")  # chosen with the keyboard
+            assert await d.is_checked("#evaluate-form input[value=unsatisfied]")
             await d.fill("#evaluate-form textarea[name=comment]", "明年太晚，希望今年先修补")
             await no_horizontal_scroll(d)
             await shot(d, "evaluate-phone")
