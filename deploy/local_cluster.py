@@ -273,6 +273,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  {inst.name:<14} {inst.url}  log {inst.log}")
         print(f"  NATS CA {c.nats.tls.ca if c.nats.tls else '-'}; passwords in {folder / 'nats'}/n*/nats-server.conf")
         print("Ctrl-C stops everything.", flush=True)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         with contextlib.suppress(KeyboardInterrupt):
             signal.pause()
 
