@@ -9,7 +9,6 @@ on (the one base URL of ``renda up``, or the ingress in production).
 
 from __future__ import annotations
 
-import os
 from typing import Any
 from urllib.parse import unquote
 
@@ -17,6 +16,7 @@ import httpx
 from fastapi import Request
 
 from libs.auth.tokens import SESSION_COOKIE
+from services.workbench.settings import workbench_settings
 
 AFTER_COOKIE = "renda_after"
 
@@ -31,7 +31,7 @@ class ApiError(Exception):
 
 
 def base_url(request: Request) -> str:
-    configured = os.environ.get("RENDA_WORKBENCH_API_URL", "").strip()
+    configured = workbench_settings().workbench_api_url.strip()
     return configured.rstrip("/") if configured else str(request.base_url).rstrip("/")
 
 

@@ -93,6 +93,10 @@ async def test_each_role_reads_its_pages(  # type: ignore[no-untyped-def]
         k = await signed_in(system.base_url, county)
         r = await k.get("/work/joint-inspections")
         assert r.status_code == 200 and "农村道路安全联动视察" in r.text and "发起联动视察" in r.text
+        for path in ("/work/staff", "/work/meetings", "/work/deputies", "/work/bodies", f"/work/suggestions/{sid}"):
+            r = await k.get(path)  # the county sees its townships' work
+            assert r.status_code == 200, (path, r.text[:500])
+        assert "增设路灯" in (await k.get("/work/staff")).text
         await k.aclose()
 
         u = await signed_in(system.base_url, unit)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
+import httpx
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -52,3 +53,5 @@ async def guarded(request: Request, p: Principal, render: Callable[[], Awaitable
     except ApiError as e:
         status = e.status if e.status in (403, 404, 409, 503) else 502
         return refusal(request, p, e.message, status)
+    except httpx.HTTPError:
+        return refusal(request, p, "暂时无法读取数据，请稍后刷新页面。", 502)
