@@ -37,7 +37,6 @@ OVER_TOWNSHIPS: tuple[Role, ...] = ("city_staff", "county_staff")
 # or county staff; for a street's suggestion county staff only.
 ASSIGNERS: tuple[Role, ...] = ("county_staff", "township_staff")
 
-STREET_REFUSAL = "街道人大工委不交办建议，也不批准延期或确定重点督办；此项工作由区人大常委会负责。"
 LEAD_UNIT_ONLY = "只有主办单位可以办理此项（协办单位只能查看）。"
 OUTSIDE = "只能在本辖区内进行此操作。"
 
@@ -83,14 +82,6 @@ def require_act(p: Principal, scope: Scope | None, roles: Iterable[str], *, mess
         raise Forbidden(message)
     if p.role == "organizer" and p.unit_id != scope.lead_unit:
         raise Forbidden(LEAD_UNIT_ONLY)
-
-
-def require_assigner(p: Principal, scope: Scope | None) -> None:
-    """Assign, extend, key supervision: township staff of a township, or county staff (street rules)."""
-    require_act(p, scope, ASSIGNERS)
-    assert scope is not None
-    if scope.street and p.role != "county_staff":
-        raise Forbidden(STREET_REFUSAL)
 
 
 def require_own_deputy(p: Principal, deputy_id: str, jurisdiction: str | None) -> None:
@@ -196,9 +187,6 @@ class Access:
 
     def require(self, scope: Scope | None, roles: Iterable[str], *, message: str | None = None) -> None:
         require_act(self.principal, scope, roles, message=message)
-
-    def require_assigner(self, scope: Scope | None) -> None:
-        require_assigner(self.principal, scope)
 
     def require_inside(self, code: str | None, field: str = "jurisdiction") -> None:
         require_inside(self.principal, code, field)

@@ -29,7 +29,11 @@ class InvalidTransition(DomainError):
 
 
 class NotForStreet(DomainError):
+    """One code, one status everywhere: the contract gives street staff 403 for assigning a street's
+    suggestion, so every ``not_for_street`` (a street's session, presidium, township deputy …) is 403."""
+
     code = "not_for_street"
+    status = 403
     message = "街道人大工委不召开人民代表大会和主席团会议，也不交办建议；此项工作由区人大常委会负责。"
 
 

@@ -196,7 +196,7 @@ async def test_refusals_name_the_rule(nats_server: EmbeddedNats, nc, settings_fo
         # streets have no congress of their own, and no presidium
         street_clerk = system.auth("township_staff", tree.street)
         s = await c.post("/api/deputies", json=deputy_body(tree.street, "街道代表"), headers=street_clerk)
-        assert s.status_code == 409 and s.json()["error"]["code"] == "not_for_street"
+        assert s.status_code == 403 and s.json()["error"]["code"] == "not_for_street"
         district_deputy, _ = await register(
             system, street_clerk, deputy_body(tree.street, "区代表", level="county", congress=tree.county)
         )
@@ -205,7 +205,7 @@ async def test_refusals_name_the_rule(nats_server: EmbeddedNats, nc, settings_fo
             json={"township": tree.street, "member_ids": [district_deputy] * 7, "chair_id": district_deputy},
             headers=street_clerk,
         )
-        assert p.status_code == 409 and p.json()["error"]["code"] == "not_for_street"
+        assert p.status_code == 403 and p.json()["error"]["code"] == "not_for_street"
         # a street's group and station are fine
         g = await c.post(
             "/api/deputies/groups",

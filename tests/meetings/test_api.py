@@ -192,7 +192,7 @@ async def test_streets_hold_no_sessions_and_no_presidium_meetings(
         for kind in ("congress_session", "presidium_meeting"):
             for who in (street_staff, w.county_staff):
                 r = await w.post("/api/meetings", schedule_body(kind, w.street), who)
-                assert r.status_code == 409, r.text
+                assert r.status_code == 403, r.text
                 assert r.json()["error"]["code"] == "not_for_street"
         district = await w.seed.deputies(w.street, 3, level="county", congress=w.county)
         gid = await w.seed.group(w.street, district)
@@ -207,9 +207,9 @@ async def test_streets_hold_no_sessions_and_no_presidium_meetings(
         ) == sorted(district)
         r = await w.post("/api/meetings", schedule_body("inspection", w.street, title="视察老旧小区改造"), street_staff)
         assert r.status_code == 201, r.text
-        # another township's staff may not schedule here: a foreign body is answered as an unknown one
+        # another township's staff may not schedule here: a body outside one's jurisdiction is 403
         r = await w.post("/api/meetings", schedule_body("inspection", w.street), w.staff(w.other))
-        assert r.status_code == 422 and r.json()["error"]["details"]["field"] == "body", r.text
+        assert r.status_code == 403, r.text
 
 
 async def test_review_opinion_feedback_clock_raises_overdue_exactly_once(

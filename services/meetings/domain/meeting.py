@@ -193,7 +193,7 @@ def quorum_of(m: Meeting, members: frozenset[str] | None = None) -> Quorum:
 
 
 def decide_schedule(m: Meeting, c: ScheduleMeeting, *, is_street: bool, body_kind: str | None = None) -> list[Event]:
-    """Sessions and presidium meetings are a township's only: a street is refused ``not_for_street`` (409,
+    """Sessions and presidium meetings are a township's only: a street is refused ``not_for_street`` (403,
     as in every context), a county or city ``body_kind`` is the wrong level (422 ``body``)."""
     if m.status != "new":
         raise InvalidTransition(m.status, "schedule")

@@ -136,12 +136,8 @@ class NotUnsatisfied(DomainError):
 
 
 class NotForStreet(_NotForStreet):
-    """A street working committee (街道人大工委) may not do this: county staff do (contract: 403).
+    """A street working committee (街道人大工委) may not do this: county staff do (403, as every not_for_street)."""
 
-    One code, one status in this context: every ``not_for_street`` of a suggestion is 403.
-    """
-
-    status = 403
     message = "街道人大工委不交办建议，也不批准延期或确定重点督办；此项工作由区人大常委会负责。"
 
 
