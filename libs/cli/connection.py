@@ -10,6 +10,7 @@ from nats.aio.client import Client as NATS
 
 from libs.config.settings import Settings
 from libs.events import jetstream as jsapi
+from libs.events.keys import load_signer
 from libs.events.store import EventStore
 from libs.events.streams import ensure_streams
 from libs.runtime.nats_server import EmbeddedNats, port_free
@@ -33,7 +34,8 @@ async def operator_nats(settings: Settings) -> AsyncIterator[tuple[NATS, EventSt
         if settings.embedded_nats:
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text("streams created by renda\n")
-        yield nc, EventStore(nc)
+        # operator commands sign what they append, like every service (renda audit verify checks it)
+        yield nc, EventStore(nc, signer=load_signer("operator", settings.data_dir))
     finally:
         await nc.drain()
         if embedded is not None:
