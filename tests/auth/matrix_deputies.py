@@ -117,9 +117,18 @@ async def seed(w: World) -> None:
             for where, (ids, chair) in presidiums.items()
         ),
     )
+    street_deputy = new_id("dep")  # a county deputy grouped in the street (a street elects no congress)
+    await w.seed.append(
+        DEPUTY,
+        street_deputy,
+        w.street,
+        [registered(street_deputy, w.street, 99).model_copy(update={"level": "county", "congress": w.county})],
+    )
     outside = {**foreign, "deputy": w.other_deputy_id}
     w.store.update(
         {
+            "foreign_deputy": foreign,
+            "street_deputy": street_deputy,
             "presidium_members": members,
             "deputy": {"inside": w.deputy_id, "outside": outside},
             "activities": {"inside": act, "outside": outside},

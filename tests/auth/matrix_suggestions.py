@@ -8,11 +8,13 @@ the state it acts on. Write routes get a suggestion per role; routes never share
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from services.suggestions.domain.unit import ORGANIZER_UNIT
+from services.suggestions.events import OrganizerUnitRegistered
 from tests.auth.matrix_core import (
     STAFF,
     Case,
@@ -129,6 +131,21 @@ class Builder:
         )
 
 
+STREET_UNIT = "unit-street"  # a county department: a street's suggestion is assigned by county staff
+
+
+async def register_unit(w: World, unit_id: str, jurisdiction: str) -> None:
+    """A unit with a known id, as the operator's tooling registers it (real event through the store)."""
+    registered = OrganizerUnitRegistered(
+        unit_id=unit_id,
+        jurisdiction=jurisdiction,
+        name=f"单位{unit_id[-6:]}",
+        kind="township_office" if len(jurisdiction) == 9 else "county_department",
+        registered_at=datetime.now(UTC),
+    )
+    await w.seed.append(ORGANIZER_UNIT, unit_id, jurisdiction, [registered])
+
+
 async def seed(w: World) -> None:
     b = Builder(w)
 
@@ -141,6 +158,11 @@ async def seed(w: World) -> None:
     co_dep = w.store["presidium_members"][3]
     w.store["co_deputy"] = co_dep
     w.store["co_unit"] = co_unit = w.unit_id + "-co"
+    street_dep, far_dep = w.store["street_deputy"], w.store["foreign_deputy"]
+    far_unit = {r: f"{w.other_unit_id}-{r}" for r in STAFF}
+    units = {w.unit_id: tw, w.other_unit_id: tw, co_unit: tw, STREET_UNIT: w.county}
+    units |= {far_unit[r]: w.foreign_township(r) for r in STAFF}
+    await asyncio.gather(*(register_unit(w, uid, where) for uid, where in units.items()))
     jobs: dict[str, Any] = {
         "read": b.suggestion(tw, [me, co_dep], co=[co_unit]),
         "nodep": b.suggestion(tw, [other], lead=w.other_unit_id),
@@ -148,15 +170,15 @@ async def seed(w: World) -> None:
         "consult": b.suggestion(tw, [me]),
         "eval": b.suggestion(tw, [me, co_dep], "replied"),
         "eval_other": b.suggestion(tw, [other], "replied", lead=w.other_unit_id),
-        "street_submitted": b.suggestion(w.street, [me], "submitted"),
-        "street_assigned": b.suggestion(w.street, [me]),
-        "street_key": b.suggestion(w.street, [me]),
+        "street_submitted": b.suggestion(w.street, [street_dep], "submitted"),
+        "street_assigned": b.suggestion(w.street, [street_dep], lead=STREET_UNIT),
+        "street_key": b.suggestion(w.street, [street_dep], lead=STREET_UNIT),
         "op_read": b.opinion(tw, me),
         "merge_probe": b.suggestion(tw, [me], "submitted"),
     }
     for r in STAFF:
-        jobs[f"foreign/{r}"] = b.suggestion(w.foreign_township(r), [other], lead=w.other_unit_id)
-        jobs[f"op_foreign/{r}"] = b.opinion(w.foreign_township(r), other)
+        jobs[f"foreign/{r}"] = b.suggestion(w.foreign_township(r), [far_dep[r]], lead=far_unit[r])
+        jobs[f"op_foreign/{r}"] = b.opinion(w.foreign_township(r), far_dep[r])
     for r in ASSIGNERS:
         jobs[f"assign/{r}"] = b.suggestion(tw, [me], "submitted")
         jobs[f"extension/{r}"] = b.suggestion(tw, [me])
@@ -373,8 +395,8 @@ def _merge_into_foreign(w: World) -> list[Extra]:
         return lambda w: Probe("POST", f"{S}/{sid}/merge", json={"into_id": into, "reason": "并案"})
 
     return [
-        Extra("township_staff", "into a foreign target", probe(foreign), 409),
-        Extra("township_staff", "into a missing target", probe("no-such-suggestion"), 409),
+        Extra("township_staff", "into a foreign target", probe(foreign), 422),
+        Extra("township_staff", "into a missing target", probe("no-such-suggestion"), 422),
     ]
 
 
@@ -414,7 +436,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", f"{S}/{{suggestion_id}}/history"): Record(_on("s_read", "GET", "{id}/history")),
     ("POST", f"{S}/{{suggestion_id}}/assign"): Record(
         _on("s_assign", "POST", "{id}/assign", lambda w, role: {"lead_unit_id": w.unit_id, "responsible_leader": "甲"}),
-        extras=_street("assign", "street_submitted", {"lead_unit_id": "unit-street", "responsible_leader": "甲"}),
+        extras=_street("assign", "street_submitted", {"lead_unit_id": STREET_UNIT, "responsible_leader": "甲"}),
     ),
     ("POST", f"{S}/{{suggestion_id}}/acknowledge"): Record(
         _on("s_ack", "POST", "{id}/acknowledge"), extras=_co_unit_acts("acknowledge")
