@@ -129,6 +129,18 @@ class LocalCluster:
             time.sleep(0.25)
         raise RuntimeError(f"{inst.name} not ready within {timeout:.0f}s (see {inst.log})")
 
+    def ready_on_some_port(self, inst: Instance, tries: int = 3) -> None:
+        """Wait until ready; if another program took the free port meanwhile, start it again on another."""
+        for attempt in range(tries):
+            try:
+                self.wait_ready(inst)
+                return
+            except RuntimeError as exc:
+                if "address already in use" not in str(exc) or attempt == tries - 1:
+                    raise
+            inst.port = free_port()
+            self.start_instance(inst)
+
     def instance(self, name: str) -> Instance:
         return next(i for i in self.instances if i.name == name)
 
@@ -253,7 +265,7 @@ def running(
                     cluster.instances.append(inst)
                     cluster.start_instance(inst)
             for inst in cluster.instances:
-                cluster.wait_ready(inst)
+                cluster.ready_on_some_port(inst)
             cluster.start_gateway()
             yield cluster
         finally:
