@@ -44,6 +44,35 @@ async def dump(engine: AsyncEngine, ps: list[Projection]) -> dict[str, list[tupl
     return out
 
 
+async def both_ways(
+    settings: Any, events: dict[str, list[Envelope]], one_url: str, bulk_url: str, batch: int = 0
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The supervision read models from ``events``: one by one into ``one_url``, in bulk into
+    ``bulk_url`` (batches of ``batch``, 0: all at once); both dumped."""
+    dumps = []
+    for url, bulk in ((one_url, False), (bulk_url, True)):
+        ps = [p for p in projections(settings) if p.name.startswith("supervision-")]
+        engine = make_engine(url)
+        try:
+            async with engine.begin() as tx:
+                for p in ps:
+                    await tx.run_sync(p.metadata.create_all)
+            for p in ps:
+                mine = [e for ctx in p.contexts for e in events[ctx] if p.wants() is None or e.type in p.wants()]
+                size = batch or max(1, len(mine))
+                async with engine.begin() as tx:
+                    if bulk:
+                        for i in range(0, len(mine), size):
+                            await p.apply_many(mine[i : i + size], tx)
+                    else:
+                        for e in mine:
+                            await p.apply(e, tx)
+            dumps.append(await dump(engine, ps))
+        finally:
+            await engine.dispose()
+    return dumps[0], dumps[1]
+
+
 @contextlib.asynccontextmanager
 async def two_databases(database_url: str, tmp_path: Path, pg: Any) -> AsyncIterator[tuple[str, str]]:
     if database_url.startswith("sqlite"):
@@ -85,27 +114,30 @@ async def test_a_batch_in_bulk_equals_one_by_one(
     assert {"DeadlineExtended", "SuggestionReturned", "PromiseCarriedOut", "CoSubmittersAdded"} <= kinds, kinds
 
     async with two_databases(database_url, tmp_path, lambda: request.getfixturevalue("pg")) as (one_url, bulk_url):
-        dumps = []
-        for url, bulk in ((one_url, False), (bulk_url, True)):
-            ps = [p for p in projections(settings) if p.name.startswith("supervision-")]
-            engine = make_engine(url)
-            try:
-                async with engine.begin() as tx:
-                    for p in ps:
-                        await tx.run_sync(p.metadata.create_all)
-                for p in ps:
-                    mine = [e for ctx in p.contexts for e in events[ctx] if p.wants() is None or e.type in p.wants()]
-                    async with engine.begin() as tx:
-                        if bulk:
-                            await p.apply_many(mine, tx)
-                        else:
-                            for e in mine:
-                                await p.apply(e, tx)
-                dumps.append(await dump(engine, ps))
-            finally:
-                await engine.dispose()
-        one, many = dumps
+        one, many = await both_ways(settings, events, one_url, bulk_url)
         assert one == many
         assert len(one["supervision_history"]) > 20 and one["supervision_known"]
         withdrawn = [r for r in one["supervision_rounds"] if r[0] == repr(s5)]
         assert len(withdrawn) == 2  # the handed-back round and the new one
+
+
+async def test_the_seeded_history_in_bulk_equals_one_by_one(
+    js, settings_for, fresh_nats: EmbeddedNats, database_url: str, tmp_path: Path, request
+) -> None:
+    """renda seed's tiny history (meetings with attendance, duty records, joint inspections, every
+    suggestion path), in batches of 97 as a consumer would deliver them."""
+    from renda.seed import seed
+
+    settings = settings_for(fresh_nats.url, f"sqlite+aiosqlite:///{tmp_path / 'unused.sqlite3'}")
+    await seed(js, settings, scale="tiny")
+    events: dict[str, list[Envelope]] = {}
+    for ctx in ("deputies", "suggestions", "meetings"):
+        events[ctx] = []
+        async for batch in read_stream(js, ctx):
+            events[ctx] += [from_body(orjson.loads(d.data), stream_seq=d.seq, subject=d.subject) for d in batch]
+    kinds = {e.type for es in events.values() for e in es}
+    assert {"AttendanceRecorded", "MeetingAdjourned", "DutyActivityRecorded", "SuggestionReplied"} <= kinds, kinds
+    async with two_databases(database_url, tmp_path, lambda: request.getfixturevalue("pg")) as (one_url, bulk_url):
+        one, many = await both_ways(settings, events, one_url, bulk_url, batch=97)
+        assert one == many
+        assert one["supervision_presence"] and one["supervision_activities"] and one["supervision_meetings"]
