@@ -90,11 +90,34 @@ class NotifyConsumer(Projection):
             self._ledger_ready = True
         now = datetime.now(UTC)
         oldest = now - timedelta(seconds=self.ns.notify_max_age_seconds) if self.ns.notify_max_age_seconds else None
-        muted: dict[str, set[str]] | None = None
         boxes: list[dict[str, Any]] = []
         deliveries: list[dict[str, Any]] = []
+        ref.memoise(tx)
+        try:
+            await self._plan_all(envs, tx, now, oldest, boxes, deliveries)
+        finally:
+            ref.release(tx)
+        if boxes:
+            await tx.execute(insert_ignore(inbox, dialect_of(tx)), boxes)
+        if deliveries:
+            await tx.execute(insert_ignore(outbox, dialect_of(tx)), deliveries)
+            for w in self.wakers:
+                w.set()
+
+    async def _plan_all(
+        self,
+        envs: list[Envelope],
+        tx: AsyncConnection,
+        now: datetime,
+        oldest: datetime | None,
+        boxes: list[dict[str, Any]],
+        deliveries: list[dict[str, Any]],
+    ) -> None:
+        muted: dict[str, set[str]] | None = None
         for env in envs:
+            ref.forget(tx, env.type)
             await ref.remember(env, tx)
+            ref.forget(tx, env.type)
             if env.type not in NOTICE_EVENTS or (oldest is not None and env.occurred_at < oldest):
                 continue
             items = await plan(env, tx, self.tz)
@@ -104,12 +127,6 @@ class NotifyConsumer(Projection):
                 rows = (await tx.execute(select(preferences))).mappings()
                 muted = {r["owner"]: set(r["muted"]) for r in rows}
             await self._rows(env, items, tx, now, muted, boxes, deliveries)
-        if boxes:
-            await tx.execute(insert_ignore(inbox, dialect_of(tx)), boxes)
-        if deliveries:
-            await tx.execute(insert_ignore(outbox, dialect_of(tx)), deliveries)
-            for w in self.wakers:
-                w.set()
 
     async def _rows(
         self,
@@ -147,24 +164,27 @@ class NotifyConsumer(Projection):
             def add(
                 recipient: str, channel: str, address: str | None, digest: bool = False, *, it=item, tx_=text, ps=params
             ) -> None:
-                if not address or (channel, address) in sent_to or channel in muted.get(recipient, ()):
+                # "": the recipient is not known yet (its event is on another stream, not read this
+                # far): the sender looks the address up when it sends (``Sender.resolve``).
+                key = (channel, address or recipient)
+                if address is None or key in sent_to or channel in muted.get(recipient, ()):
                     return
-                sent_to.add((channel, address))
+                sent_to.add(key)
                 due = self._due(now, digest)
                 row = _delivery(env.id, recipient, channel, address, it, tx_, ps, now, due)
                 deliveries.append(row | {"digest": digest})
 
             kind, _, key = item.addressee.partition(":")
             if kind == "unit":
-                row = await ref.unit(tx, key) or {}
+                row = await ref.unit(tx, key)
                 if self.smtp:
-                    add(item.addressee, "email", row.get("email"))
+                    add(item.addressee, "email", _address(row, "email"))
                 if self.sms:
-                    add(item.addressee, "sms", row.get("phone"))
+                    add(item.addressee, "sms", _address(row, "phone"))
             elif kind == "deputy":
-                row = await ref.deputy(tx, key) or {}
+                row = await ref.deputy(tx, key)
                 if self.sms:
-                    add(item.addressee, "sms", row.get("phone"))
+                    add(item.addressee, "sms", _address(row, "phone"))
             for user in await ref.users_of(tx, item.addressee):
                 recipient = f"user:{user['username']}"
                 if self.smtp:
@@ -181,6 +201,13 @@ class NotifyConsumer(Projection):
 
     def _due(self, now: datetime, digest: bool) -> datetime:
         return next_digest(now, self.tz, self.ns.notify_digest_hour) if digest else now
+
+
+def _address(row: dict[str, Any] | None, field: str) -> str | None:
+    """The address on file; "" when the record is not known yet (resolved at send time); None: none."""
+    if row is None:
+        return ""
+    return row.get(field) or None
 
 
 def _delivery(

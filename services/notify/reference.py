@@ -145,39 +145,92 @@ async def _user(env: Envelope, tx: AsyncConnection) -> None:
     await tx.execute(upsert(users, dialect, ["username"], values))
 
 
-# -- reads ---------------------------------------------------------------------------------------
+# -- reads, memoised per transaction (a batch reads the same units, staff and deputies again and
+# again); an event that changes a table clears that table's memo first (``forget``).
+_memo: dict[int, dict[tuple[str, str], Any]] = {}
+_TABLE_OF = {
+    "DeputyRegistered": "deputy",
+    "DeputyContactChanged": "deputy",
+    **dict.fromkeys(USER_EVENTS, "users"),
+    **dict.fromkeys(UNIT_EVENTS, "unit"),
+    "SuggestionSubmitted": "suggestion",
+    "SuggestionAssigned": "suggestion",
+    "CoSubmittersAdded": "suggestion",
+    "SatisfactionEvaluated": "suggestion",
+    "MeetingScheduled": "meeting",
+    "MeetingChanged": "meeting",
+    "ReviewOpinionSent": "review",
+    "JurisdictionRegistered": "place",
+}
+
+
+def memoise(tx: AsyncConnection) -> None:
+    _memo[id(tx)] = {}
+
+
+def release(tx: AsyncConnection) -> None:
+    _memo.pop(id(tx), None)
+
+
+def forget(tx: AsyncConnection, event_type: str) -> None:
+    memo = _memo.get(id(tx))
+    table = _TABLE_OF.get(event_type)
+    if memo and table:
+        for k in [k for k in memo if k[0] == table]:
+            del memo[k]
+
+
+async def _cached(tx: AsyncConnection, table: str, key: str, read: Any) -> Any:
+    memo = _memo.get(id(tx))
+    if memo is not None and (table, key) in memo:
+        return memo[(table, key)]
+    value = await read()
+    if memo is not None:
+        memo[(table, key)] = value
+    return value
+
+
 async def _one(tx: AsyncConnection, stmt: Any) -> dict[str, Any] | None:
     row = (await tx.execute(stmt)).mappings().first()
     return dict(row) if row is not None else None
 
 
 async def suggestion(tx: AsyncConnection, suggestion_id: str) -> dict[str, Any] | None:
-    return await _one(tx, select(suggestions).where(suggestions.c.suggestion_id == suggestion_id))
+    q = select(suggestions).where(suggestions.c.suggestion_id == suggestion_id)
+    return await _cached(tx, "suggestion", suggestion_id, lambda: _one(tx, q))  # type: ignore[no-any-return]
 
 
 async def unit(tx: AsyncConnection, unit_id: str) -> dict[str, Any] | None:
-    return await _one(tx, select(units).where(units.c.unit_id == unit_id))
+    q = select(units).where(units.c.unit_id == unit_id)
+    return await _cached(tx, "unit", unit_id, lambda: _one(tx, q))  # type: ignore[no-any-return]
 
 
 async def deputy(tx: AsyncConnection, deputy_id: str) -> dict[str, Any] | None:
-    return await _one(tx, select(deputies).where(deputies.c.deputy_id == deputy_id))
+    q = select(deputies).where(deputies.c.deputy_id == deputy_id)
+    return await _cached(tx, "deputy", deputy_id, lambda: _one(tx, q))  # type: ignore[no-any-return]
 
 
 async def meeting(tx: AsyncConnection, meeting_id: str) -> dict[str, Any] | None:
-    return await _one(tx, select(meetings).where(meetings.c.meeting_id == meeting_id))
+    q = select(meetings).where(meetings.c.meeting_id == meeting_id)
+    return await _cached(tx, "meeting", meeting_id, lambda: _one(tx, q))  # type: ignore[no-any-return]
 
 
 async def review_opinion(tx: AsyncConnection, rid: str) -> dict[str, Any] | None:
-    return await _one(tx, select(review_opinions).where(review_opinions.c.review_opinion_id == rid))
+    q = select(review_opinions).where(review_opinions.c.review_opinion_id == rid)
+    return await _cached(tx, "review", rid, lambda: _one(tx, q))  # type: ignore[no-any-return]
 
 
 async def place_name(tx: AsyncConnection, code: str) -> str:
-    row = await _one(tx, select(places.c.name).where(places.c.code == code))
+    row = await _cached(tx, "place", code, lambda: _one(tx, select(places.c.name).where(places.c.code == code)))
     return str(row["name"]) if row else code
 
 
 async def users_of(tx: AsyncConnection, addressee: str) -> list[dict[str, Any]]:
     """The users an addressee's notifications also reach (by their own e-mail and phone)."""
+    return await _cached(tx, "users", addressee, lambda: _users_of(tx, addressee))  # type: ignore[no-any-return]
+
+
+async def _users_of(tx: AsyncConnection, addressee: str) -> list[dict[str, Any]]:
     kind, _, key = addressee.partition(":")
     q = select(users).where(users.c.disabled.is_(False))
     if kind == "unit":

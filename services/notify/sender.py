@@ -32,10 +32,11 @@ from services.notify.config import NotifySettings
 from services.notify.consumer import bot_label
 from services.notify.events import NOTIFICATION, NotificationFailed, NotificationSent
 from services.notify.metrics import BACKLOG, DELIVERIES
-from services.notify.tables import create_ledger, outbox
+from services.notify.tables import create_ledger, deputies, outbox, units
 
 log = structlog.get_logger("notify.sender")
 SMS_CONCURRENCY = 8
+UNRESOLVED_FOR = 120.0  # seconds a delivery waits for its recipient's record (read from another stream)
 SMTP_CONNECTIONS = 4  # mails go out over this many connections at once
 MARK_EVERY = 10  # sent mails recorded together (a crash may resend at most these, same Message-ID)
 
@@ -74,7 +75,7 @@ class Sender:
         loops = [self._loop("email", self._send_mail)] if self.mailer else []
         loops += [self._loop("sms", self._send_sms)] if self.sms else []
         loops += [self._loop("bot", self._send_bots)] if self.bots else []
-        loops.append(self._loop("report", self._report))
+        loops.append(self._loop("report", self._report, woken=False))
         try:
             await asyncio.gather(*loops)
         finally:
@@ -83,9 +84,16 @@ class Sender:
                     with contextlib.suppress(Exception):
                         await closing.close()
 
-    async def _loop(self, name: str, step: Any) -> None:
+    async def _loop(self, name: str, step: Any, *, woken: bool = True) -> None:
+        """Run ``step`` while it finds work; then wait for a wake-up (new deliveries) or the poll.
+
+        The reporter is not woken: its events may trail the sends by a second, and one round
+        every second appends in bulk instead of competing with the sends for the database.
+        """
         wake = asyncio.Event()
-        self.wakers.append(wake)
+        if woken:
+            self.wakers.append(wake)
+        idle = self.ns.notify_poll if woken else max(1.0, self.ns.notify_poll)
         while True:
             try:
                 busy = await step()
@@ -97,7 +105,7 @@ class Sender:
                 await asyncio.sleep(1.0)
             if not busy:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), self.ns.notify_poll)
+                    await asyncio.wait_for(wake.wait(), idle)
                 wake.clear()
 
     # -- claiming and recording ---------------------------------------------------------------
@@ -130,6 +138,44 @@ class Sender:
             rows = [dict(r) for r in (await tx.execute(stmt)).mappings()]
         rows.sort(key=lambda r: (r["next_attempt_at"], r["id"]))
         return rows
+
+    async def resolve(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows whose recipient was not known when planned: look the address up now.
+
+        Known with an address: sent as usual. Known without one: failed (nothing on file). Not
+        known yet: back to the queue for a second, without counting an attempt, for
+        ``UNRESOLVED_FOR`` seconds, then failed.
+        """
+        ready = [r for r in rows if r["address"]]
+        now = datetime.now(UTC)
+        for r in rows:
+            if r["address"]:
+                continue
+            kind, _, key = r["recipient"].partition(":")
+            field = "email" if r["channel"] == "email" else "phone"
+            async with self.engine.connect() as conn:
+                if kind == "unit":
+                    row = (await conn.execute(select(units).where(units.c.unit_id == key))).mappings().first()
+                else:
+                    row = (await conn.execute(select(deputies).where(deputies.c.deputy_id == key))).mappings().first()
+            address = row.get(field) if row is not None else None
+            created = r["created_at"] if r["created_at"].tzinfo else r["created_at"].replace(tzinfo=UTC)
+            if address:
+                r["address"] = address
+                ready.append(r)
+                async with writing(self.engine) as tx:
+                    await tx.execute(update(outbox).where(outbox.c.id == r["id"]).values(address=address))
+            elif row is not None or now - created > timedelta(seconds=UNRESOLVED_FOR):
+                r["attempts"] = self.ns.notify_max_attempts - 1  # final: nothing to retry
+                await self.failed([r], "no address on file" if row is not None else "recipient unknown")
+            else:
+                async with writing(self.engine) as tx:
+                    await tx.execute(
+                        update(outbox)
+                        .where(outbox.c.id == r["id"])
+                        .values(next_attempt_at=now + timedelta(seconds=1), lease_owner=None, lease_until=None)
+                    )
+        return ready
 
     async def sent(self, rows: list[dict[str, Any]]) -> None:
         now = datetime.now(UTC)
@@ -171,7 +217,7 @@ class Sender:
     # -- channels --------------------------------------------------------------------------------
     async def _send_mail(self) -> bool:
         assert self.mailer is not None
-        rows = await self.claim("email", self.ns.notify_batch)
+        rows = await self.resolve(await self.claim("email", self.ns.notify_batch))
         digests: dict[str, list[dict[str, Any]]] = defaultdict(list)
         single = []
         for r in rows:
@@ -203,7 +249,7 @@ class Sender:
     async def _send_sms(self) -> bool:
         assert self.sms is not None
         sms = self.sms
-        rows = await self.claim("sms", self.ns.notify_batch)
+        rows = await self.resolve(await self.claim("sms", self.ns.notify_batch))
         gate = asyncio.Semaphore(SMS_CONCURRENCY)
 
         async def one(r: dict[str, Any]) -> None:
@@ -253,15 +299,19 @@ class Sender:
     # -- events ----------------------------------------------------------------------------------
     async def _report(self) -> bool:
         c = outbox.c
-        q = select(outbox).where(c.state.in_(("sent", "failed")), c.reported.is_(False)).limit(200)
+        q = select(outbox).where(c.state.in_(("sent", "failed")), c.reported.is_(False)).limit(500)
         async with self.engine.connect() as conn:
             rows = [dict(r) for r in (await conn.execute(q)).mappings()]
-        for r in rows:
-            await self._append(r)
+        gate = asyncio.Semaphore(16)  # appends in flight: their acks overlap
+
+        async def one(r: dict[str, Any]) -> None:
+            async with gate:
+                await self._append(r)
+
+        await asyncio.gather(*(one(r) for r in rows))
         if rows:
             async with writing(self.engine) as tx:
                 await tx.execute(update(outbox).where(c.id.in_([r["id"] for r in rows])).values(reported=True))
-            await self.backlog()
         return bool(rows)
 
     async def _append(self, r: dict[str, Any]) -> None:

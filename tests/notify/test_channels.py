@@ -15,15 +15,15 @@ from tests.support.waiting import eventually
 
 
 async def test_bots_get_one_digest_for_what_waited_and_readyz_shows_the_outbox(
-    nc: Any, nats_server: Any, settings_for: Any, tmp_path: Any
+    js: Any, fresh_nats: Any, settings_for: Any, tmp_path: Any
 ) -> None:
-    feed = Feeder(nc)
+    feed = Feeder(js)
     c = await world.cast(feed)
     bot = SmsGateway()  # any HTTP endpoint: Apprise's json:// posts {"title", "message", …} to it
     sids = [await world.suggestion(feed, c, f"建议{i}") for i in range(5)]
     for sid in sids:  # written before the service starts: they wait together
         await world.overdue(feed, c, sid)
-    settings = settings_for(nats_server.url, f"sqlite+aiosqlite:///{tmp_path / 'n.sqlite3'}")
+    settings = settings_for(fresh_nats.url, f"sqlite+aiosqlite:///{tmp_path / 'n.sqlite3'}")
     ns = NotifySettings(notify_poll=0.05, notify_urls=f"json://127.0.0.1:{bot.port}/sms", notify_bot_rate=1)
     async with bot.running(), notify_service(settings, ns) as svc:
 
@@ -50,12 +50,12 @@ async def test_bots_get_one_digest_for_what_waited_and_readyz_shows_the_outbox(
 
 
 async def test_staff_mail_waits_for_the_daily_digest_hour(
-    nc: Any, nats_server: Any, settings_for: Any, tmp_path: Any
+    js: Any, fresh_nats: Any, settings_for: Any, tmp_path: Any
 ) -> None:
-    feed = Feeder(nc)
+    feed = Feeder(js)
     c = await world.cast(feed)
     with Mailbox() as mail:
-        settings = settings_for(nats_server.url, f"sqlite+aiosqlite:///{tmp_path / 'n.sqlite3'}", smtp_url=mail.url)
+        settings = settings_for(fresh_nats.url, f"sqlite+aiosqlite:///{tmp_path / 'n.sqlite3'}", smtp_url=mail.url)
         ns = NotifySettings(notify_poll=0.05, notify_digest="daily", notify_digest_hour=8)
         async with notify_service(settings, ns) as svc:
             sid = await world.suggestion(feed, c)

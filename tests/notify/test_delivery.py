@@ -27,13 +27,13 @@ async def notify_events(nc: Any, code: str) -> list[dict[str, Any]]:
 
 
 async def test_a_failing_gateway_gets_each_message_once_after_retries(
-    nc: Any, nats_server: Any, settings_for: Any, tmp_path: Any
+    js: Any, fresh_nats: Any, settings_for: Any, tmp_path: Any
 ) -> None:
-    feed = Feeder(nc)
+    feed = Feeder(js)
     c = await world.cast(feed)
     sms = SmsGateway(fail_first=6)  # 503 for the first six requests, then 200
     url = f"sqlite+aiosqlite:///{tmp_path / 'n.sqlite3'}"
-    settings = settings_for(nats_server.url, url, sms_webhook_url=sms.url)
+    settings = settings_for(fresh_nats.url, url, sms_webhook_url=sms.url)
     ns = NotifySettings(notify_poll=0.05, notify_retry_base=0.05, notify_retry_max=0.3)
     async with sms.running(), notify_service(settings, ns) as svc:
         sids = [await world.suggestion(feed, c, f"建议{i}") for i in range(4)]
@@ -69,7 +69,7 @@ async def test_a_failing_gateway_gets_each_message_once_after_retries(
         assert r.status_code == 403
 
         async def reported() -> None:
-            events = await notify_events(nc, c.town)
+            events = await notify_events(js, c.town)
             sent = collections.Counter(e["data"]["notification_id"] for e in events if e["type"] == "NotificationSent")
             assert set(sent) == {i["id"] for i in items} and set(sent.values()) == {1}
 
@@ -78,7 +78,7 @@ async def test_a_failing_gateway_gets_each_message_once_after_retries(
     # A replay of the streams (the consumer rebuilt from zero, the service restarted) sends nothing.
     engine = make_engine(url)
     try:
-        await rebuild(nc, engine, NotifyConsumer(settings.tz, ns, smtp=False, sms=True))
+        await rebuild(js, engine, NotifyConsumer(settings.tz, ns, smtp=False, sms=True))
     finally:
         await engine.dispose()
     before = len(sms.received)
@@ -94,12 +94,12 @@ async def test_a_failing_gateway_gets_each_message_once_after_retries(
 
 
 async def test_a_muted_channel_is_not_used_and_the_inbox_is_read(
-    nc: Any, nats_server: Any, settings_for: Any, tmp_path: Any
+    js: Any, fresh_nats: Any, settings_for: Any, tmp_path: Any
 ) -> None:
-    feed = Feeder(nc)
+    feed = Feeder(js)
     c = await world.cast(feed)
     sms = SmsGateway()
-    settings = settings_for(nats_server.url, f"sqlite+aiosqlite:///{tmp_path / 'n.sqlite3'}", sms_webhook_url=sms.url)
+    settings = settings_for(fresh_nats.url, f"sqlite+aiosqlite:///{tmp_path / 'n.sqlite3'}", sms_webhook_url=sms.url)
     async with sms.running(), notify_service(settings) as svc:
         lead = svc.auth("deputy", c.town, deputy_id=c.lead, subject="wang")
         r = await svc.client.put("/api/notify/preferences", json={"muted": ["sms"]}, headers=lead)

@@ -27,14 +27,14 @@ EXPECTED = {
 
 
 async def test_each_kind_reaches_exactly_its_recipients(
-    nc: Any, nats_server: Any, settings_for: Any, tmp_path: Any
+    js: Any, fresh_nats: Any, settings_for: Any, tmp_path: Any
 ) -> None:
-    feed = Feeder(nc)
+    feed = Feeder(js)
     c = await world.cast(feed)
     sms = SmsGateway()
     with Mailbox() as mail:
         settings = settings_for(
-            nats_server.url, f"sqlite+aiosqlite:///{tmp_path / 'n.sqlite3'}", smtp_url=mail.url, sms_webhook_url=sms.url
+            fresh_nats.url, f"sqlite+aiosqlite:///{tmp_path / 'n.sqlite3'}", smtp_url=mail.url, sms_webhook_url=sms.url
         )
         async with sms.running(), notify_service(settings, NotifySettings(notify_poll=0.05)) as svc:
             sid = await world.suggestion(feed, c)
