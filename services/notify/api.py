@@ -149,7 +149,7 @@ async def put_preferences(body: Preferences, p: Anyone, rt: RuntimeDep) -> Prefe
         for owner in owners(p):
             values = {"owner": owner, "muted": muted, "updated_at": datetime.now(UTC)}
             await tx.execute(upsert(preferences, dialect_of(tx), ["owner"], values))
-    return Preferences(muted=muted)  # type: ignore[arg-type]
+    return Preferences(muted=muted)
 
 
 class Delivery(BaseModel):

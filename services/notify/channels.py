@@ -55,7 +55,7 @@ class Mailer:
         m = MIMEText(body, "plain", "utf-8")  # compat32: a fraction of EmailMessage's header folding cost
         m["From"] = self.sender
         m["To"] = to
-        m["Subject"] = Header(subject, "utf-8")
+        m["Subject"] = Header(subject, "utf-8")  # type: ignore[assignment]
         m["Date"] = formatdate(localtime=True)
         # The notification id: a receiver can drop a copy resent after a crash between send and record.
         m["Message-ID"] = f"<{message_id}@renda>"

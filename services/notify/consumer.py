@@ -162,7 +162,14 @@ class NotifyConsumer(Projection):
             params = {k: v for k, v in item.params.items() if isinstance(v, str) and k != "audience"} | {"link": link}
 
             def add(
-                recipient: str, channel: str, address: str | None, digest: bool = False, *, it=item, tx_=text, ps=params
+                recipient: str,
+                channel: str,
+                address: str | None,
+                digest: bool = False,
+                *,
+                it: Item = item,
+                tx_: Any = text,
+                ps: dict[str, Any] = params,
             ) -> None:
                 # "": the recipient is not known yet (its event is on another stream, not read this
                 # far): the sender looks the address up when it sends (``Sender.resolve``).

@@ -43,7 +43,7 @@ MARK_EVERY = 10  # sent mails recorded together (a crash may resend at most thes
 
 def backoff(attempts: int, base: float, cap: float) -> float:
     """Seconds before the next attempt: base·2^(n-1), capped, with full jitter in [½, 1½)."""
-    return min(cap, base * 2 ** max(0, attempts - 1)) * (0.5 + random.random())
+    return float(min(cap, base * 2 ** max(0, attempts - 1)) * (0.5 + random.random()))
 
 
 class Sender:
@@ -219,7 +219,7 @@ class Sender:
         assert self.mailer is not None
         rows = await self.resolve(await self.claim("email", self.ns.notify_batch))
         digests: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        single = []
+        single: list[dict[str, Any]] = []
         for r in rows:
             (digests[r["address"]] if r["digest"] else single).append(r)
 
