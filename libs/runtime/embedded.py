@@ -22,6 +22,7 @@ from libs.events.errors import StreamMissing
 from libs.events.streams import ensure_streams
 from libs.runtime.gateway import Gateway
 from libs.runtime.home import home_app
+from libs.runtime.init import missing_streams, run_init_first
 from libs.runtime.nats_server import EmbeddedNats, NatsStartError, port_free
 from libs.service.app import readiness
 from libs.web import errors
@@ -97,6 +98,15 @@ def print_banner(settings: Settings, names: list[str], nats_url: str, host: str,
     console.print("按 Ctrl-C 停止全部服务。")
 
 
+async def _missing_streams(settings: Settings) -> list[str]:
+    """Streams ``serve`` needs that do not exist (a new installation: ``renda init`` first)."""
+    nc = await nats.connect(servers=settings.nats_servers, name="renda-serve-check", connect_timeout=5)
+    try:
+        return await missing_streams(nc)
+    finally:
+        await nc.drain()
+
+
 def private_data_dir(settings: Settings) -> None:
     """Files this process creates are the operator's alone (phones, names, keys): umask 077, folder 0700."""
     os.umask(0o077)
@@ -138,6 +148,9 @@ def serve(settings: Settings, name: str, host: str, port: int, factories: dict[s
     """One service alone, against ``RENDA_NATS_URL`` and ``RENDA_DATABASE_URL`` (the production shape)."""
     if name not in factories:
         raise StartupRefused(f"没有名为 {name} 的服务；可选：{', '.join(factories)}")
+    missing = asyncio.run(_missing_streams(settings))
+    if missing:
+        raise StartupRefused(run_init_first(missing))
     if settings.database_url == "" or settings.embedded_nats:
         private_data_dir(settings)
     else:

@@ -8,6 +8,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from nats import errors as nats_errors
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from libs.domain.errors import DomainError
@@ -120,6 +121,21 @@ def install(app: FastAPI) -> None:
     async def _store(_: Request, exc: EventStoreError) -> JSONResponse:
         log.error("events.store_error", error=str(exc), code=exc.code)
         return respond(503, exc.code, exc.message, headers={"Retry-After": "2"})
+
+    @app.exception_handler(nats_errors.NoRespondersError)
+    @app.exception_handler(nats_errors.TimeoutError)
+    @app.exception_handler(nats_errors.ConnectionClosedError)
+    @app.exception_handler(nats_errors.StaleConnectionError)
+    async def _nats_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        # A leader election, a node restarting: the outcome of a command is unknown to us. The client
+        # retries with the same Idempotency-Key, which records nothing twice.
+        log.warning("events.unavailable", error_type=type(exc).__name__)
+        return respond(
+            503,
+            "event_store_unavailable",
+            "事件库暂时不可用（集群切换中），请稍后用同一请求重试；重复提交不会重复记录。",
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(Unauthenticated)
     async def _unauth(_: Request, exc: Unauthenticated) -> JSONResponse:

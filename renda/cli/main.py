@@ -13,12 +13,16 @@ from libs.auth.tokens import existing_signing_key, issue
 from libs.config.settings import Settings
 from renda import registry
 from renda.cli import audit
+from renda.cli import init as init_cli
+from renda.cli import seed as seed_cli
 
 app = typer.Typer(help="renda 人大工作平台命令行", no_args_is_help=True, pretty_exceptions_enable=False)
 err = Console(stderr=True)
 JURISDICTION_CODE_LENGTHS = (4, 6, 9)
 registry.register_cli(app)
 audit.register(app)
+init_cli.register(app)
+seed_cli.register(app)
 
 
 def _settings() -> Settings:

@@ -118,7 +118,8 @@ async def _write(
     plan: dict[ProjectionRunner, tuple[list[Envelope], Halt | None]],
 ) -> None:
     """One transaction: every member's events and its checkpoint (up to ``position``, or to its halt)."""
-    writes = {r: p for r, p in plan.items() if p[0] or p[1] is not None}
+    # Members in one fixed order (their names), so two instances on one database take row locks alike.
+    writes = {r: plan[r] for r in sorted(plan, key=lambda r: r.projection.name) if plan[r][0] or plan[r][1] is not None}
     if not writes:
         return
     async with writing(engine) as tx:
