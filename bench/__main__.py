@@ -18,7 +18,20 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from bench import append, decisions, http, load, memory, peer, replay, suggestions
+from bench import (
+    append,
+    audit,
+    decisions,
+    http,
+    load,
+    memory,
+    notify,
+    peer,
+    replay,
+    seed_scale,
+    suggestions,
+    supervision,
+)
 from bench.common import Row, Sizes, fresh_nats
 from bench.context import Ctx
 from libs.observability.logging import configure
@@ -32,6 +45,10 @@ BENCHES: dict[str, Callable[[Ctx], Awaitable[list[Row]]]] = {
     "memory": memory.run,
     "decisions": decisions.run,
     "suggestions": suggestions.run,
+    "audit": audit.run,
+    "seed": seed_scale.run,
+    "supervision": supervision.run,
+    "notify": notify.run,
 }
 RESULTS = Path(__file__).parent / "results"
 
@@ -48,8 +65,14 @@ def fmt(value: float | None, unit: str) -> str:
 
 def table(rows: list[Row], title: str) -> Table:
     t = Table(title=title, show_lines=False)
-    for col, just in (("benchmark", "left"), ("ours", "right"), ("baseline", "right"), ("ratio", "right"),
-                      ("goal", "left"), ("result", "center")):
+    for col, just in (
+        ("benchmark", "left"),
+        ("ours", "right"),
+        ("baseline", "right"),
+        ("ratio", "right"),
+        ("goal", "left"),
+        ("result", "center"),
+    ):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for r in rows:
         ratio = "—" if r.ratio is None else (f"{r.ratio:.0%}" if r.unit == "ops/s" else f"{r.ratio:.2f}x")
@@ -69,8 +92,10 @@ async def main(quick: bool, only: list[str]) -> int:
     with contextlib.ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="renda-bench-")))
         server = stack.enter_context(fresh_nats(folder / "nats"))
-        console.print(f"[bold]renda bench[/bold] ({'quick' if quick else 'full'}) · NATS {server.url} "
-                      f"(sync_interval always) · {folder}")
+        console.print(
+            f"[bold]renda bench[/bold] ({'quick' if quick else 'full'}) · NATS {server.url} "
+            f"(sync_interval always) · {folder}"
+        )
         ctx = Ctx(sizes, server, folder, console, stack)
         with out.open("wb") as f:
             for name, bench in BENCHES.items():
@@ -86,8 +111,9 @@ async def main(quick: bool, only: list[str]) -> int:
                     f.flush()
                 rows.extend(got)
                 console.print(table(got, name))
-    console.print(table(rows, f"renda bench {stamp} ({'quick' if quick else 'full'}, "
-                              f"{time.perf_counter() - started:.0f} s)"))
+    console.print(
+        table(rows, f"renda bench {stamp} ({'quick' if quick else 'full'}, {time.perf_counter() - started:.0f} s)")
+    )
     for r in rows:
         if r.notes:
             console.print(f"[dim]· {r.name}: {r.notes}[/dim]")
@@ -99,8 +125,14 @@ async def main(quick: bool, only: list[str]) -> int:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small N: the whole run in under two minutes")
-    parser.add_argument("--only", action="append", default=[], choices=sorted(BENCHES), metavar="NAME",
-                        help=f"run only this benchmark (repeatable): {', '.join(BENCHES)}")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        choices=sorted(BENCHES),
+        metavar="NAME",
+        help=f"run only this benchmark (repeatable): {', '.join(BENCHES)}",
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     configure("INFO")  # as a service runs: the per-batch debug lines are not rendered
