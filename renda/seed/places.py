@@ -341,7 +341,11 @@ def _changes(plan: Plan, place: Place, year: int) -> None:
     first = max(date(year, 1, 1), plan.start + timedelta(days=20))
     for _ in range(rng.randint(1, 2)):
         day = plan.random_day(first + timedelta(days=30), date(year, 10, 31))
-        pool = [p for p in place.deputies if p.current(day) and not p.presidium and "leader" not in p.tags]
+        pool = [
+            p
+            for p in place.deputies
+            if p.active(day) and p.terminated_on is None and not p.presidium and "leader" not in p.tags
+        ]
         if not pool:
             return
         leaving = rng.choice(pool)
