@@ -8,8 +8,9 @@ that day, from the read models) and ``format=csv|xlsx`` (a download of the same 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -42,7 +43,24 @@ def moment(ctx: ReadContext, as_of: date | None) -> Moment:
     return Moment.of(as_of, ctx.runtime.settings.tz)
 
 
+_UTC_TEXT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$")
+
+
+def localized(value: Any) -> Any:
+    """Every time answered carries the zone's offset (contract): read models keep UTC text, answers local."""
+    if isinstance(value, dict):
+        return {k: localized(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [localized(v) for v in value]
+    if isinstance(value, datetime):
+        return local_iso(value)
+    if isinstance(value, str) and _UTC_TEXT.match(value):
+        return local_iso(datetime.fromisoformat(value))
+    return value
+
+
 def stamp(body: dict[str, Any], m: Moment) -> dict[str, Any]:
+    body = localized(body)
     if m.historical:
         body["as_of"] = m.as_of
         body["historical"] = True

@@ -171,11 +171,17 @@ async def test_a_county_clerk_reads_the_dashboard(nats_server: EmbeddedNats, nc,
                 assert "暂无可计算的比率" in await page4.inner_text("#chart-rates")
                 await ctx4.close()
 
-                # a deputy is refused
+                # a deputy lands on their workbench, and a dashboard page refuses them
                 ctx3 = await browser.new_context()
                 ctx3.on("request", lambda req: hosts.add(urlparse(req.url).hostname or ""))
                 page3 = await ctx3.new_page()
                 await login(page3, system.base_url, deputy)
+
+                async def at_workbench() -> None:
+                    assert urlparse(page3.url).path.startswith("/work"), page3.url
+
+                await eventually(at_workbench)
+                await page3.goto(system.base_url + "/overdue")
 
                 async def refused() -> None:
                     try:

@@ -38,6 +38,8 @@ class PageAccess:
         except Unauthenticated:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={target}", status_code=303)
+        if p.role not in STAFF_ROLES and request.url.path == "/":
+            return RedirectResponse("/work/", status_code=303)  # a deputy or a unit works in the workbench
         if p.role not in STAFF_ROLES:
             return page(
                 request,
