@@ -2,7 +2,7 @@
 
 - ``/api/<service>/docs`` serves Swagger UI from the installed ``fastapi-offline`` package's files
   (no CDN), under ``/api/<service>/docs-static/`` so the gateway routes them to the service.
-- Every operation of the OpenAPI document lists 400/401/403/404/409/422 (and 503 for a read model
+- Every operation of the OpenAPI document lists 400/401/403/404/409/422/429 (and 503 for a read model
   still catching up) with the contract's error shape, unless it documents its own.
 """
 
@@ -43,6 +43,7 @@ ERRORS: dict[str, str] = {
     "404": "找不到，或无权查看",
     "409": "当前状态不允许此操作，或并发冲突（可安全重试）",
     "422": "输入有误，details.field 指出字段",
+    "429": "登录失败次数过多，账号临时锁定（details.retry_after 秒后再试）",
     "503": "读模型正在追赶或事件库暂不可用，稍后重试",
 }
 

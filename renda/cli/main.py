@@ -18,7 +18,7 @@ from renda.cli import seed as seed_cli
 
 app = typer.Typer(help="renda 人大工作平台命令行", no_args_is_help=True, pretty_exceptions_enable=False)
 err = Console(stderr=True)
-JURISDICTION_CODE_LENGTHS = (4, 6, 9)
+JURISDICTION_CODE_LENGTHS = (2, 4, 6, 9)  # province, city, county, township or street
 registry.register_cli(app)
 audit.register(app)
 init_cli.register(app)
@@ -80,7 +80,7 @@ def token(
         _fail(f"角色无效：{role}；可选 {', '.join(ROLES)}")
     code = jurisdiction.strip()
     if not (code.isascii() and code.isdigit() and len(code) in JURISDICTION_CODE_LENGTHS):
-        _fail("辖区代码无效：应为 4 位（市）、6 位（县区）或 9 位（乡镇街道）数字，不能为空。")
+        _fail("辖区代码无效：应为 2 位（省）、4 位（市）、6 位（县区）或 9 位（乡镇街道）数字，不能为空。")
     if role == "deputy" and not deputy_id:
         _fail("代表令牌需要 --deputy-id。")
     if role == "organizer" and not unit_id:

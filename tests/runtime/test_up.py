@@ -90,7 +90,9 @@ def test_up_serves_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> None:
     env = renda_env(tmp_path / "var", nats_port)
     with renda_up(env, http_port) as (proc, base):
         assert httpx.get(base + "/healthz").json()["status"] == "ok"
-        assert httpx.get(base + "/").status_code == 200
+        home = httpx.get(base + "/")  # the dashboard: without a session, to the login page
+        assert (home.status_code, home.headers["location"]) == (303, "/login?next=/")
+        assert "登录" in httpx.get(base + "/login").text
         assert httpx.get(base + "/api/deputies/docs").status_code == 200
         assert "renda_" in httpx.get(base + "/metrics").text or httpx.get(base + "/metrics").status_code == 200
         staff = token(env, "city_staff", "34")
