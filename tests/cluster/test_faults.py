@@ -362,20 +362,20 @@ async def test_a_state_read_from_a_lagging_replica_cannot_append_over_newer_even
     outcomes = Counter[str]()
     try:
         for n in range(5):
-            local.nats.pause(follower.name)
-            try:  # the writer reads and appends through the two running nodes (the guard refuses a
-                # state read before the follower of the last round caught up: read again, as a client does)
-                more = [CounterIncremented(counter_id=cid, by=1, note=f"w{n}")]
-                for attempt in range(50):
-                    fresh = await EventStore(far).load(COUNTER, cid, JURISDICTION)
-                    try:
-                        await EventStore(far).append(fresh, more, meta())
-                        break
-                    except ConcurrencyConflict:
-                        assert attempt < 49, "the writer never read the newest state from the running nodes"
-                        await asyncio.sleep(0.1)
-            finally:
-                local.nats.resume(follower.name)
+            more = [CounterIncremented(counter_id=cid, by=1, note=f"w{n}")]
+            for attempt in range(50):
+                # the writer reads with all three nodes up (a paused replica's Direct Gets time out), and
+                # reads again when the state it got was stale (the follower that had just resumed)
+                fresh = await EventStore(far).load(COUNTER, cid, JURISDICTION)
+                local.nats.pause(follower.name)
+                try:  # an append goes to the leader alone (no Direct Get), which the two running nodes have
+                    await EventStore(far).append(fresh, more, meta())
+                    break
+                except ConcurrencyConflict:
+                    assert attempt < 49, "the writer never read the newest state"
+                finally:
+                    local.nats.resume(follower.name)
+                await asyncio.sleep(0.1)
             reader = EventStore(near)  # nothing cached: it reads what the follower answers
             loaded = await reader.load(COUNTER, cid, JURISDICTION)
             try:
