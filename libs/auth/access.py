@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, and_, false, or_, true
 
@@ -145,7 +145,7 @@ def visible_where(
         prefix = prefix_for(p, under)
         if prefix is None:
             return false()
-        return jurisdiction.startswith(prefix, autoescape=True)
+        return cast(ColumnElement[bool], jurisdiction.startswith(prefix, autoescape=True))
     if p.role == "deputy":
         if deputy is None or not p.deputy_id:
             return false()

@@ -8,7 +8,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -159,11 +159,11 @@ async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         async with engine.connect() as conn:
             yield conn
         return
-    conn = _inline_of(engine).reader.connect()
+    plain = _inline_of(engine).reader.connect()
     try:
-        yield InlineTx(conn)  # type: ignore[misc]
+        yield cast(AsyncConnection, InlineTx(plain))  # the part of AsyncConnection a reader uses
     finally:
-        conn.close()
+        plain.close()
 
 
 @contextlib.asynccontextmanager

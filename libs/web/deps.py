@@ -111,7 +111,7 @@ async def current_principal(request: Request) -> Principal:
 AccessRule = Callable[..., Coroutine[Any, Any, Principal | None]]
 
 
-def allow(*roles: str) -> AccessRule:
+def allow(*roles: str) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
     """The caller must hold one of ``roles`` (jurisdiction is checked on the record itself)."""
 
     async def rule(request: Request) -> Principal:

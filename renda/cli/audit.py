@@ -287,7 +287,7 @@ def _checkpoint_databases(s: Settings, database_url: str | None) -> list[str]:
 
     if database_url:
         return [database_url]
-    return sorted({url for _name, url in _database_urls(s, tuple(registry.SERVICES))})
+    return sorted({url for _name, url in _database_urls(s, tuple(registry.available()))})
 
 
 async def _halted_rows(urls: list[str], name: str | None = None) -> list[tuple[str, dict[str, object]]]:

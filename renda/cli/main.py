@@ -95,8 +95,8 @@ def token(
         return
     p = Principal(
         subject=subject or f"operator:{role}",
-        role=role,
-        jurisdiction=code,  # type: ignore[arg-type]
+        role=role,  # type: ignore[arg-type]  # checked against ROLES above
+        jurisdiction=code,
         deputy_id=deputy_id,
         unit_id=unit_id,
     )
