@@ -33,11 +33,15 @@ class Col:
     width: int = 12
 
 
+def _field(path: Callable[[dict[str, Any]], dict[str, Any]], name: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda i: path(i)[name]
+
+
 def rate_cols(path: Callable[[dict[str, Any]], dict[str, Any]]) -> list[Col]:
     out = []
     for name in RATE_NAMES:
-        out.append(Col(RATE_ZH[name], lambda i, n=name: path(i)[n], "rate", 14))
-        out.append(Col(f"{RATE_ZH[name]}（分子/分母）", lambda i, n=name: path(i)[n], "fraction", 12))
+        out.append(Col(RATE_ZH[name], _field(path, name), "rate", 14))
+        out.append(Col(f"{RATE_ZH[name]}（分子/分母）", _field(path, name), "fraction", 12))
     return out
 
 
@@ -49,11 +53,11 @@ TOWNSHIPS = [
     Col("区划代码", lambda i: i["code"], width=12),
     Col("乡镇（街道）", lambda i: i["name"], width=18),
     Col("类型", lambda i: KIND_ZH.get(i["kind"], i["kind"]), width=8),
-    *[Col(f"{STATUS_ZH[s]}（件）", lambda i, s=s: i["suggestions"][s], "int", 10) for s in STATUS_ZH],
+    *[Col(f"{STATUS_ZH[s]}（件）", _field(lambda i: i["suggestions"], s), "int", 10) for s in STATUS_ZH],
     *rate_cols(lambda i: i["rates"]),
     Col("人代会（次）", lambda i: i.get("sessions_held"), "int", 10),
     *[
-        Col(f"主席团会议 {q}（次）", lambda i, q=q: i["presidium_meetings"][q], "int", 10)
+        Col(f"主席团会议 {q}（次）", _field(lambda i: i["presidium_meetings"], q), "int", 10)
         for q in ("Q1", "Q2", "Q3", "Q4")
     ],
     Col("活跃代表（名）", lambda i: i["deputies"]["active"], "int", 10),
@@ -109,7 +113,7 @@ def _text(value: Any, kind: str) -> str:
     if kind == "fraction":
         return f"{value['numerator']}/{value['denominator']}"
     if isinstance(value, datetime):
-        return local_iso(value)
+        return local_iso(value) or ""
     if isinstance(value, date):
         return value.isoformat()
     return str(value)

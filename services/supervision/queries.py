@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -73,7 +73,7 @@ async def read_version(conn: AsyncConnection) -> int:
 
 
 def rules_of(rt: ServiceRuntime) -> Rules:
-    rules = rt.extras.get("supervision_rules")
+    rules: Rules | None = rt.extras.get("supervision_rules")
     if rules is None:
         s = rt.settings
         rules = rt.extras["supervision_rules"] = Rules(
@@ -82,14 +82,14 @@ def rules_of(rt: ServiceRuntime) -> Rules:
             session_min_days=s.session_min_days,
             inactive_months=SupervisionSettings().inactive_months,
         )
-    return rules  # type: ignore[no-any-return]
+    return rules
 
 
 def cache_of(rt: ServiceRuntime) -> ViewCache:
-    cache = rt.extras.get("supervision_cache")
+    cache: ViewCache | None = rt.extras.get("supervision_cache")
     if cache is None:
         cache = rt.extras["supervision_cache"] = ViewCache()
-    return cache  # type: ignore[no-any-return]
+    return cache
 
 
 def scope(p: Principal, under: str | None) -> str | None:
@@ -125,9 +125,11 @@ async def townships(rt: ServiceRuntime, prefix: str, year: int, m: Moment, ref: 
             units_over = f.units_over if f.units_over is not None else view.unsatisfied_units(f, None, year, rules)
             return {"items": items, "counties": counties, "total": total, "units_over_limit": units_over}
 
-        return await cache_of(rt).get(
+        found = await cache_of(rt).get(
             conn, ("townships", prefix, year, m.as_of), m, compute, lambda: _next_change(conn, prefix, m, rules)
         )
+
+        return cast("dict[str, Any]", found)
 
 
 async def overdue(rt: ServiceRuntime, prefix: str, m: Moment, ref: Any) -> list[dict[str, Any]]:
@@ -141,9 +143,11 @@ async def overdue(rt: ServiceRuntime, prefix: str, m: Moment, ref: Any) -> list[
                 i["township_name"] = names.get(i["township"], i["township"])
             return items
 
-        return await cache_of(rt).get(
+        found = await cache_of(rt).get(
             conn, ("overdue", prefix, m.as_of), m, compute, lambda: _next_change(conn, prefix, m, rules)
         )
+
+        return cast("list[dict[str, Any]]", found)
 
 
 async def overdue_answer(rt: ServiceRuntime, prefix: str, m: Moment, ref: Any) -> dict[str, Any]:
@@ -154,9 +158,11 @@ async def overdue_answer(rt: ServiceRuntime, prefix: str, m: Moment, ref: Any) -
         async def compute() -> dict[str, Any]:
             return {"rows": await overdue(rt, prefix, m, ref)}
 
-        return await cache_of(rt).get(  # type: ignore[no-any-return]
+        found = await cache_of(rt).get(
             conn, ("overdue-answer", prefix, m.as_of), m, compute, lambda: _next_change(conn, prefix, m, rules)
         )
+
+        return cast("dict[str, Any]", found)
 
 
 async def units(rt: ServiceRuntime, prefix: str, year: int, m: Moment, ref: Any) -> list[dict[str, Any]]:
@@ -170,22 +176,25 @@ async def units(rt: ServiceRuntime, prefix: str, year: int, m: Moment, ref: Any)
                 i["jurisdiction_name"] = names.get(i["jurisdiction"] or "", i["jurisdiction"])
             return items
 
-        return await cache_of(rt).get(
+        found = await cache_of(rt).get(
             conn, ("units", prefix, year, m.as_of), m, compute, lambda: _next_change(conn, prefix, m, rules)
         )
+
+        return cast("list[dict[str, Any]]", found)
 
 
 async def trend(rt: ServiceRuntime, prefix: str, m: Moment) -> list[dict[str, Any]]:
     """Overdue items open at each of the last twelve month ends."""
     rules = rules_of(rt)
     async with rt.engine.connect() as conn:
-        return await cache_of(rt).get(  # type: ignore[no-any-return]
+        found = await cache_of(rt).get(
             conn,
             ("trend", prefix, m.as_of),
             m,
             lambda: overdue_trend(conn, prefix, m, rules.tz),
             lambda: _next_change(conn, prefix, m, rules),
         )
+        return cast("list[dict[str, Any]]", found)
 
 
 async def suggestion(rt: ServiceRuntime, p: Principal, sid: str, m: Moment, ref: Any) -> dict[str, Any] | None:

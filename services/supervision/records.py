@@ -23,7 +23,9 @@ from libs.figures.duty import ActivityRecord, AttendanceRecord, DeputyRecord, Su
 from libs.figures.rates import EvaluationRecord, PromiseRecord, ReplyRecord, RoundRecord
 from services.supervision import clock
 from services.supervision import tables as t
-from services.supervision.tables import from_date, from_text, utc_text
+from services.supervision.tables import from_date, from_text, row_date, utc_text
+
+__all__ = ["from_text"]  # also read by view.py
 
 OPEN = ("assigned", "rehandling")
 
@@ -172,9 +174,10 @@ async def rounds_at(
 
 async def suggestion_records(conn: AsyncConnection, prefix: str, m: Moment, facts: Facts, key: str) -> None:
     """The records of the rates, grouped by ``key`` ("jurisdiction" or "lead_unit_id")."""
+    row: Any
     for row in await rounds_at(conn, prefix, m):
         facts.rounds[row[key]].append(
-            RoundRecord(row["suggestion_id"], row["round"], from_text(row["due_at"]), from_text(row["replied_at"]))  # type: ignore[arg-type]
+            RoundRecord(row["suggestion_id"], row["round"], from_text(row["due_at"]), from_text(row["replied_at"]))
         )
     rp = t.replies.c
     for row in (await conn.execute(select(t.replies).where(under(rp.jurisdiction, prefix)))).mappings():
@@ -183,7 +186,7 @@ async def suggestion_records(conn: AsyncConnection, prefix: str, m: Moment, fact
                 row["suggestion_id"],
                 row["round"],
                 row["result"],
-                from_text(row["replied_at"]),  # type: ignore[arg-type]
+                from_text(row["replied_at"]),
                 tuple(row["consultation_modes"]),
             )
         )
@@ -192,14 +195,14 @@ async def suggestion_records(conn: AsyncConnection, prefix: str, m: Moment, fact
         facts.evaluations[row[key]].append(
             EvaluationRecord(
                 row["suggestion_id"], row["lead_unit_id"], row["satisfaction"], from_text(row["evaluated_at"])
-            )  # type: ignore[arg-type]
+            )
         )
     p = t.promises.c
     q = select(t.promises).where(under(p.jurisdiction, prefix), began(p.made_at, m), not_ended(p.superseded_at, m))
     for row in (await conn.execute(q)).mappings():
         kept = row["carried_out_on"] if row["carried_out_at"] is not None and row["carried_out_at"] <= m.text else None
         facts.promises[row[key]].append(
-            PromiseRecord(row["suggestion_id"], row["round"], from_date(row["promised_by"]), from_date(kept))  # type: ignore[arg-type]
+            PromiseRecord(row["suggestion_id"], row["round"], row_date(row["promised_by"]), from_date(kept))
         )
     j = t.justified.c
     q2 = select(j.suggestion_id).where(under(j.jurisdiction, prefix), began(j.justified_at, m))
@@ -239,8 +242,8 @@ async def meeting_records(conn: AsyncConnection, codes: list[str], year: int, m:
                 meeting_id=row["meeting_id"],
                 kind=row["kind"],
                 body=row["body"],
-                starts_at=from_text(row["starts_at"]),  # type: ignore[arg-type]
-                ends_at=from_text(row["ends_at"]),  # type: ignore[arg-type]
+                starts_at=from_text(row["starts_at"]),
+                ends_at=from_text(row["ends_at"]),
                 status=meeting_status(row, m),
                 group_id=row["group_id"],
             )

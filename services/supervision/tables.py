@@ -13,6 +13,7 @@ alike); dates are ISO dates.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import overload
 
 from sqlalchemy import JSON, Boolean, Column, Index, Integer, MetaData, String, Table, Text
 
@@ -25,8 +26,19 @@ def utc_text(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime(UTC_TEXT)
 
 
+@overload
+def from_text(value: str) -> datetime: ...
+@overload
+def from_text(value: None) -> None: ...
+@overload
+def from_text(value: str | None) -> datetime | None: ...
 def from_text(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
+
+
+def row_date(value: str | date) -> date:
+    """A date column that is never empty."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def from_date(value: str | date | None) -> date | None:

@@ -69,7 +69,7 @@ async def overdue(conn: AsyncConnection, prefix: str, m: Moment, tz: ZoneInfo) -
     items: list[tuple[datetime, str, str, int, str]] = []  # due, kind, id, round, unit
     for r in rounds:
         if r["replied_at"] is None and r["due_at"] < m.text and status.get(r["suggestion_id"]) in OPEN:
-            items.append((rc.from_text(r["due_at"]), "reply", r["suggestion_id"], r["round"], r["lead_unit_id"]))  # type: ignore[arg-type]
+            items.append((rc.from_text(r["due_at"]), "reply", r["suggestion_id"], r["round"], r["lead_unit_id"]))
     for r in promises:
         kept = r["carried_out_at"] is not None and r["carried_out_at"] <= m.text
         due = end_of(date.fromisoformat(r["promised_by"]), tz)
@@ -95,7 +95,8 @@ async def overdue(conn: AsyncConnection, prefix: str, m: Moment, tz: ZoneInfo) -
     q3 = q3.where(
         rc.under(ro.body, prefix), rc.began(ro.sent_at, m), rc.not_ended(ro.answered_at, m), ro.due_at < m.text
     )
-    for r in (await conn.execute(q3)).mappings():
+    for ro_row in (await conn.execute(q3)).mappings():
+        r = dict(ro_row)
         title = f"审议意见：{r['meeting_title'] or r['content'][:40]}"
         item = _overdue_item(
             r["review_opinion_id"],
@@ -105,7 +106,7 @@ async def overdue(conn: AsyncConnection, prefix: str, m: Moment, tz: ZoneInfo) -
             units,
             rc.from_text(r["due_at"]),
             "review_opinion",
-            m,  # type: ignore[arg-type]
+            m,
         )
         item["suggestion_id"] = None
         item["review_opinion_id"] = r["review_opinion_id"]

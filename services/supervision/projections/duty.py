@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
+from services.deputies.events import DeputyTerminated
 from services.supervision import tables as t
 from services.supervision.projections.rows import Rows
 from services.supervision.tables import utc_text
@@ -38,7 +39,7 @@ class DutyFacts(Projection):
     async def apply_many(self, envs: list[Envelope], tx: AsyncConnection) -> None:
         activities = Rows(t.activities)
         known = Rows(t.known)
-        ended = {e.deputy_id for env in envs if env.type == "DeputyTerminated" for e in (env.data,)}
+        ended: set[str] = {t_.deputy_id for env in envs if isinstance(t_ := env.data, DeputyTerminated)}
         await known.load(tx, "id", ended, t.known.c.kind == "deputy")
         for env in envs:
             e: Any = env.data

@@ -58,7 +58,7 @@ def when(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            return value
+            return str(value)
     if isinstance(value, datetime):
         return local(value).strftime(fmt)
     if isinstance(value, date):
