@@ -44,10 +44,24 @@ async def server(mode: str, ctx: Ctx, health: str) -> AsyncIterator[tuple[str, i
     log = (data / "server.log").open("wb")
     profile = os.environ.get("BENCH_PROFILE_DIR")  # profile the servers: cProfile output per mode
     env = {**os.environ, "BENCH_PROFILE_FILE": f"{profile}/{mode}.prof"} if profile else None
-    proc = subprocess.Popen([sys.executable,  # noqa: ASYNC220 - once, before measuring
-                             "-m", "bench.servers", mode, "--nats", ctx.url, "--port", str(port),
-                             "--data", str(data)], stdout=log, stderr=subprocess.STDOUT,
-                            cwd=Path(__file__).parent.parent, env=env)
+    proc = subprocess.Popen(  # noqa: ASYNC220 - once, before measuring
+        [
+            sys.executable,
+            "-m",
+            "bench.servers",
+            mode,
+            "--nats",
+            ctx.url,
+            "--port",
+            str(port),
+            "--data",
+            str(data),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=Path(__file__).parent.parent,
+        env=env,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=base) as c:
@@ -65,8 +79,9 @@ async def server(mode: str, ctx: Ctx, health: str) -> AsyncIterator[tuple[str, i
         log.close()
 
 
-async def drive(base: str, clients: int, n: int, make: Callable[[int], tuple[str, dict[str, Any]]],
-                headers: dict[str, str]) -> float:
+async def drive(
+    base: str, clients: int, n: int, make: Callable[[int], tuple[str, dict[str, Any]]], headers: dict[str, str]
+) -> float:
     """Requests per second of ``clients`` concurrent loops issuing ``n`` requests in all."""
     counter = iter(range(n))
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -95,7 +110,8 @@ async def seed_counties(ctx: Ctx) -> None:
         for code in COUNTIES:
             m = CommandMeta(meta.actor, "bench", f"seed-{code}", meta.now)
             await register_jurisdiction(
-                RegisterJurisdiction(code, f"基准县{code}", "county", CITY), OperatorContext(store, m))
+                RegisterJurisdiction(code, f"基准县{code}", "county", CITY), OperatorContext(store, m)
+            )
     finally:
         await nc.close()
 
@@ -103,8 +119,9 @@ async def seed_counties(ctx: Ctx) -> None:
 async def run(ctx: Ctx) -> list[Row]:
     await seed_counties(ctx)
     n = ctx.sizes.http
-    token = issue(Principal(subject="bench:staff", role="city_staff", jurisdiction=CITY), JWT_SECRET,
-                  timedelta(hours=2))
+    token = issue(
+        Principal(subject="bench:staff", role="city_staff", jurisdiction=CITY), JWT_SECRET, timedelta(hours=2)
+    )
     auth = {"Authorization": f"Bearer {token}"}
     next_code = iter(range(1, 40 * 999))
 
@@ -119,8 +136,10 @@ async def run(ctx: Ctx) -> list[Row]:
 
     figures: dict[tuple[str, int], float] = {}
     memory: dict[str, float] = {}
-    for mode, health, make, headers in (("thin", "/healthz", thin_body, {}),
-                                        ("ours", "/api/deputies/healthz", township, auth)):
+    for mode, health, make, headers in (
+        ("thin", "/healthz", thin_body, {}),
+        ("ours", "/api/deputies/healthz", township, auth),
+    ):
         async with server(mode, ctx, health) as (base, pid):
             await drive(base, 4, 40, make, headers)  # warm-up
             for clients in (1, 16):
@@ -130,9 +149,29 @@ async def run(ctx: Ctx) -> list[Row]:
                 memory = vm_status(pid)
     ctx.figures["service.memory"] = memory
     base = "thinnest FastAPI endpoint: one nc.request publish, own uvicorn process"
-    rows = [rate_row(f"HTTP POST jurisdictions, {c} client{'s' if c > 1 else ''}", figures[("ours", c)],
-                     figures[("thin", c)], goal, base, n=n) for c, goal in ((1, 0.50), (16, 0.40))]
+    rows = [
+        rate_row(
+            f"HTTP POST jurisdictions, {c} client{'s' if c > 1 else ''}",
+            figures[("ours", c)],
+            figures[("thin", c)],
+            goal,
+            base,
+            n=n,
+        )
+        for c, goal in ((1, 0.50), (16, 0.40))
+    ]
     if memory:
-        rows.append(Row("memory: service process after HTTP load (VmHWM)", memory["VmHWM"], None, "MB",
-                        "<= 300 MB", None, memory["VmHWM"] <= 300, "", f"VmRSS now {memory['VmRSS']:.0f} MB"))
+        rows.append(
+            Row(
+                "memory: service process after HTTP load (VmHWM)",
+                memory["VmHWM"],
+                None,
+                "MB",
+                "<= 300 MB",
+                None,
+                memory["VmHWM"] <= 300,
+                "",
+                f"VmRSS now {memory['VmRSS']:.0f} MB",
+            )
+        )
     return rows
