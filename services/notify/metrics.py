@@ -6,7 +6,7 @@ from prometheus_client import Counter, Gauge
 
 DELIVERIES = Counter(
     "renda_notify_deliveries_total",
-    "Notification deliveries by outcome (sent, failed, retried)",
+    "Notification deliveries by outcome (sent, failed, retried, dropped: no address on file)",
     ["channel", "outcome"],
 )
 BACKLOG = Gauge("renda_notify_outbox", "Outbox rows not sent, by state (pending, failed)", ["state"])

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.db.engine import writing
@@ -37,6 +37,7 @@ from services.notify.tables import create_ledger, deputies, outbox, units
 log = structlog.get_logger("notify.sender")
 SMS_CONCURRENCY = 8
 UNRESOLVED_FOR = 120.0  # seconds a delivery waits for its recipient's record (read from another stream)
+NO_ADDRESS_AFTER = 5.0  # seconds before one whose recipient is known without an address is removed
 SMTP_CONNECTIONS = 4  # mails go out over this many connections at once
 MARK_EVERY = 10  # sent mails recorded together (a crash may resend at most these, same Message-ID)
 
@@ -142,9 +143,13 @@ class Sender:
     async def resolve(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Rows whose recipient was not known when planned: look the address up now.
 
-        Known with an address: sent as usual. Known without one: failed (nothing on file). Not
-        known yet: back to the queue for a second, without counting an attempt, for
-        ``UNRESOLVED_FOR`` seconds, then failed.
+        The notice was planned before its recipient's record (another stream, read concurrently, by
+        this instance or another) was committed. Known with an address: sent as usual. Known without
+        one for the channel: the delivery is removed, as if planned after the record (a recipient
+        without a phone on file gets no SMS: no row, as ``NotifyConsumer`` plans it); it waits
+        ``NO_ADDRESS_AFTER`` seconds first, for a contact change in a batch still in flight. Not known
+        yet: back to the queue for a second, without counting an attempt, for ``UNRESOLVED_FOR``
+        seconds, then failed ("recipient unknown").
         """
         ready = [r for r in rows if r["address"]]
         now = datetime.now(UTC)
@@ -165,9 +170,11 @@ class Sender:
                 ready.append(r)
                 async with writing(self.engine) as tx:
                     await tx.execute(update(outbox).where(outbox.c.id == r["id"]).values(address=address))
-            elif row is not None or now - created > timedelta(seconds=UNRESOLVED_FOR):
+            elif row is not None and now - created > timedelta(seconds=NO_ADDRESS_AFTER):
+                await self.drop(r)
+            elif row is None and now - created > timedelta(seconds=UNRESOLVED_FOR):
                 r["attempts"] = self.ns.notify_max_attempts - 1  # final: nothing to retry
-                await self.failed([r], "no address on file" if row is not None else "recipient unknown")
+                await self.failed([r], "recipient unknown")
             else:
                 async with writing(self.engine) as tx:
                     await tx.execute(
@@ -176,6 +183,14 @@ class Sender:
                         .values(next_attempt_at=now + timedelta(seconds=1), lease_owner=None, lease_until=None)
                     )
         return ready
+
+    async def drop(self, r: dict[str, Any]) -> None:
+        """Remove an unresolved delivery whose recipient has nothing on file for its channel."""
+        c = outbox.c
+        async with writing(self.engine) as tx:
+            await tx.execute(delete(outbox).where(c.id == r["id"], c.state == "pending", c.address == ""))
+        DELIVERIES.labels(r["channel"], "dropped").inc()
+        log.info("notify.delivery_dropped", channel=r["channel"], recipient=r["recipient"], reason="no address on file")
 
     async def sent(self, rows: list[dict[str, Any]]) -> None:
         now = datetime.now(UTC)
