@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from functools import partial
 
 from nats.aio.client import Client as NATS
 
 from libs.auth.passwords import check_strength, hash_password
+from libs.events.event import Event
 from renda.seed.places import County
-from renda.seed.plan import OPERATOR, Plan
+from renda.seed.plan import OPERATOR, Plan, States
 from services.deputies.domain import directory
 
 
@@ -37,7 +39,7 @@ def plan_accounts(plan: Plan, county: County) -> list[tuple[str, str, str]]:
         ("demo-unit", directory.Grant("organizer", town.code, unit_id=unit_id), unit_name),
     ]
     t = plan.at(plan.start + timedelta(days=6), 8)
-    out = []
+    out: list[tuple[str, str, str]] = []
     for k, (username, grant, shown) in enumerate(accounts):
         plan.add(
             t + timedelta(minutes=k),
@@ -45,10 +47,14 @@ def plan_accounts(plan: Plan, county: County) -> list[tuple[str, str, str]]:
             username,
             grant.jurisdiction,
             OPERATOR,
-            lambda s, w, g=grant, n=shown: directory.decide_create(s, grant=g, display_name=n),
+            partial(_create, grant=grant, display_name=shown),
         )
         out.append((username, grant.role, shown))
     return out
+
+
+def _create(s: directory.User, w: States, *, grant: directory.Grant, display_name: str) -> list[Event]:
+    return directory.decide_create(s, grant=grant, display_name=display_name)
 
 
 async def set_passwords(nc: NATS, seed: int, usernames: list[str]) -> None:

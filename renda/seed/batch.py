@@ -127,7 +127,7 @@ class Producer:
             prev = env.hash
             state = agg.evolve(state, event)
         if signer is not None:
-            envelopes.signed(sealed[-1], signer.sign(prev))  # type: ignore[attr-defined]
+            envelopes.signed(sealed[-1], signer.sign(prev))
         first = key not in seen
         seen.add(key)
         for k, env in enumerate(sealed):

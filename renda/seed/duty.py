@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import itertools
 from datetime import date, timedelta
+from functools import partial
 
+from libs.events.event import Event
 from renda.seed import vocab
 from renda.seed.places import County
-from renda.seed.plan import Plan, deputy_actor
+from renda.seed.plan import Plan, States, deputy_actor
 from services.deputies.domain import deputy as dp
+from services.deputies.events import ActivityKind, ReportMode
 
-KINDS = (
+KINDS: tuple[tuple[ActivityKind, float], ...] = (
     ("constituent_visit", 0.55),
     ("reception", 0.15),
     ("mediation", 0.06),
@@ -55,14 +58,14 @@ def plan_duty(plan: Plan, county: County) -> None:
                                 p.id,
                                 plan.id("activity", p.id, year, k),
                                 kind,
-                                day,  # type: ignore[arg-type]
+                                day,
                                 vocab.ACTIVITY_SUMMARIES[kind],
                                 people_count=people,
                             ),
                         )
                 report_day = plan.random_day(date(year, 11, 1), date(year, 12, 20))
                 if p.active(report_day):
-                    mode = "meeting" if rng.random() < 0.36 else "written"
+                    mode: ReportMode = "meeting" if rng.random() < 0.36 else "written"
                     _record(
                         plan,
                         place.code,
@@ -76,7 +79,7 @@ def plan_duty(plan: Plan, county: County) -> None:
                             people_count=rng.randint(20, 60) if mode == "meeting" else 0,
                             report_mode=mode,
                         ),
-                    )  # type: ignore[arg-type]
+                    )
 
 
 def _record(plan: Plan, where: str, deputy_id: str, c: dp.RecordDutyActivity) -> None:
@@ -89,5 +92,9 @@ def _record(plan: Plan, where: str, deputy_id: str, c: dp.RecordDutyActivity) ->
         deputy_id,
         where,
         deputy_actor(deputy_id),
-        lambda s, w, c=c, d=today: dp.decide_record_activity(s, c, today=d),
+        partial(_record_activity, c=c, today=today),
     )
+
+
+def _record_activity(s: dp.Deputy, w: States, *, c: dp.RecordDutyActivity, today: date) -> list[Event]:
+    return dp.decide_record_activity(s, c, today=today)

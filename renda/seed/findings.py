@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from renda.seed.handling import S, finding_case, handle
 from renda.seed.places import County, Place
 from renda.seed.plan import Plan
-from renda.seed.suggestions import S, finding_case, handle
 from services.meetings.events import InspectionFindingRecorded
 from services.suggestions import reactions
 from services.suggestions.domain import rules

@@ -1,5 +1,5 @@
 """Meetings of a county's townships and streets: congress sessions, presidium meetings, group
-activities, inspections with review opinions, and the county's joint inspections (县乡联动).
+activities, inspections with review opinions (the county's joint inspections: ``joint.py``).
 
 Sessions: two a year (the ``weak`` township one); presidium meetings: one each quarter (``missing``
 skips the third, ``gap`` leaves four months between its first two); each group meets two to four
@@ -8,18 +8,20 @@ times a year; streets hold no session and no presidium meeting.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
+from libs.events.event import Event
 from renda.seed import vocab
 from renda.seed.people import Person
 from renda.seed.places import County, Place
-from renda.seed.plan import Plan, States, county_staff, staff, system, unit_actor
-from services.meetings.domain import joint_inspection as ji
+from renda.seed.plan import Plan, States, staff, system, unit_actor
 from services.meetings.domain import meeting as mt
 from services.meetings.domain import review_opinion as ro
+from services.meetings.domain.meeting_commands import HoldVote, RecordAttendance, RecordSpeech, ScheduleMeeting
 from services.meetings.domain.quorum import needed_for_quorum
+from services.meetings.events import MeetingKind
 
 SUBMIT_AT_SESSION = 0.35  # share of a township's suggestions submitted at its sessions
 
@@ -46,7 +48,7 @@ def _day(plan: Plan, year: int, month: int, lo: int = 1, hi: int = 28) -> date:
 def _meeting(
     plan: Plan,
     place: Place,
-    c: mt.ScheduleMeeting,
+    c: ScheduleMeeting,
     members: list[Person] | None,
     *,
     votes: int = 0,
@@ -76,7 +78,7 @@ def _meeting(
         on_leave = tuple(rest[: (len(rest) + 1) // 2])
         absent = tuple(rest[(len(rest) + 1) // 2 :])
         current = member_ids if member_ids is not None else frozenset(invitees)
-        att = mt.RecordAttendance(present, on_leave, absent)
+        att = RecordAttendance(present, on_leave, absent)
         plan.add(
             c.starts_at - timedelta(minutes=10),
             mt.MEETING,
@@ -88,30 +90,30 @@ def _meeting(
     else:
         present = ()
     t = c.starts_at
-    plan.add(t, mt.MEETING, mid, place.code, actor, lambda s, w, t=t: mt.decide_convene(s, members=member_ids, now=t))
+    plan.add(t, mt.MEETING, mid, place.code, actor, partial(_convene, members=member_ids, now=t))
     for k in range(speeches):
         if not present:
             break
-        sp = mt.RecordSpeech(rng.choice(present), "就议题发表意见，建议加快推进民生实事项目。", agenda_index=0)
+        sp = RecordSpeech(rng.choice(present), "就议题发表意见，建议加快推进民生实事项目。", agenda_index=0)
         plan.add(
             t + timedelta(minutes=20 + 7 * k),
             mt.MEETING,
             mid,
             place.code,
             actor,
-            lambda s, w, sp=sp: mt.decide_speech(s, sp),
+            partial(_speech, c=sp),
         )
     for k in range(min(votes, len(c.agenda))):
         no, abstain = rng.randint(0, 2), rng.randint(0, 2)
         yes = max(0, len(present) - no - abstain - rng.randint(0, 1))
-        v = mt.HoldVote(k, yes, no, abstain)
+        v = HoldVote(k, yes, no, abstain)
         plan.add(
             t + timedelta(minutes=90 + 10 * k),
             mt.MEETING,
             mid,
             place.code,
             actor,
-            lambda s, w, v=v: mt.decide_vote(s, v),
+            partial(_vote, c=v),
         )
     end = c.ends_at
     plan.add(
@@ -120,8 +122,28 @@ def _meeting(
         mid,
         place.code,
         actor,
-        lambda s, w, end=end: mt.decide_adjourn(s, notes="会议按议程进行。", now=end),
+        partial(_adjourn, notes="会议按议程进行。", now=end),
     )
+
+
+def _schedule(s: mt.Meeting, w: States, *, c: ScheduleMeeting, is_street: bool) -> list[Event]:
+    return mt.decide_schedule(s, c, is_street=is_street)
+
+
+def _convene(s: mt.Meeting, w: States, *, members: frozenset[str] | None, now: datetime) -> list[Event]:
+    return mt.decide_convene(s, members=members, now=now)
+
+
+def _speech(s: mt.Meeting, w: States, *, c: RecordSpeech) -> list[Event]:
+    return mt.decide_speech(s, c)
+
+
+def _vote(s: mt.Meeting, w: States, *, c: HoldVote) -> list[Event]:
+    return mt.decide_vote(s, c)
+
+
+def _adjourn(s: mt.Meeting, w: States, *, notes: str, now: datetime) -> list[Event]:
+    return mt.decide_adjourn(s, notes=notes, now=now)
 
 
 def _sessions(plan: Plan, place: Place, year: int) -> list[tuple[str, date]]:
@@ -132,7 +154,7 @@ def _sessions(plan: Plan, place: Place, year: int) -> list[tuple[str, date]]:
         mid = plan.id("session", place.code, year, k)
         members = place.congress(day)
         two_days = plan.rng.random() < 0.3
-        c = mt.ScheduleMeeting(
+        c = ScheduleMeeting(
             mid,
             "congress_session",
             place.code,
@@ -174,7 +196,7 @@ def _presidium_meetings(plan: Plan, place: Place, year: int) -> None:
     for k, day in enumerate(days):
         members = [p for p in place.presidium if p.current(day)]
         agenda = (vocab.PRESIDIUM_AGENDA[k % 4], vocab.PRESIDIUM_AGENDA[(k + 1) % 4])
-        c = mt.ScheduleMeeting(
+        c = ScheduleMeeting(
             plan.id("presidium", place.code, year, k),
             "presidium_meeting",
             place.code,
@@ -198,7 +220,7 @@ def _group_activities(plan: Plan, place: Place, year: int) -> None:
             if day < plan.start + timedelta(days=10):
                 continue
             members = g.on(day)
-            c = mt.ScheduleMeeting(
+            c = ScheduleMeeting(
                 plan.id("group-activity", g.id, year, k),
                 "group_activity",
                 place.code,
@@ -219,10 +241,10 @@ def _inspections(plan: Plan, place: Place, year: int) -> None:
     for k, month in enumerate((4, 10)):
         day = _day(plan, year, month)
         title, _law = rng.choice(vocab.INSPECTIONS)
-        kind = "inspection" if k == 0 or rng.random() < 0.5 else "special_report_hearing"
+        kind: MeetingKind = "inspection" if k == 0 or rng.random() < 0.5 else "special_report_hearing"
         mid = plan.id("inspection", place.code, year, k)
         invited = [p for p in place.presidium if p.current(day)]
-        c = mt.ScheduleMeeting(
+        c = ScheduleMeeting(
             mid,
             kind,
             place.code,
@@ -263,7 +285,7 @@ def _review_opinion(plan: Plan, where: str, meeting_id: str, unit_id: str, held:
             rid,
             where,
             system("meetings-watcher"),
-            lambda s, w, at=at: ro.decide_overdue(s, now=at),
+            partial(_opinion_overdue, now=at),
         )
     if answered is not None:
         plan.add(
@@ -272,108 +294,13 @@ def _review_opinion(plan: Plan, where: str, meeting_id: str, unit_id: str, held:
             rid,
             where,
             unit_actor(unit_id),
-            lambda s, w, at=answered: ro.decide_answer(s, content="已按审议意见逐条整改，整改情况报告如下。", now=at),
+            partial(_answer_opinion, now=answered),
         )
 
 
-# -- joint inspections (县乡联动) ----------------------------------------------------------------------
-Finding = Callable[
-    ..., None
-]  # (plan, place, finding_id, unit_id, description, deputy_ids, at, *, joint_inspection_id, meeting_id)
+def _opinion_overdue(s: ro.ReviewOpinion, w: States, *, now: datetime) -> list[Event]:
+    return ro.decide_overdue(s, now=now)
 
 
-def plan_joint_inspections(plan: Plan, county: County, on_finding: Finding) -> None:
-    """One a year: the county sets the theme and window; three townships and a street inspect."""
-    rng = plan.rng
-    towns = [p for p in county.places if p.kind == "township"]
-    streets = [p for p in county.places if p.kind == "street"]
-    for year in plan.years():
-        theme, law = vocab.JOINT_THEMES[(year + int(county.code)) % len(vocab.JOINT_THEMES)]
-        start = _day(plan, year, 6, 1, 10)
-        end = start + timedelta(days=20)
-        chosen = rng.sample(towns, min(3, len(towns))) + streets[:1]
-        jid = plan.id("joint", county.code, year)
-        meeting_ids = {p.code: plan.id("joint-meeting", jid, p.code) for p in chosen}
-        c = ji.LaunchJointInspection(
-            jid,
-            county.code,
-            theme,
-            start,
-            end,
-            "各乡镇（街道）对照检查要点开展自查和实地检查。",
-            vocab.JOINT_STEPS,
-            tuple(meeting_ids),
-            law=law,
-        )
-        launched_at = plan.office_time(start - timedelta(days=12))
-        actor = county_staff(county.code)
-        if not plan.add(
-            launched_at,
-            ji.JOINT_INSPECTION,
-            jid,
-            county.code,
-            actor,
-            lambda s, w, c=c, m=meeting_ids: ji.decide_launch(s, c, meeting_ids=m),
-        ):
-            continue
-        [launched] = ji.decide_launch(ji.initial(jid), c, meeting_ids=meeting_ids)
-        for k, link in enumerate(launched.inspections):  # type: ignore[attr-defined]
-            place = next(p for p in chosen if p.code == link.township)
-            schedule = ji.township_inspection(launched, link, tz=plan.tz)  # type: ignore[arg-type]
-            street = place.kind == "street"
-            at = launched_at + timedelta(seconds=k + 1)
-            plan.add(
-                at,
-                mt.MEETING,
-                link.meeting_id,
-                place.code,
-                actor,
-                lambda s, w, c=schedule, st=street: mt.decide_schedule(s, c, is_street=st),
-            )
-            convened = plan.at(start, 9)
-            plan.add(
-                convened,
-                mt.MEETING,
-                link.meeting_id,
-                place.code,
-                staff(place.code),
-                lambda s, w, t=convened: mt.decide_convene(s, members=None, now=t),
-            )
-            for f in range(rng.randint(1, 2)):
-                _finding(plan, county, place, jid, link.meeting_id, start, end, f, on_finding)
-            closed = datetime.combine(end, time(17), plan.tz)
-            plan.add(
-                closed,
-                mt.MEETING,
-                link.meeting_id,
-                place.code,
-                staff(place.code),
-                lambda s, w, t=closed: mt.decide_adjourn(s, notes="联动检查结束，问题清单报县人大常委会。", now=t),
-            )
-
-
-def _finding(
-    plan: Plan, county: County, place: Place, jid: str, meeting_id: str, start: date, end: date, k: int, on: Finding
-) -> None:
-    rng = plan.rng
-    day = plan.random_day(start + timedelta(days=2), end - timedelta(days=1))
-    at = plan.office_time(day)
-    units = place.units or county.units
-    unit_id = rng.choice(units)[0] if rng.random() < 0.85 else None
-    deputies = [p for p in place.deputies if p.active(day)]
-    raised = tuple(p.id for p in rng.sample(deputies, min(len(deputies), rng.randint(1, 2))))
-    description = rng.choice(vocab.FINDINGS)
-    finding_id = plan.id("finding", jid, place.code, k)
-    rf = ji.RecordFinding(place.code, description, unit_id, raised)
-    if (
-        plan.add(
-            at,
-            ji.JOINT_INSPECTION,
-            jid,
-            county.code,
-            staff(place.code),
-            lambda s, w, c=rf, f=finding_id, t=at: ji.decide_record_finding(s, c, finding_id=f, now=t),
-        )
-        and unit_id
-    ):
-        on(plan, place, finding_id, unit_id, description, raised, at, joint_inspection_id=jid, meeting_id=meeting_id)
+def _answer_opinion(s: ro.ReviewOpinion, w: States, *, now: datetime) -> list[Event]:
+    return ro.decide_answer(s, content="已按审议意见逐条整改，整改情况报告如下。", now=now)

@@ -14,6 +14,8 @@ from datetime import date
 
 from faker import Faker
 
+from services.deputies.events import Gender, Level
+
 PHONE_PREFIX = "17000"
 
 
@@ -21,10 +23,10 @@ PHONE_PREFIX = "17000"
 class Person:
     id: str
     name: str
-    gender: str  # "male" | "female"
+    gender: Gender
     phone: str
     sector: str = ""
-    level: str = "township"  # township | county | city
+    level: Level = "township"  # township | county | city (a congress of the tree)
     congress: str = ""
     place: str = ""  # the township or street where grouped
     elected_on: date | None = None

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from libs.events.aggregate import AggregateType
@@ -23,6 +23,10 @@ from libs.events.envelope import Actor
 from libs.events.event import Event
 from renda.seed.people import Names
 from renda.seed.scales import END, Scale
+
+if TYPE_CHECKING:
+    from libs.config.durations import CalendarDuration
+    from services.suggestions.domain.rules import SuggestionPolicy
 
 SEED_NS = uuid.UUID("9a1f3c6e-5b2d-4e8f-a7c0-3d1e2f4b5a69")
 _SEED_NS_BYTES = SEED_NS.bytes
@@ -77,6 +81,11 @@ def system(name: str) -> Actor:
 
 class Plan:
     """Steps of one county, from ``start`` to the end of ``END`` (later steps are never planned)."""
+
+    # set by ``run.plan_county`` before anything is planned
+    policy: SuggestionPolicy  # the suggestions service's deadlines (from the settings)
+    review_deadline: CalendarDuration  # a review opinion's answer deadline
+    county_units: list[tuple[str, str]]  # the county departments (unit id, name)
 
     def __init__(self, seed: int, county: str, scale: Scale, tz: ZoneInfo) -> None:
         self.seed = seed

@@ -22,7 +22,7 @@ from libs.events import jetstream as jsapi
 from libs.events.errors import StreamMissing
 from libs.events.streams import ensure_streams
 from libs.events.subjects import stream_name
-from renda.seed import accounts, duty, findings, meetings, places, suggestions
+from renda.seed import accounts, deputies, duty, findings, joint, meetings, places, suggestions
 from renda.seed.batch import Producer, write_batched
 from renda.seed.parallel import write_parallel
 from renda.seed.plan import Plan
@@ -112,15 +112,15 @@ def plan_county(
 ) -> tuple[Plan, places.County, list[Any]]:
     """Every step of one county, in time order (pure: no I/O)."""
     plan = Plan(seed, code, scale, settings.tz)
-    plan.policy = SuggestionPolicy.from_settings(settings)  # type: ignore[attr-defined]
-    plan.review_deadline = CalendarDuration.parse(settings.review_opinion_deadline)  # type: ignore[attr-defined]
+    plan.policy = SuggestionPolicy.from_settings(settings)
+    plan.review_deadline = CalendarDuration.parse(settings.review_opinion_deadline)
     county = places.build_county(plan, index)
-    plan.county_units = county.units  # type: ignore[attr-defined]
+    plan.county_units = county.units
     places.plan_tree(plan, county, with_city=index == 0)
     made = accounts.plan_accounts(plan, county) if scale.users and index == 0 else []
-    places.plan_deputies(plan, county)
+    deputies.plan_deputies(plan, county)
     sessions = meetings.plan_meetings(plan, county)
-    meetings.plan_joint_inspections(plan, county, partial(findings.suggestion_from_finding, county=county))
+    joint.plan_joint_inspections(plan, county, partial(findings.suggestion_from_finding, county=county))
     suggestions.plan_suggestions(plan, county, sessions)
     duty.plan_duty(plan, county)
     return plan, county, made

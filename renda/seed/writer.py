@@ -56,8 +56,7 @@ class Writer:
         """One ``EventStore`` per context, each with that context's signer (as its service has)."""
         signers = signers or {}
         self.stores = {
-            c: EventStore(nc, snapshots=False, **({"signer": signers[c]} if c in signers else {}))  # type: ignore[arg-type]
-            for c in CONTEXTS
+            c: EventStore(nc, snapshots=False, **({"signer": signers[c]} if c in signers else {})) for c in CONTEXTS
         }
         self.seed = seed
         self.lanes = lanes
