@@ -33,11 +33,11 @@ class Col:
     width: int = 12
 
 
-def _field(path: Callable[[dict[str, Any]], dict[str, Any]], name: str) -> Callable[[dict[str, Any]], Any]:
-    return lambda i: path(i)[name]
+def _field(path: Callable[[dict[str, Any]], dict[str, Any] | None], name: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda i: (path(i) or {}).get(name)  # a county's rollup row has no presidium quarters
 
 
-def rate_cols(path: Callable[[dict[str, Any]], dict[str, Any]]) -> list[Col]:
+def rate_cols(path: Callable[[dict[str, Any]], dict[str, Any] | None]) -> list[Col]:
     out = []
     for name in RATE_NAMES:
         out.append(Col(RATE_ZH[name], _field(path, name), "rate", 14))
@@ -53,15 +53,15 @@ TOWNSHIPS = [
     Col("区划代码", lambda i: i["code"], width=12),
     Col("乡镇（街道）", lambda i: i["name"], width=18),
     Col("类型", lambda i: KIND_ZH.get(i["kind"], i["kind"]), width=8),
-    *[Col(f"{STATUS_ZH[s]}（件）", _field(lambda i: i["suggestions"], s), "int", 10) for s in STATUS_ZH],
-    *rate_cols(lambda i: i["rates"]),
+    *[Col(f"{STATUS_ZH[s]}（件）", _field(lambda i: i.get("suggestions"), s), "int", 10) for s in STATUS_ZH],
+    *rate_cols(lambda i: i.get("rates")),
     Col("人代会（次）", lambda i: i.get("sessions_held"), "int", 10),
     *[
-        Col(f"主席团会议 {q}（次）", _field(lambda i: i["presidium_meetings"], q), "int", 10)
+        Col(f"主席团会议 {q}（次）", _field(lambda i: i.get("presidium_meetings"), q), "int", 10)
         for q in ("Q1", "Q2", "Q3", "Q4")
     ],
-    Col("活跃代表（名）", lambda i: i["deputies"]["active"], "int", 10),
-    Col("不活跃代表（名）", lambda i: i["deputies"]["inactive"], "int", 10),
+    Col("活跃代表（名）", _field(lambda i: i.get("deputies"), "active"), "int", 10),
+    Col("不活跃代表（名）", _field(lambda i: i.get("deputies"), "inactive"), "int", 10),
     Col("问题", flags_text, width=60),
 ]
 OVERDUE = [

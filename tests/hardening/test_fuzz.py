@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 
 from tests.support.up import ROOT, Up, running_up
 
-EXAMPLES = 15
+EXAMPLES = 25
 SAMPLE = ROOT / "deploy" / "samples" / "jurisdictions-340400.csv"
 SERVICES = ("deputies", "suggestions", "meetings", "notify", "supervision")
 
