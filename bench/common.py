@@ -46,16 +46,18 @@ class Row:
         return asdict(self)
 
 
-def rate_row(name: str, ours: float, raw: float, min_ratio: float | None, baseline: str, notes: str = "",
-             **extra: Any) -> Row:
+def rate_row(
+    name: str, ours: float, raw: float, min_ratio: float | None, baseline: str, notes: str = "", **extra: Any
+) -> Row:
     ratio = ours / raw if raw else None
     goal = f">= {min_ratio:.0%} of baseline" if min_ratio is not None else "report"
     passed = None if min_ratio is None or ratio is None else ratio >= min_ratio
     return Row(name, ours, raw, "ops/s", goal, ratio, passed, baseline, notes, extra)
 
 
-def latency_row(name: str, ours: float, raw: float, max_ratio: float | None, baseline: str, notes: str = "",
-                **extra: Any) -> Row:
+def latency_row(
+    name: str, ours: float, raw: float, max_ratio: float | None, baseline: str, notes: str = "", **extra: Any
+) -> Row:
     ratio = ours / raw if raw else None
     goal = f"<= {max_ratio:g}x baseline" if max_ratio is not None else "report"
     passed = None if max_ratio is None or ratio is None else ratio <= max_ratio
@@ -102,6 +104,7 @@ class Timer:
 
 # -- NATS -------------------------------------------------------------------------------------------
 
+
 @contextlib.contextmanager
 def fresh_nats(folder: Path, *, sync_always: bool = True) -> Iterator[EmbeddedNats]:
     """A fresh server from the wheel, free port, its own store; ``sync_always=False`` drops the fsync line."""
@@ -136,6 +139,7 @@ async def create_stream(nc: NATS, context: str) -> str:
 
 
 # -- the bench aggregate: a counter ---------------------------------------------------------------
+
 
 class BenchIncremented(Event):
     counter_id: str
@@ -177,20 +181,31 @@ def jurisdiction_of(i: int) -> str:
 
 
 def meta() -> CommandMeta:
-    return CommandMeta(actor=ACTOR, correlation_id=str(uuid.uuid4()), command_id=str(uuid.uuid4()),
-                       now=datetime.now(UTC))
+    return CommandMeta(
+        actor=ACTOR, correlation_id=str(uuid.uuid4()), command_id=str(uuid.uuid4()), now=datetime.now(UTC)
+    )
 
 
-def counter_envelopes(counter_id: str, jurisdiction: str, n: int, start: int = 1, prev: str = "",
-                      note: str = NOTE) -> list[bytes]:
+def counter_envelopes(
+    counter_id: str, jurisdiction: str, n: int, start: int = 1, prev: str = "", note: str = NOTE
+) -> list[bytes]:
     """``n`` sealed, hash-chained envelopes of one counter, encoded as stored."""
     out = []
     now = datetime.now(UTC)
     for seq in range(start, start + n):
-        env = seal(id=str(uuid.uuid4()), event=BenchIncremented(counter_id=counter_id, by=1, note=note),
-                   aggregate_type=COUNTER.name, aggregate_id=counter_id, sequence=seq, jurisdiction=jurisdiction,
-                   occurred_at=now, actor=ACTOR, correlation_id="seed", causation_id=str(uuid.uuid4()),
-                   prev_hash=prev)
+        env = seal(
+            id=str(uuid.uuid4()),
+            event=BenchIncremented(counter_id=counter_id, by=1, note=note),
+            aggregate_type=COUNTER.name,
+            aggregate_id=counter_id,
+            sequence=seq,
+            jurisdiction=jurisdiction,
+            occurred_at=now,
+            actor=ACTOR,
+            correlation_id="seed",
+            causation_id=str(uuid.uuid4()),
+            prev_hash=prev,
+        )
         prev = env.hash
         out.append(encode(env))
     return out

@@ -66,10 +66,35 @@ async def run(ctx: Ctx) -> list[Row]:
     default_seq = await sync_default(ctx, s.append_seq // 2, 1)
     default_pipe = await sync_default(ctx, s.append_pipe // 2, 64)
     return [
-        Row("decision: 3-event command as atomic batch (vs 1 message)", batch, single, "ops/s", "report",
-            batch / single, None, "one message carrying the 3 events", "commands/s, sequential"),
-        Row("decision: raw publish, sync always (vs default), sequential", always_seq, default_seq, "ops/s",
-            "report", always_seq / default_seq, None, "same, default sync_interval (2 min)"),
-        Row("decision: raw publish, sync always (vs default), 64 in flight", always_pipe, default_pipe, "ops/s",
-            "report", always_pipe / default_pipe, None, "same, default sync_interval (2 min)"),
+        Row(
+            "decision: 3-event command as atomic batch (vs 1 message)",
+            batch,
+            single,
+            "ops/s",
+            "report",
+            batch / single,
+            None,
+            "one message carrying the 3 events",
+            "commands/s, sequential",
+        ),
+        Row(
+            "decision: raw publish, sync always (vs default), sequential",
+            always_seq,
+            default_seq,
+            "ops/s",
+            "report",
+            always_seq / default_seq,
+            None,
+            "same, default sync_interval (2 min)",
+        ),
+        Row(
+            "decision: raw publish, sync always (vs default), 64 in flight",
+            always_pipe,
+            default_pipe,
+            "ops/s",
+            "report",
+            always_pipe / default_pipe,
+            None,
+            "same, default sync_interval (2 min)",
+        ),
     ]

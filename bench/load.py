@@ -72,9 +72,11 @@ class RawDirect:
         got: list[bytes] = []
         done = asyncio.get_running_loop().create_future()
         self.pending[token] = (got, done)
-        await self.nc.publish(f"$JS.API.DIRECT.GET.{self.stream}",
-                              orjson.dumps({"seq": 1, "next_by_subj": subject, "batch": 1000}),
-                              reply=f"{self.prefix}.{token}")
+        await self.nc.publish(
+            f"$JS.API.DIRECT.GET.{self.stream}",
+            orjson.dumps({"seq": 1, "next_by_subj": subject, "batch": 1000}),
+            reply=f"{self.prefix}.{token}",
+        )
         await asyncio.wait_for(done, 5)
         del self.pending[token]
         return got
@@ -102,8 +104,9 @@ async def sample(fn: object, samples: int) -> list[float]:
     return out
 
 
-async def measure(nc: NATS, cid: str, j: str, events: int, samples: int, with_ordered: bool,
-                  agg: AggregateType[Counter] = COUNTER) -> dict[str, list[float]]:
+async def measure(
+    nc: NATS, cid: str, j: str, events: int, samples: int, with_ordered: bool, agg: AggregateType[Counter] = COUNTER
+) -> dict[str, list[float]]:
     subject = counter_subject(cid, j, agg.context)
     raw = RawDirect(nc, stream_name(agg.context))
     await raw.open()
@@ -158,7 +161,10 @@ async def seed_snapshot_behind(nc: NATS, cid: str, j: str, version: int) -> None
     codec = snapshots.codec_of(COUNTER)
     assert codec is not None
     taken = snapshots.Snapshot(
-        version=version, last_stream_seq=kept[-1].stream_seq, last_hash=kept[-1].hash, jurisdiction=j,
+        version=version,
+        last_stream_seq=kept[-1].stream_seq,
+        last_hash=kept[-1].hash,
+        jurisdiction=j,
         causations=tuple(dict.fromkeys(e.causation_id for e in kept)),
         state=COUNTER.replay(cid, [e.data for e in kept]),
     )
@@ -180,10 +186,20 @@ async def seed_young(nc: NATS, events: int) -> tuple[str, str]:
     return cid, j
 
 
-def rows_of(name: str, res: dict[str, list[float]], key: str, base_key: str, base: str, goal: float | None,
-            note: str, **extra: float) -> list[Row]:
-    return [latency_row(f"{name} p{q}", p(res[key], q), p(res[base_key], q), goal, base, note if q == 50 else "",
-                        **extra) for q in (50, 99)]
+def rows_of(
+    name: str,
+    res: dict[str, list[float]],
+    key: str,
+    base_key: str,
+    base: str,
+    goal: float | None,
+    note: str,
+    **extra: float,
+) -> list[Row]:
+    return [
+        latency_row(f"{name} p{q}", p(res[key], q), p(res[base_key], q), goal, base, note if q == 50 else "", **extra)
+        for q in (50, 99)
+    ]
 
 
 async def run(ctx: Ctx) -> list[Row]:
@@ -202,8 +218,10 @@ async def run(ctx: Ctx) -> list[Row]:
             raw_name = "direct"
             if res["ordered"] and p(res["ordered"], 50) < p(res["direct"], 50):
                 raw_name = "ordered"
-            base = {"direct": "raw batch Direct Get (nats-py, bytes only)",
-                    "ordered": "raw ordered consumer (nats-py)"}[raw_name]
+            base = {
+                "direct": "raw batch Direct Get (nats-py, bytes only)",
+                "ordered": "raw ordered consumer (nats-py)",
+            }[raw_name]
             extra = {f"{k}_p{q}": p(v, q) for k, v in res.items() if v for q in (50, 99)}
             others = ", ".join(f"{k} p50 {p(v, 50):.2f} ms" for k, v in res.items() if v and k not in ("ours",))
             where = f"{events}-event aggregate spread over a stream of {big['events']:,}"
@@ -212,13 +230,24 @@ async def run(ctx: Ctx) -> list[Row]:
             ctx.figures[f"load.{events}.off.p50"] = p(res["ours_off"], 50)
             ctx.figures[f"load.{events}.off.p99"] = p(res["ours_off"], 99)
             rows += rows_of(
-                f"load {label}", res, "ours", raw_name, base, goal,
+                f"load {label}",
+                res,
+                "ours",
+                raw_name,
+                base,
+                goal,
                 f"{where}; snapshots on (default): its snapshot (version {events}) was written by one earlier load "
                 f"through the store; a cold load asks for it and the last event at once (one round trip) and "
-                f"reads no event; the raw side reads all {events}; {others}", **extra,
+                f"reads no event; the raw side reads all {events}; {others}",
+                **extra,
             )
             rows += rows_of(
-                f"load {label}, snapshots off", res, "ours_off", raw_name, base, None,
+                f"load {label}, snapshots off",
+                res,
+                "ours_off",
+                raw_name,
+                base,
+                None,
                 f"{where}; EventStore(nc, snapshots=False): one batch Direct Get of every event, decoded and folded",
             )
 
@@ -228,8 +257,13 @@ async def run(ctx: Ctx) -> list[Row]:
         samples = max(40, ctx.sizes.load_samples // 2)
         res = await measure(nc, cid, j, 20, samples, with_ordered=False)
         rows += rows_of(
-            "load 20 events, snapshot 9 behind", res, "ours", "direct", "raw batch Direct Get (nats-py, bytes only)",
-            None, f"another 20-event spread aggregate whose snapshot is at version 11 (as a store with "
+            "load 20 events, snapshot 9 behind",
+            res,
+            "ours",
+            "direct",
+            "raw batch Direct Get (nats-py, bytes only)",
+            None,
+            f"another 20-event spread aggregate whose snapshot is at version 11 (as a store with "
             f"snapshot_every=10 leaves it at worst): snapshot + last event, then events 12-20 read and folded; "
             f"snapshots off p50 {p(res['ours_off'], 50):.2f} ms",
         )
@@ -238,7 +272,12 @@ async def run(ctx: Ctx) -> list[Row]:
         cid, j = await seed_young(nc, 5)
         res = await measure(nc, cid, j, 5, samples, with_ordered=False, agg=YOUNG)
         rows += rows_of(
-            "load 5 events, no snapshot yet", res, "ours", "ours_off", "ours, snapshots off (one batch read)", None,
+            "load 5 events, no snapshot yet",
+            res,
+            "ours",
+            "ours_off",
+            "ours, snapshots off (one batch read)",
+            None,
             f"a 5-event aggregate (stream {stream_name(YOUNG_CONTEXT)}): snapshot (none) + last event, then every "
             f"event; raw batch Direct Get p50 {p(res['direct'], 50):.2f} ms",
         )

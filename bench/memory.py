@@ -21,15 +21,48 @@ async def run(ctx: Ctx) -> list[Row]:
     db = f"sqlite+aiosqlite:///{ctx.folder / 'runner.sqlite3'}"
     seconds = 30 if ctx.sizes.quick else 60
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.servers", "runner", "--nats", ctx.url, "--db", db, "--seconds", str(seconds),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, cwd=Path(__file__).parent.parent)
+        sys.executable,
+        "-m",
+        "bench.servers",
+        "runner",
+        "--nats",
+        ctx.url,
+        "--db",
+        db,
+        "--seconds",
+        str(seconds),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        cwd=Path(__file__).parent.parent,
+    )
     out, _ = await proc.communicate()
     got = orjson.loads(out.strip().splitlines()[-1])
-    rows = [Row("memory: projection runner process (VmHWM)", got["VmHWM"], None, "MB", "<= 300 MB", None,
-                got["VmHWM"] <= 300, "", f"applied {got['applied']:,} events in {got['seconds']:.0f} s; "
-                f"VmRSS {got['VmRSS']:.0f} MB")]
+    rows = [
+        Row(
+            "memory: projection runner process (VmHWM)",
+            got["VmHWM"],
+            None,
+            "MB",
+            "<= 300 MB",
+            None,
+            got["VmHWM"] <= 300,
+            "",
+            f"applied {got['applied']:,} events in {got['seconds']:.0f} s; VmRSS {got['VmRSS']:.0f} MB",
+        )
+    ]
     service = ctx.figures.get("service.memory")
     if not service:
-        rows.append(Row("memory: service process under load", None, None, "MB", "<= 300 MB", None, None, "",
-                        "run the http benchmark for this figure"))
+        rows.append(
+            Row(
+                "memory: service process under load",
+                None,
+                None,
+                "MB",
+                "<= 300 MB",
+                None,
+                None,
+                "",
+                "run the http benchmark for this figure",
+            )
+        )
     return rows

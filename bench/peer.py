@@ -53,14 +53,22 @@ class SnapshottingCounters(Application):
 
 def env_for(kind: str, ctx: Ctx) -> dict[str, str]:
     if kind == "SQLite":
-        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": str(ctx.folder / f"peer-{uuid.uuid4().hex[:6]}.sqlite3"),
-                "SQLITE_LOCK_TIMEOUT": "30"}
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(ctx.folder / f"peer-{uuid.uuid4().hex[:6]}.sqlite3"),
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
     u = make_url(ctx.pg_database())
-    return {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_DBNAME": u.database or "",
-            "POSTGRES_HOST": u.host or "127.0.0.1", "POSTGRES_PORT": str(u.port or 5432),
-            "POSTGRES_USER": u.username or "postgres", "POSTGRES_PASSWORD": u.password or "",
-            "POSTGRES_POOL_SIZE": str(THREADS), "POSTGRES_MAX_OVERFLOW": "0"}
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": u.database or "",
+        "POSTGRES_HOST": u.host or "127.0.0.1",
+        "POSTGRES_PORT": str(u.port or 5432),
+        "POSTGRES_USER": u.username or "postgres",
+        "POSTGRES_PASSWORD": u.password or "",
+        "POSTGRES_POOL_SIZE": str(THREADS),
+        "POSTGRES_MAX_OVERFLOW": "0",
+    }
 
 
 def seed(app: Counters, aggregates: int, events: int) -> list[uuid.UUID]:
@@ -152,23 +160,59 @@ async def run(ctx: Ctx) -> list[Row]:
         snap_base = f"eventsourcing 9.5 ({kind} recorder), snapshotting every 10"
         rows += [
             rate_row(f"vs peer: append sequential ({kind})", f["append.seq"], peer["seq"], 1.0, base),
-            rate_row(f"vs peer: append concurrent ({kind}, 64)", f["append.pipe"], peer["conc"], 1.0,
-                     base, "ours: 64 asyncio tasks; peer: 64 threads"),
-            latency_row(f"vs peer: load 20 events p50 ({kind})", f["load.20.p50"], peer["p50"], 1.0, base,
-                        "ours: spread in the big stream, cold, snapshots on (its snapshot is of the last event); "
-                        "peer: indexed table, no snapshots"),
+            rate_row(
+                f"vs peer: append concurrent ({kind}, 64)",
+                f["append.pipe"],
+                peer["conc"],
+                1.0,
+                base,
+                "ours: 64 asyncio tasks; peer: 64 threads",
+            ),
+            latency_row(
+                f"vs peer: load 20 events p50 ({kind})",
+                f["load.20.p50"],
+                peer["p50"],
+                1.0,
+                base,
+                "ours: spread in the big stream, cold, snapshots on (its snapshot is of the last event); "
+                "peer: indexed table, no snapshots",
+            ),
             latency_row(f"vs peer: load 20 events p99 ({kind})", f["load.20.p99"], peer["p99"], 1.0, base),
-            latency_row(f"vs peer: load 20 events p50 ({kind}), ours snapshots off", f["load.20.off.p50"],
-                        peer["p50"], None, base, "ours: one batch Direct Get of the 20 spread events, cold"),
-            latency_row(f"vs peer: load 20 events p99 ({kind}), ours snapshots off", f["load.20.off.p99"],
-                        peer["p99"], None, base),
-            latency_row(f"vs peer with snapshots: load 20 events p50 ({kind})", f["load.20.p50"], snap["p50"], None,
-                        snap_base, "both read a snapshot of the last event: ours with the last event in one "
-                        "round trip, the peer's get selects its snapshot, then the events after it (none)"),
-            latency_row(f"vs peer with snapshots: load 20 events p99 ({kind})", f["load.20.p99"], snap["p99"], None,
-                        snap_base),
-            rate_row(f"vs peer with snapshots: append sequential ({kind})", f["append.seq"], snap["seq"], None,
-                     snap_base, "the peer's save takes its snapshot in the command at versions 10, 20 …; "
-                     "ours publishes its snapshot in the background"),
+            latency_row(
+                f"vs peer: load 20 events p50 ({kind}), ours snapshots off",
+                f["load.20.off.p50"],
+                peer["p50"],
+                None,
+                base,
+                "ours: one batch Direct Get of the 20 spread events, cold",
+            ),
+            latency_row(
+                f"vs peer: load 20 events p99 ({kind}), ours snapshots off",
+                f["load.20.off.p99"],
+                peer["p99"],
+                None,
+                base,
+            ),
+            latency_row(
+                f"vs peer with snapshots: load 20 events p50 ({kind})",
+                f["load.20.p50"],
+                snap["p50"],
+                None,
+                snap_base,
+                "both read a snapshot of the last event: ours with the last event in one "
+                "round trip, the peer's get selects its snapshot, then the events after it (none)",
+            ),
+            latency_row(
+                f"vs peer with snapshots: load 20 events p99 ({kind})", f["load.20.p99"], snap["p99"], None, snap_base
+            ),
+            rate_row(
+                f"vs peer with snapshots: append sequential ({kind})",
+                f["append.seq"],
+                snap["seq"],
+                None,
+                snap_base,
+                "the peer's save takes its snapshot in the command at versions 10, 20 …; "
+                "ours publishes its snapshot in the background",
+            ),
         ]
     return rows

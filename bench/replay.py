@@ -43,8 +43,10 @@ increments = Table(
     Column("by", Integer, nullable=False),
     Column("jurisdiction", String(12), nullable=False),
 )
-DDL = ("CREATE TABLE raw_increments (seq BIGINT PRIMARY KEY, counter_id VARCHAR(40) NOT NULL, "
-       "sequence INTEGER NOT NULL, by_ INTEGER NOT NULL, jurisdiction VARCHAR(12) NOT NULL)")
+DDL = (
+    "CREATE TABLE raw_increments (seq BIGINT PRIMARY KEY, counter_id VARCHAR(40) NOT NULL, "
+    "sequence INTEGER NOT NULL, by_ INTEGER NOT NULL, jurisdiction VARCHAR(12) NOT NULL)"
+)
 
 
 class CounterLog(Projection):
@@ -58,9 +60,16 @@ class CounterLog(Projection):
     async def apply(self, env: Envelope, tx: AsyncConnection) -> None:
         match env.data:
             case BenchIncremented() as e:
-                await tx.execute(self.insert, {"seq": env.stream_seq, "counter_id": env.aggregate_id,
-                                               "sequence": env.sequence, "by": e.by,
-                                               "jurisdiction": env.jurisdiction})
+                await tx.execute(
+                    self.insert,
+                    {
+                        "seq": env.stream_seq,
+                        "counter_id": env.aggregate_id,
+                        "sequence": env.sequence,
+                        "by": e.by,
+                        "jurisdiction": env.jurisdiction,
+                    },
+                )
 
 
 class CounterLogBulk(CounterLog):
@@ -69,9 +78,17 @@ class CounterLogBulk(CounterLog):
     name: ClassVar[str] = "bench-counter-log-bulk"
 
     async def apply_many(self, envs: list[Envelope], tx: AsyncConnection) -> None:
-        rows = [{"seq": env.stream_seq, "counter_id": env.aggregate_id, "sequence": env.sequence,
-                 "by": env.data.by, "jurisdiction": env.jurisdiction}
-                for env in envs if isinstance(env.data, BenchIncremented)]
+        rows = [
+            {
+                "seq": env.stream_seq,
+                "counter_id": env.aggregate_id,
+                "sequence": env.sequence,
+                "by": env.data.by,
+                "jurisdiction": env.jurisdiction,
+            }
+            for env in envs
+            if isinstance(env.data, BenchIncremented)
+        ]
         if rows:
             await tx.execute(self.insert, rows)
 
@@ -80,8 +97,14 @@ async def raw_batches(nc: NATS):  # type: ignore[no-untyped-def]
     """Every message of the stream by a hand-driven pull: (seq, data) lists of up to BATCH."""
     head = await jsapi.last_seq(nc, STREAM)
     name = f"raw_{uuid.uuid4().hex[:8]}"
-    config = {"name": name, "ack_policy": "none", "deliver_policy": "all", "mem_storage": True,
-              "inactive_threshold": 60_000_000_000, "filter_subjects": stream_subjects(COUNTER.context)}
+    config = {
+        "name": name,
+        "ack_policy": "none",
+        "deliver_policy": "all",
+        "mem_storage": True,
+        "inactive_threshold": 60_000_000_000,
+        "filter_subjects": stream_subjects(COUNTER.context),
+    }
     await jsapi.api(nc, f"CONSUMER.CREATE.{STREAM}.{name}", {"stream_name": STREAM, "config": config})
     inbox = nc.new_inbox()
     queue: asyncio.Queue[Msg] = asyncio.Queue()
@@ -93,8 +116,11 @@ async def raw_batches(nc: NATS):  # type: ignore[no-untyped-def]
     last = 0
     try:
         while last < head:
-            await nc.publish(f"$JS.API.CONSUMER.MSG.NEXT.{STREAM}.{name}",
-                             orjson.dumps({"batch": BATCH, "expires": 2_000_000_000}), reply=inbox)
+            await nc.publish(
+                f"$JS.API.CONSUMER.MSG.NEXT.{STREAM}.{name}",
+                orjson.dumps({"batch": BATCH, "expires": 2_000_000_000}),
+                reply=inbox,
+            )
             got: list[tuple[int, bytes]] = []
             while len(got) < BATCH:
                 m = await asyncio.wait_for(queue.get(), 5)
@@ -139,8 +165,9 @@ async def raw_postgres(nc: NATS, url: str) -> int:
     n = 0
     async for batch in raw_batches(nc):
         async with conn.transaction():
-            await conn.executemany("INSERT INTO raw_increments VALUES ($1, $2, $3, $4, $5)",
-                                   [row_of(s, d) for s, d in batch])
+            await conn.executemany(
+                "INSERT INTO raw_increments VALUES ($1, $2, $3, $4, $5)", [row_of(s, d) for s, d in batch]
+            )
         n += len(batch)
     await conn.close()
     return n
@@ -181,15 +208,33 @@ async def run(ctx: Ctx) -> list[Row]:
             assert raw_n == our_n == big["events"], (raw_n, our_n, big["events"])
             ctx.figures[f"replay.{db}"] = our_n / our_s
             base = "raw hand-driven pull + orjson + executemany, commit per 1000"
-            rows.append(rate_row(f"replay {our_n:,} events → {db} (apply_many)", our_n / our_s, raw_n / raw_s, 0.50,
-                                 base, f"ours {our_s:.1f} s, raw {raw_s:.1f} s", events=our_n))
+            rows.append(
+                rate_row(
+                    f"replay {our_n:,} events → {db} (apply_many)",
+                    our_n / our_s,
+                    raw_n / raw_s,
+                    0.50,
+                    base,
+                    f"ours {our_s:.1f} s, raw {raw_s:.1f} s",
+                    events=our_n,
+                )
+            )
             if db == "SQLite":
                 per_url = f"sqlite+aiosqlite:///{ctx.folder / f'per-{uuid.uuid4().hex[:6]}.sqlite3'}"
             else:
                 per_url = ctx.pg_database()
             per_s, per_n = await timed(ours(nc, per_url, CounterLog()))
-            rows.append(rate_row(f"replay {per_n:,} events → {db} (apply per event)", per_n / per_s,
-                                 raw_n / raw_s, None, base, f"one INSERT per event: {per_s:.1f} s", events=per_n))
+            rows.append(
+                rate_row(
+                    f"replay {per_n:,} events → {db} (apply per event)",
+                    per_n / per_s,
+                    raw_n / raw_s,
+                    None,
+                    base,
+                    f"one INSERT per event: {per_s:.1f} s",
+                    events=per_n,
+                )
+            )
     finally:
         await nc.close()
     return rows

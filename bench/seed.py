@@ -60,8 +60,12 @@ async def publish_batches(nc: NATS, items: list[tuple[str, bytes]], batch: int =
         for i, (subject, payload) in enumerate(chunk[:-1], start=1):
             await nc.publish(subject, payload, headers={"Nats-Batch-Id": bid, "Nats-Batch-Sequence": str(i)})
         subject, payload = chunk[-1]
-        reply = await nc.request(subject, payload, timeout=30, headers={
-            "Nats-Batch-Id": bid, "Nats-Batch-Sequence": str(last), "Nats-Batch-Commit": "1"})
+        reply = await nc.request(
+            subject,
+            payload,
+            timeout=30,
+            headers={"Nats-Batch-Id": bid, "Nats-Batch-Sequence": str(last), "Nats-Batch-Commit": "1"},
+        )
         body = orjson.loads(reply.data)
         if body.get("error"):
             raise RuntimeError(f"seed batch {bid} refused: {body['error']}")

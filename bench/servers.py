@@ -69,8 +69,9 @@ def thin(url: str, port: int) -> None:
     @app.post("/thin")
     async def publish(request: Request) -> Response:
         body = await request.body()
-        msg = await state["nc"].request(f"renda.thin.9999._._.thin.t{next(counter)}", body, timeout=5,
-                                        headers={"Nats-Msg-Id": str(uuid.uuid4())})
+        msg = await state["nc"].request(
+            f"renda.thin.9999._._.thin.t{next(counter)}", body, timeout=5, headers={"Nats-Msg-Id": str(uuid.uuid4())}
+        )
         if b'"error"' in msg.data:
             return Response(msg.data, status_code=500, media_type="application/json")
         return Response(msg.data, status_code=201, media_type="application/json")
