@@ -121,3 +121,19 @@ DeadlineTime = Annotated[
 DateInRange = Annotated[date, BeforeValidator(parse_date)]
 # In response models: any stored time, answered with the zone's offset.
 LocalTime = Annotated[datetime, PlainSerializer(_serialize, return_type=str)]
+
+
+def shown(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A time as a page shows it: in the zone, without seconds ("" for nothing; a date as it is)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return str(value)
+    if isinstance(value, datetime):
+        return local(value).strftime(fmt)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)

@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from libs.auth.actor import Principal
-from libs.domain.times import local
+from libs.domain.times import local, shown
 from libs.figures.rates import RATE_NAMES
 from services.supervision.details import RESULT_ZH, ROLE_ZH, SATISFACTION_ZH
 from services.supervision.exports import KIND_ZH, OVERDUE_KIND_ZH
@@ -52,13 +52,7 @@ def rate_cell(r: dict[str, Any] | None) -> Markup:
 
 
 def when(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return str(value)
+    return shown(value, fmt)
     if isinstance(value, datetime):
         return local(value).strftime(fmt)
     if isinstance(value, date):

@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from libs.auth.actor import Principal
-from libs.domain.times import local
+from libs.domain.times import local, shown
 from services.workbench.web import labels
 
 HERE = Path(__file__).parent
@@ -23,13 +23,7 @@ CSP = (
 
 
 def when(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return str(value)
+    return shown(value, fmt)
     if isinstance(value, datetime):
         return local(value).strftime(fmt)
     if isinstance(value, date):
