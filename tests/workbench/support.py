@@ -7,6 +7,8 @@ error or a console error fails it too.
 from __future__ import annotations
 
 import contextlib
+import os
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +22,9 @@ from libs.events.store import EventStore
 from services.deputies.commands.context import operator
 from services.deputies.commands.directory import AddUser, add_user
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Test artefacts (under RENDA_TEST_ARTEFACTS, else the temp folder): a run never edits the tree; the curated
+# copies in docs/screenshots/ were taken from such a run.
+SHOTS = Path(os.environ.get("RENDA_TEST_ARTEFACTS", tempfile.gettempdir())) / "renda-workbench-screenshots"
 PASSWORD = "Renda-2026-ok"
 CHROMIUM_ARGS = [
     "--no-sandbox",
