@@ -88,7 +88,7 @@ class DeadlineWatcher:
                 continue
             if len(items) == limit:
                 continue
-            items.append(Due(kind=r.kind, aggregate_id=r.suggestion_id, due_at=from_text(r.due_at)))  # type: ignore[arg-type]
+            items.append(Due(kind=r.kind, aggregate_id=r.suggestion_id, due_at=from_text(r.due_at)))
             self._rows[r.suggestion_id] = [key]
             if r.jurisdiction:
                 self._where[r.suggestion_id] = r.jurisdiction

@@ -12,28 +12,13 @@ alike); dates are ISO dates.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import overload
+from datetime import date
 
 from sqlalchemy import JSON, Boolean, Column, Index, Integer, MetaData, String, Table, Text
 
-UTC_TEXT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
+from libs.db.instants import from_text, utc_text
 
-
-def utc_text(dt: datetime) -> str:
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).strftime(UTC_TEXT)
-
-
-@overload
-def from_text(value: str) -> datetime: ...
-@overload
-def from_text(value: None) -> None: ...
-@overload
-def from_text(value: str | None) -> datetime | None: ...
-def from_text(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
+__all__ = ["from_text", "utc_text"]  # the one storage convention of times (libs/db/instants)
 
 
 def row_date(value: str | date) -> date:

@@ -8,19 +8,12 @@ and the API answers them in ``RENDA_TIMEZONE`` with its offset.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import MetaData
+
+from libs.db.instants import from_text, utc_text
 
 # The tables of the ``meetings-index`` projection (meetings, invitees, review opinions).
 index_metadata = MetaData()
 
 
-def utc_text(dt: datetime) -> str:
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def from_text(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
+__all__ = ["from_text", "index_metadata", "utc_text"]  # times: the one storage convention (libs/db/instants)

@@ -65,8 +65,8 @@ async def compliance(
             meeting_id=r["meeting_id"],
             kind=r["kind"],
             body=r["body"],
-            starts_at=from_text(r["starts_at"]),  # type: ignore[arg-type]
-            ends_at=from_text(r["ends_at"]),  # type: ignore[arg-type]
+            starts_at=from_text(r["starts_at"]),
+            ends_at=from_text(r["ends_at"]),
             status=r["status"],
             group_id=r["group_id"],
         )

@@ -72,7 +72,7 @@ async def rates_under(
             RoundRecord(
                 r["suggestion_id"],
                 r["round"],
-                from_text(r["due_at"]),  # type: ignore[arg-type]
+                from_text(r["due_at"]),
                 from_text(r["replied_at"]),
             )
         )
@@ -82,13 +82,13 @@ async def rates_under(
                 r["suggestion_id"],
                 r["round"],
                 r["result"],
-                from_text(r["replied_at"]),  # type: ignore[arg-type]
+                from_text(r["replied_at"]),
                 tuple(r["consultation_modes"]),
             )
         )
     evaluation_records = []
     for r in evaluations:
-        e = EvaluationRecord(r["suggestion_id"], r["lead_unit_id"], r["satisfaction"], from_text(r["evaluated_at"]))  # type: ignore[arg-type]
+        e = EvaluationRecord(r["suggestion_id"], r["lead_unit_id"], r["satisfaction"], from_text(r["evaluated_at"]))
         evaluation_records.append(e)
         groups[key(r)]["evaluations"].append(e)
     for r in promises:
