@@ -78,6 +78,11 @@ async def test_each_role_reads_its_pages(  # type: ignore[no-untyped-def]
         r = await c.get("/work/", follow_redirects=True)
         assert str(r.url).endswith("/work/staff") and "增设路灯" in r.text
         assert "script-src 'self'" in r.headers["content-security-policy"] and "<script>" not in r.text
+        # one policy, the page's own (no inline style, no <base>), and the shared headers once each
+        [csp] = r.headers.get_list("content-security-policy")
+        assert "style-src 'self';" in csp and "base-uri 'none'" in csp and "frame-ancestors 'none'" in csp
+        assert r.headers.get_list("x-content-type-options") == ["nosniff"]
+        assert r.headers.get_list("referrer-policy") == ["same-origin"]
         for path, words in [
             ("/work/deputies", ["张桂英", "renda deputies import"]),
             ("/work/bodies", ["尚未登记主席团", "暂无代表小组"]),

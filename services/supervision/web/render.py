@@ -15,6 +15,7 @@ from markupsafe import Markup
 from libs.auth.actor import Principal
 from libs.domain.times import local, shown
 from libs.figures.rates import RATE_NAMES
+from libs.web.middleware import PAGE_HEADERS
 from services.supervision.details import RESULT_ZH, ROLE_ZH, SATISFACTION_ZH
 from services.supervision.exports import KIND_ZH, OVERDUE_KIND_ZH
 from services.supervision.flags import FLAG_ZH, RATE_ZH, STATUS_ZH
@@ -22,10 +23,6 @@ from services.supervision.records import Moment
 
 HERE = Path(__file__).parent
 STATIC = HERE.parent / "static"
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-)
 NO_DATA = "无可计算的事项"
 
 
@@ -126,9 +123,5 @@ def page(
 
 
 def security_headers() -> dict[str, str]:
-    return {
-        "Content-Security-Policy": CSP,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "same-origin",
-        "Cache-Control": "no-store",
-    }
+    """This page's own CSP (no inline style) and no caching; nosniff and the rest come from libs/web."""
+    return dict(PAGE_HEADERS)

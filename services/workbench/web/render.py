@@ -12,14 +12,11 @@ from fastapi.responses import HTMLResponse
 
 from libs.auth.actor import Principal
 from libs.domain.times import local, shown
+from libs.web.middleware import PAGE_HEADERS
 from services.workbench.web import labels
 
 HERE = Path(__file__).parent
 STATIC = HERE.parent / "static"
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-)
 
 
 def when(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -79,9 +76,5 @@ def page(
 
 
 def security_headers() -> dict[str, str]:
-    return {
-        "Content-Security-Policy": CSP,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "same-origin",
-        "Cache-Control": "no-store",
-    }
+    """This page's own CSP (no inline style) and no caching; nosniff and the rest come from libs/web."""
+    return dict(PAGE_HEADERS)
