@@ -31,6 +31,7 @@ from bench import (
     seed_scale,
     suggestions,
     supervision,
+    watcher,
 )
 from bench.common import Row, Sizes, fresh_nats
 from bench.context import Ctx
@@ -49,6 +50,7 @@ BENCHES: dict[str, Callable[[Ctx], Awaitable[list[Row]]]] = {
     "seed": seed_scale.run,
     "supervision": supervision.run,
     "notify": notify.run,
+    "watcher": watcher.run,
 }
 RESULTS = Path(__file__).parent / "results"
 

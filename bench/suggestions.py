@@ -1,20 +1,15 @@
-"""Suggestions (issue 5): the command path over HTTP, and the deadline watcher.
+"""Suggestions (issue 5): the command path over HTTP.
 
-1. ``submit → assign → consult → reply`` over HTTP for N suggestions, each command with its own
-   ``Idempotency-Key`` (so every one pays load, decide, append and the idempotency record), as the
-   deputy, the township staff and the organizer unit each do it; commands/s and p50/p99 latency
-   with 1 and 16 clients, beside the thinnest FastAPI endpoint that publishes once to JetStream
-   (its own stream), measured in the same run against the same NATS. Each server runs in
-   its own process under the same uvicorn settings; the load generator runs here.
-   Goal: ≥ 50 % of the baseline with 1 client, ≥ 40 % with 16.
-2. The watcher: 10,000 suggestions whose reply deadlines fall due at the same instant; the time the
-   service's own watcher (its ``find_due`` over the due index, ``act``: load, decide, append) takes
-   to raise all 10,000 ``ReplyOverdue``, with the due-index projection running beside it as in the
-   service and a clock the bench controls, against a raw scan of the due-index table (one plain SQL
-   SELECT of the due rows) and that scan plus one raw JetStream publish per row (the floor of
-   raising anything).
+``submit → assign → consult → reply`` over HTTP for N suggestions, each command with its own
+``Idempotency-Key`` (so every one pays load, decide, append and the idempotency record), as the
+deputy, the township staff and the organizer unit each do it; commands/s and p50/p99 latency
+with 1 and 16 clients, beside the thinnest FastAPI endpoint that publishes once to JetStream
+(its own stream), measured in the same run against the same NATS. Each server runs in
+its own process under the same uvicorn settings; the load generator runs here.
+Goal: ≥ 50 % of the baseline with 1 client, ≥ 40 % with 16. The deadline watcher's wave is
+``bench/watcher.py``.
 
-``uv run python -m bench.suggestions [--quick] [--profile] [--only http|watcher]`` runs it alone;
+``uv run python -m bench.suggestions [--quick] [--profile]`` runs it alone;
 ``run(ctx)`` is the ``bench`` registration. ``--profile`` runs the service under cProfile for one
 more 16-client pass and prints its hot spots.
 """
@@ -44,27 +39,15 @@ import httpx
 import nats
 from fastapi import FastAPI, Request, Response
 from nats.aio.client import Client as NATS
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.common import Row, Sizes, create_stream, fresh_nats, latency_row, p, rate_row
 from bench.context import Ctx
 from libs.auth.actor import Principal
 from libs.auth.tokens import issue
-from libs.db.engine import make_engine
-from libs.events import jetstream as jsapi
 from libs.events.envelope import Actor
-from libs.events.locator import locate_with, locator_projection
-from libs.events.projection import ProjectionRunner, rebuild
 from libs.events.store import CommandMeta, EventStore
 from libs.events.streams import ensure_streams
 from libs.runtime.nats_server import free_port
-from services.suggestions.domain import suggestion as sg
-from services.suggestions.domain.commands import AssignSuggestion, SubmitSuggestion
-from services.suggestions.domain.rules import SuggestionPolicy
-from services.suggestions.projections.due import DueIndex
-from services.suggestions.projections.tables import utc_text
-from services.suggestions.watcher import WINDOW, DeadlineWatcher
 
 ROOT = Path(__file__).resolve().parent.parent
 JWT_SECRET = "bench-secret-0123456789abcdef0123456789abcdef"  # the same as bench.servers
@@ -72,7 +55,6 @@ CITY, COUNTY, TOWNSHIP = "5678", "567801", "567801001"  # a tree of its own: oth
 DEPUTY = "bench-deputy-1"
 CO_DEPUTY = "bench-deputy-2"
 UNIT_NAME = "基准镇财政所"
-WATCH_DUE = 10_000
 SUBMIT = {
     "title": "关于修缮村道的建议",
     "content": "村道路面破损严重，雨天积水，群众出行不便，建议尽快修缮。",
@@ -416,138 +398,6 @@ async def profiled_pass(ctx: Ctx, flows: int, clients: int = 16) -> str:
     return text.getvalue()
 
 
-# -- the watcher ------------------------------------------------------------------------------------------
-WATCH_CONTEXT = "benchwatch"  # a stream of its own for the raw-publish floor
-SEED_WINDOW = 64  # seeding appends in flight
-
-
-async def seed_due(nc: NATS, policy: SuggestionPolicy, n: int, now: datetime) -> None:
-    """``n`` suggestions submitted and assigned at ``now`` (one two-event append each): all due together."""
-    store = EventStore(nc, cache_size=0)
-    actor = Actor("bench:township_staff", "township_staff")
-    slots = asyncio.Semaphore(SEED_WINDOW)
-
-    async def one(i: int) -> None:
-        sid = str(uuid.uuid4())
-        async with slots:
-            # Two commands, as at the API: a two-event atomic batch costs ~20x a single publish here.
-            submit = SubmitSuggestion(sid, TOWNSHIP, f"建议{i}", "内容", (DEPUTY,))
-            done = await store.execute(
-                sg.SUGGESTION,
-                sid,
-                lambda s: sg.decide_submit(s.state, submit, now=now, is_street=False),
-                CommandMeta(actor, "bench-seed", str(uuid.uuid4()), now),
-                jurisdiction=TOWNSHIP,
-            )
-            assign = AssignSuggestion(sid, "bench-unit", "王副镇长")
-            await store.append(
-                done.loaded,
-                sg.decide_assign(
-                    done.loaded.state, assign, now=now, policy=policy, is_street=False, actor_role="township_staff"
-                ),
-                CommandMeta(actor, "bench-seed", str(uuid.uuid4()), now),
-            )
-
-    await asyncio.gather(*(one(i) for i in range(n)))
-
-
-async def due_rows(engine: AsyncEngine, now: datetime) -> tuple[int, float]:
-    """The raw scan: one plain SQL SELECT of the due rows of the index, timed."""
-    q = text(
-        "SELECT suggestion_id, kind, due_at FROM suggestions_due WHERE settled = :f AND due_at < :now ORDER BY due_at"
-    )
-    async with engine.connect() as conn:
-        t0 = time.perf_counter()
-        rows = (await conn.execute(q, {"f": False, "now": utc_text(now)})).all()
-        return len(rows), time.perf_counter() - t0
-
-
-async def watcher_bench(ctx: Ctx) -> list[Row]:
-    n = 2_000 if ctx.sizes.quick else WATCH_DUE
-    policy = SuggestionPolicy.parse(normal="PT1H")  # a short configured deadline: due an hour after assignment
-    assigned_at = datetime.now(UTC).replace(microsecond=0)
-    now = assigned_at + timedelta(hours=1, seconds=1)  # the bench's clock: every deadline has just passed
-    nc = await ctx.connect()
-    engine = make_engine(f"sqlite+aiosqlite:///{ctx.folder / 'sug-watch.sqlite3'}")
-    try:
-        t0 = time.perf_counter()
-        await seed_due(nc, policy, n, assigned_at)
-        locator = locator_projection("suggestions")  # how the service's store finds an aggregate's subject
-        await rebuild(nc, engine, locator)
-        await rebuild(nc, engine, DueIndex(policy))
-        seeded = time.perf_counter() - t0
-        found, scan = await due_rows(engine, now)
-        scans = [scan] + [(await due_rows(engine, now))[1] for _ in range(4)]
-        scan = min(scans)
-        if found < n:
-            raise RuntimeError(f"due index holds {found} due rows, expected {n}")
-        # The floor of raising anything: the scan, then one acknowledged publish per row, one at a time.
-        await create_stream(nc, WATCH_CONTEXT)
-        t0 = time.perf_counter()
-        await due_rows(engine, now)
-        for i in range(found):
-            await jsapi.publish(
-                nc,
-                f"renda.{WATCH_CONTEXT}.5678.567801.567801001.due.d{i}",
-                b'{"raised":true}',
-                {"Nats-Msg-Id": str(uuid.uuid4())},
-            )
-        floor = time.perf_counter() - t0
-        # Ours, as the service runs it: the due-index projection and the watcher side by side.
-        runners = [ProjectionRunner(nc, engine, proj, service="suggestions") for proj in (locator, DueIndex(policy))]
-        for r in runners:
-            await r.start()
-        store = EventStore(nc, locate=locate_with(engine, locator))  # type: ignore[arg-type]
-        watcher = DeadlineWatcher(store, engine, policy, clock=lambda: now)
-        load = os.getloadavg()
-        t0 = time.perf_counter()
-        task = asyncio.create_task(watcher.run())
-        try:
-            while watcher.raised < n:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.01)
-            raised = time.perf_counter() - t0
-            head = await jsapi.last_seq(nc, "RENDA_SUGGESTIONS")
-            await runners[1].wait_for("RENDA_SUGGESTIONS", head, 120)
-            settled = time.perf_counter() - t0
-            left, _ = await due_rows(engine, now)
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            for r in runners:
-                await r.stop()
-    finally:
-        await nc.close()
-        await engine.dispose()
-    notes = (
-        f"{n:,} ReplyOverdue in {raised:.1f} s = {n / raised:,.0f}/s (batches of 500, the next at once after a "
-        f"full one, {WINDOW} aggregates in flight); index settled after {settled:.1f} s, {left} due rows left; "
-        f"raw SELECT of {found:,} rows best of 5; floor {n / floor:,.0f}/s; seeding + index {seeded:.1f} s; "
-        f"host load average {load[0]:.1f} before, {os.getloadavg()[0]:.1f} after"
-    )
-    return [
-        latency_row(
-            f"watcher: raise {n:,} deadlines due at once",
-            raised * 1e3,
-            scan * 1e3,
-            None,
-            "raw SQL SELECT of the due rows of the index (SQLite)",
-            notes,
-            due=n,
-        ),
-        latency_row(
-            f"watcher: raise {n:,} vs scan + raw publish each",
-            raised * 1e3,
-            floor * 1e3,
-            1.0,  # issue 13: at least as fast as the raw sequential floor
-            "the SELECT, then one acknowledged JetStream publish per row, sequential (same run)",
-            due=n,
-        ),
-    ]
-
-
 # -- registration and standalone -------------------------------------------------------------------------
 async def run(ctx: Ctx) -> list[Row]:
     only = ctx.figures.get("suggestions.only")
@@ -555,8 +405,6 @@ async def run(ctx: Ctx) -> list[Row]:
     rows: list[Row] = []
     if only in (None, "http"):
         rows += await http_bench(ctx, profile)
-    if only in (None, "watcher"):
-        rows += await watcher_bench(ctx)
     return rows
 
 
@@ -602,7 +450,7 @@ if __name__ == "__main__":
     s.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a Settings field")
     ap.add_argument("--quick", action="store_true", help="small N")
     ap.add_argument("--profile", action="store_true", help="one more pass under cProfile, hot spots printed")
-    ap.add_argument("--only", choices=["http", "watcher"], default=None)
+    ap.add_argument("--only", choices=["http"], default=None)
     a = ap.parse_args()
     if a.mode == "thin":
         thin(a.nats, a.port)
@@ -612,5 +460,5 @@ if __name__ == "__main__":
         sys.exit(0)
     from libs.observability.logging import configure
 
-    configure("WARNING")  # the watcher's 10,000 info lines are not rendered
+    configure("WARNING")  # the service's info lines are not rendered
     raise SystemExit(asyncio.run(standalone(a.quick, a.profile, a.only)))
