@@ -15,7 +15,7 @@ from libs.config.settings import Settings
 from libs.events.projection import Projection
 from libs.reference.deputies import reference_projection
 from libs.service.app import ServiceDefinition, create_app
-from services.workbench.web import bodies, deputy, meetings, pages, staff, suggestion, unit
+from services.workbench.web import bodies, deputy, meetings, opinions, pages, preferences, staff, suggestion, unit
 
 # Its one read model: the deputies' facts, so a deputy can pick fellow deputies as co-signers (the
 # deputies API shows a deputy only their own record).
@@ -29,7 +29,17 @@ def projections(_settings: Settings) -> list[Projection]:
 DEFINITION = ServiceDefinition(
     name="workbench",
     title="renda 工作台（人大主席团、承办单位、代表）",
-    routers=[pages.router, staff.router, unit.router, deputy.router, suggestion.router, meetings.router, bodies.router],
+    routers=[
+        pages.router,
+        staff.router,
+        unit.router,
+        deputy.router,
+        suggestion.router,
+        meetings.router,
+        bodies.router,
+        opinions.router,
+        preferences.router,
+    ],
     projections=projections,
     extra_prefixes=("/work",),
 )

@@ -44,6 +44,7 @@
     var body = {};
     Array.prototype.forEach.call(form.elements, function (el) {
       if (!el.name || el.disabled || el.type === "submit" || el.type === "button") { return; }
+      if (el.hasAttribute("data-path")) { return; }      // goes into the URL, not the body
       var type = el.getAttribute("data-type") || "";
       if (el.hasAttribute("data-bucket")) {            // roll call: one radio group per invitee
         if (el.checked) { push(body, el.value, el.getAttribute("data-id")); }
@@ -116,9 +117,38 @@
     window.location.assign(done.replace(/\{(\w+)\}/g, function (_, k) { return encodeURIComponent(json[k] || ""); }));
   }
 
+  /* A form with data-confirm asks once more before it sends (terminating a deputy, cancelling a meeting):
+     the first submit shows the question beside the form; 确认 sends, 返回修改 or any edit goes back. */
+  function fill(form, text) {
+    return text.replace(/\{(\w+)\}/g, function (_, name) {
+      var el = form.elements[name];
+      if (!el) { return ""; }
+      if (el.tagName === "SELECT") { return el.selectedIndex >= 0 ? el.options[el.selectedIndex].text : ""; }
+      return el.value || "";
+    });
+  }
+
+  function disarm(form) {
+    var box = form.querySelector(".confirm");
+    if (!box || !form.getAttribute("data-armed")) { return; }
+    form.removeAttribute("data-armed");
+    box.hidden = true;
+    form.querySelectorAll("button[type=submit]:not(.confirm-yes)").forEach(function (b) { b.hidden = false; });
+  }
+
+  function arm(form) {
+    var box = form.querySelector(".confirm");
+    form.setAttribute("data-armed", "1");
+    box.querySelector(".confirm-text").textContent = fill(form, form.getAttribute("data-confirm"));
+    form.querySelectorAll("button[type=submit]:not(.confirm-yes)").forEach(function (b) { b.hidden = true; });
+    box.hidden = false;
+    box.querySelector(".confirm-yes").focus();
+  }
+
   function send(form) {
     clear(form);
-    var button = form.querySelector("button[type=submit]");
+    if (form.getAttribute("data-confirm") && !form.getAttribute("data-armed")) { arm(form); return; }
+    var button = form.querySelector(form.getAttribute("data-armed") ? ".confirm-yes" : "button[type=submit]");
     if (form.getAttribute("data-busy")) { return; }       // a second click while the first is on its way
     form.setAttribute("data-busy", "1");
     if (button) { button.disabled = true; }
@@ -130,13 +160,18 @@
       headers["Content-Type"] = "application/json";
       body = JSON.stringify(collect(form));
     }
-    fetch(form.getAttribute("data-action"), {
+    var action = form.getAttribute("data-action").replace(/\{(\w+)\}/g, function (_, name) {
+      var el = form.elements[name];
+      return encodeURIComponent(el ? el.value : "");
+    });
+    fetch(action, {
       method: form.getAttribute("data-method") || "POST", credentials: "same-origin", headers: headers, body: body
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (json) {
         if (r.ok) { remember(r.headers.get("renda-position")); after(form, json); return; }
         if (r.status === 401) { window.location.assign("/login?next=" + encodeURIComponent(location.pathname)); return; }
         form.setAttribute("data-key", newKey());
+        disarm(form);
         show(form, (json && json.error) || { message: "提交失败（" + r.status + "），请稍后再试。" });
         form.removeAttribute("data-busy");
         if (button) { button.disabled = false; }
@@ -150,6 +185,11 @@
 
   document.querySelectorAll("form.cmd").forEach(function (form) {
     form.addEventListener("submit", function (e) { e.preventDefault(); send(form); });
+    if (form.getAttribute("data-confirm")) {
+      form.querySelector(".confirm-no").addEventListener("click", function () { disarm(form); });
+      form.addEventListener("input", function () { disarm(form); });
+      form.addEventListener("change", function () { disarm(form); });
+    }
   });
 
   /* A reply: the 延办反馈书 fields only for B, the reason only for C (all shown without script). */

@@ -36,6 +36,24 @@ MEETING_STATUS = {
     "adjourned": "已闭会",
     "cancelled": "已取消",
 }
+LEVEL = {
+    "township": "乡镇",
+    "county": "县（区）",
+    "city": "市",
+    "province": "省",
+    "national": "全国",
+}
+TERMINATION = {
+    "resigned": "辞职",
+    "recalled": "罢免",
+    "moved": "迁出（调离本行政区域）",
+    "deceased": "去世",
+    "term_ended": "任期届满",
+}
+CHANNEL = {"email": "电子邮件", "sms": "手机短信", "bot": "工作群机器人（企业微信、钉钉等）"}
+REVIEW_STATUS = {"sent": "待反馈", "answered": "已反馈"}
+REVIEWABLE = ("inspection", "special_report_hearing")
+VOTING = ("congress_session", "presidium_meeting")  # the only kinds that vote (by all members)
 ATTENDANCE = {"present": "出席", "on_leave": "请假", "absent": "缺席"}
 ACTIVITY = {
     "constituent_visit": "走访选民",

@@ -1,5 +1,6 @@
-"""Meetings for the staff: schedule, invite (PATCH), roll call with the live quorum, convene, vote,
-adjourn with minutes; joint inspections and their findings."""
+"""Meetings for the staff: schedule, invite (PATCH) or cancel, roll call with the live quorum, convene,
+speeches, vote, adjourn with minutes, review opinions (审议意见) after an inspection or a hearing;
+joint inspections and their findings."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from fastapi.responses import Response
 from libs.domain.times import local
 from services.workbench.api import Api
 from services.workbench.web.access import Staff, guarded
+from services.workbench.web.labels import REVIEWABLE
+from services.workbench.web.opinions import opinion_rows, unit_names
 from services.workbench.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -47,8 +50,20 @@ async def meetings(request: Request, who: Staff) -> Response:
         async with Api(request) as api:
             rows = await api.items("/api/meetings", body=who.jurisdiction, year=date.today().year)
             people = await township_deputies(api, who.jurisdiction)
+            opinions = await opinion_rows(api, body=who.jurisdiction)
+            units = await unit_names(api, who.jurisdiction) if opinions else {}
         rows.sort(key=lambda r: r.get("starts_at") or "", reverse=True)
-        return page(request, "meetings.html", principal=who, title="会议", rows=rows, people=people, offset=offset())
+        return page(
+            request,
+            "meetings.html",
+            principal=who,
+            title="会议",
+            rows=rows,
+            people=people,
+            offset=offset(),
+            opinions=opinions[:50],
+            units=units,
+        )
 
     return await guarded(request, who, render)
 
@@ -62,7 +77,12 @@ async def meeting(request: Request, meeting_id: str, who: Staff) -> Response:
         async with Api(request) as api:
             m = await api.get(f"/api/meetings/{meeting_id}")
             people = await township_deputies(api, m["body"])
+            reviewable = m["kind"] in REVIEWABLE
+            opinions = await opinion_rows(api, meeting_id=meeting_id) if reviewable else []
+            units = await unit_names(api, m["body"]) if reviewable else {}
         names = {d["deputy_id"]: d["name"] for d in people}
+        speakers = [(i, names.get(i, i)) for i in m.get("invitee_ids") or []]
+        speakers += [(o, f"{o}（列席）") for o in m.get("observers") or [] if o not in names]
         marked = {i: s for s, ids in (m.get("attendance") or {}).items() for i in ids}
         return page(
             request,
@@ -75,6 +95,10 @@ async def meeting(request: Request, meeting_id: str, who: Staff) -> Response:
             marked=marked,
             quorum=quorum_words(m.get("quorum")),
             offset=offset(),
+            reviewable=reviewable,
+            opinions=opinions,
+            units=units,
+            speakers=speakers,
         )
 
     return await guarded(request, who, render)

@@ -59,6 +59,7 @@ async def deputies(request: Request, who: Staff) -> Response:
     async def render() -> Response:
         async with Api(request) as api:
             rows = await api.items("/api/deputies", township=who.jurisdiction if len(who.jurisdiction) == 9 else None)
-        return page(request, "deputies.html", principal=who, title="代表", rows=rows)
+        active = [(d["deputy_id"], d["name"]) for d in rows if d["status"] == "active" and not d.get("terminated_on")]
+        return page(request, "deputies.html", principal=who, title="代表", rows=rows, active=active)
 
     return await guarded(request, who, render)

@@ -1,5 +1,5 @@
 """The organizer unit's queue (承办单位): to sign or return within the window, in hand by deadline,
-promises to carry out."""
+promises to carry out; review opinions (审议意见) to answer."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from services.workbench.api import Api
 from services.workbench.web.access import Unit, guarded
 from services.workbench.web.inbox import unread
+from services.workbench.web.opinions import opinion_rows
 from services.workbench.web.render import days_left, page
 
 router = APIRouter(include_in_schema=False)
@@ -22,6 +23,7 @@ async def unit_queue(request: Request, who: Unit) -> Response:
     async def render() -> Response:
         async with Api(request) as api:
             notices = await unread(api, who)
+            opinions = await opinion_rows(api)
             rows = await api.items("/api/suggestions", unit_id=who.unit_id)
             mine = [r for r in rows if r.get("lead_unit_id") == who.unit_id]
             new = [
@@ -59,6 +61,8 @@ async def unit_queue(request: Request, who: Unit) -> Response:
             promised=promised,
             co=co,
             replied=replied,
+            opinions=[o for o in opinions if o["status"] == "sent"],
+            answered=[o for o in opinions if o["status"] != "sent"][:10],
             days_left=days_left,
         )
 
