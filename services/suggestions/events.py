@@ -253,6 +253,31 @@ class UnsatisfiedJustified(Event, version=1):
     justified_at: datetime
 
 
+class SuggestionSentBack(Event, version=1):
+    """退回修改 (the 三关 review of a submitted suggestion): staff send it back to its deputies."""
+
+    suggestion_id: str
+    jurisdiction: str
+    reason: str  # what to revise: law, content or form (法律法规关、内容质量关、文字格式关)
+    sent_back_by_role: str
+    sent_back_at: datetime
+
+
+class SuggestionRevised(Event, version=1):
+    """The lead deputy's revision of a sent-back suggestion; it is back in the staff's queue.
+
+    Only the fields the deputy changed are given (None: kept as they were).
+    """
+
+    suggestion_id: str
+    jurisdiction: str
+    deputy_id: str
+    title: str | None = None
+    content: str | None = None
+    category: str | None = None
+    revised_at: datetime
+
+
 # -- constituents' opinions ----------------------------------------------------------------------
 class ConstituentOpinionRecorded(Event, version=1):
     opinion_id: str

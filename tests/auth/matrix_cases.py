@@ -14,7 +14,14 @@ from __future__ import annotations
 
 from libs.auth.actor import ROLES
 from renda.matrix import RouteRule
-from tests.auth import matrix_deputies, matrix_meetings, matrix_notify, matrix_suggestions, matrix_supervision
+from tests.auth import (
+    matrix_deputies,
+    matrix_meetings,
+    matrix_notify,
+    matrix_revision,
+    matrix_suggestions,
+    matrix_supervision,
+)
 from tests.auth.matrix_core import WHERES, Case, Probe, Public, World
 
 __all__ = ["CASES", "ROLES_AND_ANONYMOUS", "SEEDS", "WHERES", "World", "case_for", "role_only_case"]
@@ -25,8 +32,9 @@ CASES: dict[tuple[str, str], Case] = {
     **matrix_suggestions.CASES,
     **matrix_supervision.CASES,
     **matrix_notify.CASES,
+    **matrix_revision.CASES,
 }
-SEEDS = (matrix_deputies.seed, matrix_meetings.seed, matrix_suggestions.seed)
+SEEDS = (matrix_deputies.seed, matrix_meetings.seed, matrix_suggestions.seed, matrix_revision.seed)
 
 
 def role_only_case(rule: RouteRule) -> Case:

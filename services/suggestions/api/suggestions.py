@@ -25,7 +25,7 @@ from services.suggestions.queries.units import unit_names
 
 router = APIRouter(prefix="/api/suggestions", tags=["代表建议"])
 CodeParam = Annotated[str | None, Query(max_length=9, pattern=CodeQuery)]
-LIST_TIMES = ("submitted_at", "due_at", "assigned_at", "closed_at")
+LIST_TIMES = ("submitted_at", "due_at", "assigned_at", "closed_at", "revision_requested_at")
 
 
 # -- submit, list, five-open, rates --------------------------------------------------------------

@@ -178,6 +178,12 @@ def suggestion_view(
         "merged_into": s.merged_into,
         "merged_from": merged_from,
         "escalated_to": s.escalated_to,
+        # 退回修改: while the lead deputy has not revised it, else null (each request and revision: the history)
+        "revision": (
+            None
+            if s.revision_requested_at is None
+            else {"requested_at": s.revision_requested_at, "reason": s.revision_reason}
+        ),
     }
 
 

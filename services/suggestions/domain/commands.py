@@ -136,6 +136,24 @@ class JustifyUnsatisfied:
 
 
 @dataclass(frozen=True)
+class SendBackSuggestion:
+    """退回修改: staff send a submitted suggestion back to its deputies (the 三关 review)."""
+
+    suggestion_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReviseSuggestion:
+    """The lead deputy's revision of a sent-back suggestion; None keeps a field as it was."""
+
+    suggestion_id: str
+    title: str | None = None
+    content: str | None = None
+    category: str | None = None
+
+
+@dataclass(frozen=True)
 class RecordOpinion:
     opinion_id: str
     jurisdiction: str

@@ -24,9 +24,12 @@ __all__ = [
     "NotForStreet",
     "NotFound",
     "NotLeadDeputy",
+    "NotLeadDeputyToRevise",
     "NotLeadUnit",
     "NotUnsatisfied",
     "ReturnWindowPassed",
+    "RevisionNotRequested",
+    "RevisionPending",
     "SuggestionNotFound",
     "UnknownReference",
     "WrongTransition",
@@ -60,6 +63,8 @@ ACTION_ZH = {
     "attach": "添加附件",
     "convert": "转为代表建议",
     "answer": "直接答复",
+    "send_back": "退回修改",
+    "revise": "修改后重新提交",
 }
 
 
@@ -146,3 +151,36 @@ class UnknownReference(InvalidInput):
 
     def __init__(self, field: str, what: str) -> None:
         super().__init__(field, f"「{field}」所指的{what}不存在，或不在本辖区内，请核对后重新选择。")
+
+
+class RevisionPending(InvalidTransition):
+    """``invalid_transition``: the suggestion was sent back (退回修改) and the lead deputy has not revised it yet."""
+
+    def __init__(self, action: str, *, requested_on: str) -> None:
+        DomainError.__init__(
+            self,
+            f"该建议已于 {requested_on} 退回领衔代表修改，代表尚未重新提交，暂不能{ACTION_ZH.get(action, action)}；"
+            "请待代表修改后再办理，或联系领衔代表催促修改。",
+            status="submitted",
+            action=action,
+            revision_requested_on=requested_on,
+        )
+
+
+class RevisionNotRequested(InvalidTransition):
+    """``invalid_transition``: only a suggestion sent back for revision can be revised."""
+
+    def __init__(self, status: str) -> None:
+        DomainError.__init__(
+            self,
+            f"该建议当前为「{STATUS_ZH.get(status, status)}」，未被退回修改，不能修改；"
+            "如需补充或更正，请联系人大主席团（代表工委）办公室。",
+            status=status,
+            action="revise",
+        )
+
+
+class NotLeadDeputyToRevise(DomainError):
+    code = "not_lead_deputy"
+    message = "只有领衔代表本人登录后才能修改被退回的建议；联名代表请与领衔代表商量后由其修改。"
+    status = 403

@@ -39,6 +39,8 @@ from services.suggestions.events import (
     SuggestionMerged,
     SuggestionReplied,
     SuggestionReturned,
+    SuggestionRevised,
+    SuggestionSentBack,
     SuggestionSubmitted,
     UnsatisfiedJustified,
 )
@@ -107,6 +109,8 @@ class Suggestion:
     closed_because: str | None = None
     merged_into: str | None = None
     escalated_to: str | None = None
+    revision_requested_at: datetime | None = None  # sent back (退回修改) and not revised yet
+    revision_reason: str | None = None
 
     @property
     def lead_deputy_id(self) -> str | None:
@@ -216,9 +220,22 @@ def evolve(s: Suggestion, e: Event) -> Suggestion:
             return _with_promise(s, e.round, overdue_raised=True)
         case KeySupervisionSet():
             return replace(s, key_supervision=True)
+        case SuggestionSentBack():
+            return replace(s, revision_requested_at=e.sent_back_at, revision_reason=e.reason)
+        case SuggestionRevised():
+            return replace(
+                s,
+                title=s.title if e.title is None else e.title,
+                content=s.content if e.content is None else e.content,
+                category=s.category if e.category is None else e.category,
+                revision_requested_at=None,
+                revision_reason=None,
+            )
         case SuggestionClosed():
             return replace(
                 s,
+                revision_requested_at=None,
+                revision_reason=None,
                 status="closed",
                 closed_because=e.because,
                 merged_into=e.merged_into or s.merged_into,

@@ -52,6 +52,7 @@ from services.suggestions.domain.oversight import (
     decide_receive_merge,
     escalated_submission,
 )
+from services.suggestions.domain.revision import decide_revise, decide_send_back, require_not_sent_back
 from services.suggestions.domain.rules import SuggestionPolicy
 from services.suggestions.domain.state import (
     MODES,
@@ -106,6 +107,8 @@ __all__ = [
     "decide_reminders",
     "decide_reply",
     "decide_return",
+    "decide_revise",
+    "decide_send_back",
     "decide_submit",
     "escalated_submission",
     "evolve",
@@ -169,6 +172,7 @@ def decide_assign(
 ) -> list[Event]:
     rules.check_street(is_street, actor_role)  # who acts, before what state
     require(s, ("submitted",), "assign")
+    require_not_sent_back(s, "assign", policy.tz)  # 退回修改: waits for the lead deputy's revision
     lead = text(c.lead_unit_id, "lead_unit_id", "请选择主办单位。")
     leader = text(c.responsible_leader, "responsible_leader", "请填写分管领导（“三落实”：单位、领导、经办人）。")
     if lead in c.co_unit_ids or len(set(c.co_unit_ids)) != len(c.co_unit_ids):

@@ -27,6 +27,8 @@ from services.suggestions.events import (
     SuggestionEscalated,
     SuggestionReplied,
     SuggestionReturned,
+    SuggestionRevised,
+    SuggestionSentBack,
     SuggestionSubmitted,
     UnsatisfiedJustified,
 )
@@ -71,6 +73,8 @@ class SuggestionLists(Projection):
         CoSubmittersAdded,
         SuggestionEscalated,
         UnsatisfiedJustified,
+        SuggestionSentBack,
+        SuggestionRevised,
         ConstituentOpinionRecorded,
         ConstituentOpinionConverted,
         ConstituentOpinionAnswered,
@@ -182,6 +186,8 @@ class SuggestionLists(Projection):
                 await self._set(tx, e.suggestion_id, key_supervision=True)
             case SuggestionClosed():
                 changes: dict[str, Any] = {
+                    "revision_requested_at": None,  # merged or escalated while sent back: no longer awaited
+                    "revision_reason": None,
                     "status": "closed",
                     "closed_because": e.because,
                     "closed_at": utc_text(e.closed_at),
@@ -202,6 +208,17 @@ class SuggestionLists(Projection):
                 await self._set(tx, e.suggestion_id, escalated_to=e.escalated_to)
             case UnsatisfiedJustified():
                 await self._set(tx, e.suggestion_id, justified=True)
+            case SuggestionSentBack():
+                await self._set(
+                    tx, e.suggestion_id, revision_requested_at=utc_text(e.sent_back_at), revision_reason=e.reason
+                )
+            case SuggestionRevised():
+                revised: dict[str, Any] = {"revision_requested_at": None, "revision_reason": None}
+                if e.title is not None:
+                    revised["title"] = e.title
+                if e.category is not None:
+                    revised["category"] = e.category
+                await self._set(tx, e.suggestion_id, **revised)
             case ConstituentOpinionRecorded():
                 await tx.execute(
                     opinions.insert().values(

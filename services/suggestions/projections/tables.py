@@ -61,6 +61,8 @@ suggestions = Table(
     Column("closed_because", String(12), nullable=True),
     Column("merged_into", String(64), nullable=True),
     Column("escalated_to", String(64), nullable=True),
+    Column("revision_requested_at", String(40), nullable=True),  # 退回修改, not revised yet (else null)
+    Column("revision_reason", Text, nullable=True),
     Column("submitted_at", String(40), nullable=False, index=True),
     Column("assigned_at", String(40), nullable=True),
     Column("closed_at", String(40), nullable=True),
