@@ -65,5 +65,6 @@ async def test_the_clerk_terminates_a_deputy_and_registers_the_by_election(  # t
             p = await b.session(clerk, PHONE)
             await p.goto(c.url)
             await no_horizontal_scroll(p)
+            await shot(p, "deputies-phone")
         assert b.hosts == {"127.0.0.1"}, b.hosts
         assert not b.errors, b.errors

@@ -87,7 +87,41 @@
     return body;
   }
 
+  var COLUMN = { name: "姓名", gender: "性别", level: "层级", congress: "所属人大", township: "编组乡镇",
+    constituency: "选区", term: "届次", sector: "代表构成", phone: "电话", by_election: "补选",
+    elected_on: "当选日期", code: "代码", kind: "类型", parent: "上级", file: "文件" };
+
+  /* A file import's answer, row by row: what was imported, or every problem (行, 列, 问题). */
+  function report(form, json, problems) {
+    var box = form.querySelector(".report");
+    if (!box) { return; }
+    box.textContent = "";
+    if (!problems) {
+      var done = document.createElement("p");
+      done.className = "ok";
+      done.textContent = json.message || ("导入完成：新登记 " + (json.imported || 0) + "，跳过 " + (json.skipped || 0) + "。");
+      var again = document.createElement("a");
+      again.href = window.location.pathname;
+      again.textContent = "刷新页面查看";
+      box.appendChild(done);
+      box.appendChild(again);
+    } else {
+      var table = document.createElement("table");
+      table.className = "stack problems";
+      var head = table.createTHead().insertRow();
+      ["行", "列", "问题"].forEach(function (t) { var th = document.createElement("th"); th.scope = "col"; th.textContent = t; head.appendChild(th); });
+      var body = table.createTBody();
+      problems.forEach(function (p) {
+        var tr = body.insertRow();
+        ["第 " + p.row + " 行", COLUMN[p.field] || p.field || "—", p.message || ""].forEach(function (t) { tr.insertCell().textContent = t; });
+      });
+      box.appendChild(table);
+    }
+    box.hidden = false;
+  }
+
   function clear(form) {
+    form.querySelectorAll(".report").forEach(function (r) { r.hidden = true; r.textContent = ""; });
     form.querySelectorAll(".field-error, .form-error").forEach(function (p) { p.hidden = true; p.textContent = ""; });
     form.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
   }
@@ -114,6 +148,13 @@
   function after(form, json) {
     var done = form.getAttribute("data-done") || "reload";
     if (done === "reload") { window.location.reload(); return; }
+    if (done === "report") {
+      report(form, json, null);
+      form.setAttribute("data-key", newKey());   // the next file is another command
+      form.removeAttribute("data-busy");
+      form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = false; });
+      return;
+    }
     window.location.assign(done.replace(/\{(\w+)\}/g, function (_, k) { return encodeURIComponent(json[k] || ""); }));
   }
 
@@ -172,7 +213,9 @@
         if (r.status === 401) { window.location.assign("/login?next=" + encodeURIComponent(location.pathname)); return; }
         form.setAttribute("data-key", newKey());
         disarm(form);
-        show(form, (json && json.error) || { message: "提交失败（" + r.status + "），请稍后再试。" });
+        var err = (json && json.error) || { message: "提交失败（" + r.status + "），请稍后再试。" };
+        show(form, err);
+        if (err.details && Array.isArray(err.details.errors)) { report(form, json, err.details.errors); }
         form.removeAttribute("data-busy");
         if (button) { button.disabled = false; }
       });

@@ -47,6 +47,7 @@ async def deputy_queue(request: Request, who: Deputy) -> Response:
             inbox=notices,
             title="我的建议",
             to_evaluate=[r for r in rows if r["status"] == "replied"],
+            to_revise=[r for r in rows if r["status"] == "submitted" and r.get("revision_requested_at")],
             rows=rows,
             meetings=[m for m in meetings.get("items", []) if m.get("status") != "cancelled"],
         )

@@ -85,6 +85,8 @@ EVENT = {
     "SuggestionEscalated": "向上反映",
     "UnsatisfiedJustified": "不满意有正当理由",
     "CoSignerInvited": "邀请联名",
+    "SuggestionSentBack": "退回修改",
+    "SuggestionRevised": "代表修改建议",
 }
 
 

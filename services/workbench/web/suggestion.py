@@ -21,9 +21,10 @@ def actions(p: Principal, s: dict[str, Any]) -> set[str]:
     """The forms this caller may use on ``s`` in its current state (the API decides in the end)."""
     status = s["status"]
     out: set[str] = set()
+    sent_back = bool(s.get("revision"))  # 退回修改: waiting for the lead deputy's revision
     if p.role in STAFF:
         if status == "submitted":
-            out |= {"assign", "merge", "escalate"}
+            out |= {"merge", "escalate"} | (set() if sent_back else {"assign", "send_back"})
         if status in OPEN:
             out |= {"extension", "key_supervision"}
         if s.get("unsatisfied") and not s.get("unsatisfied_justified"):
@@ -39,7 +40,14 @@ def actions(p: Principal, s: dict[str, Any]) -> set[str]:
         out.add("attach")  # the reply letter, photos: also once the reply is sent
     if p.role == "deputy" and status == "replied" and p.deputy_id in s.get("deputy_ids", []):
         out.add("evaluate")
+    if p.role == "deputy" and status == "submitted" and sent_back and lead_deputy(s) == p.deputy_id:
+        out.add("revise")
     return out
+
+
+def lead_deputy(s: dict[str, Any]) -> str | None:
+    lead = next((d.get("deputy_id") for d in s.get("deputies") or [] if d.get("lead")), None)
+    return lead or next(iter(s.get("deputy_ids") or []), None)
 
 
 def describe(item: dict[str, Any], units: dict[str, str] | None = None) -> str:
