@@ -10,6 +10,13 @@ due time), so:
 - two instances deciding at once race on the aggregate's expected sequence: one appends, the
   other reloads and the domain decides nothing;
 - the index lagging behind only means an item is looked at again and decides nothing.
+
+A wave (hundreds of items due at once, each its own aggregate) goes faster through ``act_many``
+when the service gives one: it loads and decides many items and appends them together
+(``libs/events/batch.py``: a few atomic batches instead of one acknowledged publish per item),
+in chunks of ``chunk`` items, two chunks in flight so that one loads while the other is stored.
+An item it answers ``None`` for (its batch was refused: another instance got there first, or a
+retry) is acted on alone with ``act``, which reloads and decides again.
 """
 
 from __future__ import annotations
@@ -44,6 +51,10 @@ def due_meta(watcher: str, item: Due, now: datetime) -> CommandMeta:
 
 
 Clock = Callable[[], datetime]
+# Many items at once: per item True (appended), False (nothing to raise) or None (act on it alone).
+ActMany = Callable[[list[tuple[Due, CommandMeta]]], Awaitable[list[bool | None]]]
+CHUNK = 250  # items per ``act_many`` call
+CHUNKS_IN_FLIGHT = 2
 
 
 def utcnow() -> datetime:
@@ -61,10 +72,14 @@ class DueWatcher:
         interval: float = 1.0,
         batch: int = 500,
         window: int = 32,
+        act_many: ActMany | None = None,
+        chunk: int = CHUNK,
     ) -> None:
         self.name = name
         self.find_due = find_due
         self.act = act
+        self.act_many = act_many
+        self.chunk = chunk
         self.clock = clock
         self.interval = interval
         self.batch = batch
@@ -89,10 +104,29 @@ class DueWatcher:
                         continue  # another instance or command got there first: reload, decide again
                 return False
 
-        results = await asyncio.gather(*(one(item) for item in await self.find_due(now, self.batch)))
+        items = await self.find_due(now, self.batch)
+        if self.act_many is not None and items:
+            together = await self._many(items, now)
+            alone = [item for item, r in zip(items, together, strict=True) if r is None]
+            results = [r for r in together if r] + list(await asyncio.gather(*(one(i) for i in alone)))
+        else:
+            results = list(await asyncio.gather(*(one(item) for item in items)))
         appended = sum(1 for r in results if r)
         self.raised += appended
         return appended
+
+    async def _many(self, items: list[Due], now: datetime) -> list[bool | None]:
+        """``act_many`` over chunks of the items, ``CHUNKS_IN_FLIGHT`` at once; results in order."""
+        assert self.act_many is not None
+        act_many = self.act_many
+        slots = asyncio.Semaphore(CHUNKS_IN_FLIGHT)
+
+        async def chunk(part: list[Due]) -> list[bool | None]:
+            async with slots:
+                return await act_many([(item, due_meta(self.name, item, now)) for item in part])
+
+        parts = [items[i : i + self.chunk] for i in range(0, len(items), self.chunk)]
+        return [r for got in await asyncio.gather(*(chunk(p) for p in parts)) for r in got]
 
     async def run(self) -> None:
         while True:

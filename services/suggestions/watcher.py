@@ -7,11 +7,14 @@ nothing for what was raised already and the command id derives from the item
 twice; two instances race on the aggregate's expected sequence and the loser decides nothing.
 
 The year-end wave (thousands of deadlines due at once): each item is its own aggregate, so up
-to ``window`` of them are loaded, decided and appended at once (bounded concurrency); the
-index row names the suggestion's jurisdiction, so a load reads its subject without asking the
-locator; an item acted on is left alone until the index has settled it (or ``QUIET_FOR``), so
-a lagging index never makes the watcher load it again; and a full batch is followed by the next
-one at once, without waiting for the interval.
+to ``window`` of them are loaded at once (bounded concurrency), decided, and a chunk's events
+appended together (``act_many``: ``libs/events/batch.py``, a few atomic batches instead of one
+acknowledged publish per suggestion; each aggregate keeps its own expected-sequence guard, and
+a refused batch falls back to ``act`` per item); the index row names the suggestion's
+jurisdiction, so a load reads its subject without asking the locator; an item acted on is left
+alone until the index has settled it (or ``QUIET_FOR``), so a lagging index never makes the
+watcher load it again; and a full batch is followed by the next one at once, without waiting
+for the interval.
 """
 
 from __future__ import annotations
@@ -24,13 +27,16 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from libs.domain.errors import DomainError
+from libs.events.batch import Command, append_many
+from libs.events.records import Loaded
 from libs.events.store import CommandMeta, EventStore
 from libs.service.runtime import ServiceRuntime
 from libs.service.watch import Clock, Due, DueWatcher, utcnow
 from services.suggestions.commands.context import policy_of
 from services.suggestions.domain import clocks
 from services.suggestions.domain.rules import SuggestionPolicy
-from services.suggestions.domain.state import SUGGESTION
+from services.suggestions.domain.state import SUGGESTION, Suggestion
 from services.suggestions.projections.tables import due, from_text, utc_text
 
 log = structlog.get_logger("suggestions.watcher")
@@ -62,8 +68,16 @@ class DeadlineWatcher:
         self._where: dict[str, str] = {}  # suggestion id -> jurisdiction, from the rows found
         self._rows: dict[str, list[Key]] = {}  # suggestion id -> its due rows found
         self._found = 0
+        self.window = window
         self.watcher = DueWatcher(
-            NAME, self.find_due, self.act, clock=clock, interval=interval, batch=batch, window=window
+            NAME,
+            self.find_due,
+            self.act,
+            clock=clock,
+            interval=interval,
+            batch=batch,
+            window=window,
+            act_many=self.act_many,
         )
 
     async def find_due(self, now: datetime, limit: int) -> list[Due]:
@@ -103,10 +117,7 @@ class DeadlineWatcher:
             meta,
             jurisdiction=self._where.get(item.aggregate_id),
         )
-        # Acted on: its rows are left alone until the index settles them (or catches up, if nothing was due).
-        until = time.monotonic() + QUIET_FOR
-        for key in self._rows.get(item.aggregate_id, [(item.aggregate_id, item.kind, utc_text(item.due_at))]):
-            self._quiet[key] = until
+        self._acted_on(item)
         if appended.envelopes:
             log.debug(  # one info line per tick (``tick``): a year-end wave is thousands of these
                 "suggestion.deadline_raised",
@@ -116,6 +127,49 @@ class DeadlineWatcher:
             )
             return True
         return False
+
+    def _acted_on(self, item: Due) -> None:
+        """Its rows are left alone until the index settles them (or catches up, if nothing was due)."""
+        until = time.monotonic() + QUIET_FOR
+        for key in self._rows.get(item.aggregate_id, [(item.aggregate_id, item.kind, utc_text(item.due_at))]):
+            self._quiet[key] = until
+
+    async def act_many(self, work: list[tuple[Due, CommandMeta]]) -> list[bool | None]:
+        """Load each (``window`` at once), decide each, append all that is due together.
+
+        Per item: True (raised), False (nothing due), None (left to ``act``: its load or its
+        decision failed, or its batch was refused), as ``DueWatcher.tick`` expects.
+        """
+        slots = asyncio.Semaphore(self.window)
+
+        async def load(item: Due) -> Loaded[Suggestion]:
+            async with slots:
+                return await self.store.load(SUGGESTION, item.aggregate_id, self._where.get(item.aggregate_id))
+
+        loads = await asyncio.gather(*(load(item) for item, _ in work), return_exceptions=True)
+        out: list[bool | None] = [None] * len(work)
+        commands: list[Command] = []
+        at: list[int] = []
+        for i, ((item, meta), loaded) in enumerate(zip(work, loads, strict=True)):
+            if isinstance(loaded, BaseException):
+                if not isinstance(loaded, Exception):
+                    raise loaded
+                continue  # acted on alone, which raises what it raises
+            if loaded.applied(meta.command_id):
+                self._acted_on(item)
+                out[i] = False
+                continue
+            try:
+                events = clocks.decide_due(loaded.state, now=meta.now, policy=self.policy)
+            except DomainError:
+                continue
+            commands.append(Command(loaded, events, meta, self._where.get(item.aggregate_id)))
+            at.append(i)
+        for i, appended in zip(at, await append_many(self.store, commands), strict=True):
+            if appended is not None:
+                self._acted_on(work[i][0])
+                out[i] = bool(appended.envelopes)
+        return out
 
     async def tick(self) -> int:
         raised = await self.watcher.tick()

@@ -224,3 +224,52 @@ async def test_a_b_promise_past_its_date_is_raised_once_and_a_reply_settles_the_
         assert "ReplyOverdue" not in await types_of(store, sid)
     finally:
         await index.stop()
+
+
+async def test_a_wave_raised_in_batches_by_two_instances_is_raised_once_each(conns, engine: AsyncEngine) -> None:
+    nc_a, nc_b = conns
+    index = ProjectionRunner(nc_a, engine, DueIndex(POLICY))
+    await index.start()
+    try:
+        store = EventStore(nc_a)
+        wave = [await assigned(store) for _ in range(24)]
+        assert await index.wait_for(STREAM, max(seq for _, seq in wave), 10)
+        clock = Clock(DUE + timedelta(hours=1))
+        # Small chunks and batches: several atomic batches per tick, the two instances' racing.
+        one = DeadlineWatcher(EventStore(nc_a), engine, POLICY, clock=clock, batch=10)
+        two = DeadlineWatcher(EventStore(nc_b), engine, POLICY, clock=clock, batch=10)
+        one.watcher.chunk = two.watcher.chunk = 4
+        for _ in range(6):
+            await asyncio.gather(one.tick(), two.tick())
+        # Each instance counts what it stored or found stored under its own event ids (the same
+        # clock makes the same command ids); the stream holds each once.
+        assert one.raised + two.raised >= len(wave)
+        for sid, _ in wave:
+            assert (await types_of(store, sid)).count("ReplyOverdue") == 1
+        # The index settles them all; a restart finds nothing left.
+        assert await index.wait_for(STREAM, (await store.load(sg.SUGGESTION, wave[-1][0])).last_stream_seq, 10)
+        assert await DeadlineWatcher(EventStore(nc_b), engine, POLICY, clock=clock).tick() == 0
+    finally:
+        await index.stop()
+
+
+async def test_a_wave_acted_on_together_again_or_by_another_instance_stores_nothing_twice(
+    conns, engine: AsyncEngine
+) -> None:
+    nc_a, nc_b = conns
+    store = EventStore(nc_a)
+    wave = [sid for sid, _ in [await assigned(store) for _ in range(5)]]
+    now = DUE + timedelta(minutes=5)
+    items = [Due(kind="reply_overdue", aggregate_id=sid, due_at=DUE) for sid in wave]
+    work = [(item, due_meta(NAME, item, now)) for item in items]
+    # Another instance raised the third one alone, a moment earlier (another command id), after
+    # this process last saw it: the wave's load reads it up to date, and it decides nothing.
+    other = DeadlineWatcher(EventStore(nc_b), engine, POLICY, clock=Clock(now))
+    assert await other.act(items[2], due_meta(NAME, items[2], now - timedelta(seconds=1))) is True
+    watcher = DeadlineWatcher(store, engine, POLICY, clock=Clock(now))
+    assert await watcher.act_many(work) == [True, True, False, True, True]
+    # The same wave again (a crash after the append, then a retry), here and from an instance
+    # that never saw it: nothing twice.
+    assert await watcher.act_many(work) == [False] * 5
+    assert await DeadlineWatcher(EventStore(nc_b), engine, POLICY, clock=Clock(now)).act_many(work) == [False] * 5
+    assert [(await types_of(store, sid)).count("ReplyOverdue") for sid in wave] == [1] * 5
