@@ -18,6 +18,10 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
+from email.header import Header
+from email.message import Message
+from email.mime.text import MIMEText
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +34,27 @@ from libs.config.settings import Settings
 from libs.db.engine import make_engine, writing
 from libs.events.streams import ensure_streams
 from libs.runtime.nats_server import EmbeddedNats, free_port
-from services.notify.channels import Mailer
+from services.notify.channels import mime
 from services.notify.config import NotifySettings
 from services.notify.tables import create_ledger, inbox, outbox
 from tests.notify import world
 from tests.notify.support import Feeder, notify_service
+
+# ``renda serve notify`` under cProfile (BENCH_NOTIFY_PROFILE=path): the stats are written on exit (SIGTERM).
+PROFILED = """
+import cProfile, signal, sys, time
+from renda.cli.main import app
+out = sys.argv[1]
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # uvicorn raises it again after its shutdown
+sys.argv = ["renda", *sys.argv[2:]]
+prof = cProfile.Profile(time.process_time)  # CPU: a loaded machine preempts wall time anywhere
+try:
+    prof.runcall(app)
+except SystemExit:
+    pass
+finally:
+    prof.dump_stats(out)
+"""
 
 
 async def _append_all(feed: Feeder, c: Any, n: int, in_flight: int = 64) -> list[str]:
@@ -80,15 +100,37 @@ async def smtp_sink() -> AsyncIterator[int]:
         await proc.wait()
 
 
-async def raw_sends(port: int, messages: int) -> float:
-    """Seconds to send ``messages`` mails over one aiosmtplib connection, one after another."""
-    builder = Mailer(f"smtp://127.0.0.1:{port}", "renda@localhost")
+def classic_mail(to: str, subject: str, body: str, message_id: str) -> Message:
+    """The mail built the usual way, with the standard ``email`` package (the baseline's builder, as before)."""
+    m = MIMEText(body, "plain", "utf-8")
+    m["From"] = "renda@localhost"
+    m["To"] = to
+    m["Subject"] = Header(subject, "utf-8")  # type: ignore[assignment]
+    m["Date"] = formatdate(localtime=True)
+    m["Message-ID"] = f"<{message_id}@renda>"
+    return m
+
+
+async def raw_sends(port: int, messages: int, *, wire: bool = False) -> float:
+    """Seconds to send ``messages`` mails over one aiosmtplib connection, one after another.
+
+    The baseline: each mail built with the ``email`` package and sent with ``send_message``.
+    ``wire``: built as the service builds them (``channels.mime``) and sent with ``sendmail``.
+    """
     client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port)
     await client.connect()
     t0 = time.perf_counter()
     for i in range(messages):
-        m = builder.message("raw@example.cn", f"【逾期】建议{i}", "代表建议的答复期限已过。" * 4, str(uuid.uuid4()))
-        await client.send_message(m)
+        subject, body, mid = f"【逾期】建议{i}", "代表建议的答复期限已过。" * 4, str(uuid.uuid4())
+        if wire:
+            date = formatdate(localtime=True)
+            await client.sendmail(
+                "renda@localhost",
+                ["raw@example.cn"],
+                mime("renda@localhost", "raw@example.cn", subject, body, mid, date),
+            )
+        else:
+            await client.send_message(classic_mail("raw@example.cn", subject, body, mid))
     took = time.perf_counter() - t0
     await client.quit()
     return took
@@ -124,6 +166,8 @@ async def measure(nats_url: str, folder: Path, events: int, seconds: float) -> d
     out["append_s"] = time.perf_counter() - t_append
     async with smtp_sink() as port:
         out["raw_s"] = await raw_sends(port, 2 * events)  # each event: the unit's and the staff's mail
+        out["wire_mails"] = min(2 * events, 4000)
+        out["wire_s"] = await raw_sends(port, out["wire_mails"], wire=True)
         env = {
             "RENDA_NATS_URL": nats_url,
             "RENDA_DATABASE_URL": url,
@@ -134,8 +178,10 @@ async def measure(nats_url: str, folder: Path, events: int, seconds: float) -> d
             "RENDA_LOG_LEVEL": "warning",
         }
         log = (folder / "notify-service.log").open("wb")
+        profile = os.environ.get("BENCH_NOTIFY_PROFILE")  # a path: the service runs under cProfile
+        command = [sys.executable, "-c", PROFILED, profile] if profile else [str(Path(sys.executable).parent / "renda")]
         proc = await asyncio.create_subprocess_exec(
-            str(Path(sys.executable).parent / "renda"),
+            *command,
             *("serve", "notify", "--port", str(free_port())),
             env={**os.environ, **env},
             stdout=log,
@@ -225,7 +271,9 @@ def rows_of(m: dict[str, Any]) -> list[Row]:
             0.50,
             "raw aiosmtplib sends of the same mails, one connection",
             f"ours {m['ours_s']:.1f} s (first outbox row → last mail recorded sent, `renda serve notify`), "
-            f"raw {m['raw_s']:.1f} s; aiosmtpd Sink in its own process; load avg {la}",
+            f"raw {m['raw_s']:.1f} s (`email` package + send_message); raw with the service's own mail builder "
+            f"(`channels.mime` + sendmail): {m['wire_mails'] / m['wire_s']:,.0f} mails/s; "
+            f"aiosmtpd Sink in its own process; load avg {la}",
         ),
         latency_row(
             "notify: event → inbox p50 at 20 events/s",

@@ -242,7 +242,7 @@ class Sender:
             done: list[dict[str, Any]] = []
             for r in mine:
                 try:
-                    await mailer.send(mailer.message(r["address"], r["title"], r["body"], r["id"]))
+                    await mailer.send(r["address"], mailer.message(r["address"], r["title"], r["body"], r["id"]))
                 except DeliveryError as exc:
                     await self.failed([r], str(exc))
                     continue
@@ -258,8 +258,12 @@ class Sender:
         for address, group in digests.items():
             subject = f"【每日汇总】{len(group)} 条人大工作通知"
             body = "\n\n".join(f"{i}. {g['title']}\n{g['body']}" for i, g in enumerate(group, 1))
-            await self._attempt(group, self.mailer.send(self.mailer.message(address, subject, body, group[0]["id"])))
+            await self._attempt(group, self._digest(address, subject, body, group[0]["id"]))
         return bool(rows)
+
+    async def _digest(self, address: str, subject: str, body: str, message_id: str) -> None:
+        assert self.mailer is not None
+        await self.mailer.send(address, self.mailer.message(address, subject, body, message_id))
 
     async def _send_sms(self) -> bool:
         assert self.sms is not None

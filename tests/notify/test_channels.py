@@ -4,9 +4,11 @@ outbox in /readyz and /metrics."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from email.header import decode_header, make_header
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from services.notify.channels import Mailer
 from services.notify.config import NotifySettings
 from services.notify.consumer import next_digest
 from tests.notify import world
@@ -74,3 +76,27 @@ async def test_staff_mail_waits_for_the_daily_digest_hour(
     tz = ZoneInfo("Asia/Shanghai")
     assert next_digest(datetime(2030, 1, 1, 23, 0, tzinfo=UTC), tz, 8) == datetime(2030, 1, 2, 0, 0, tzinfo=UTC)
     assert next_digest(datetime(2030, 1, 1, 1, 0, tzinfo=UTC), tz, 8) == datetime(2030, 1, 2, 0, 0, tzinfo=UTC)
+
+
+async def test_a_mail_reads_back_with_its_chinese_subject_body_and_notification_id() -> None:
+    title = "【逾期】关于修缮青山村道路、整治河道、新建村级文化活动中心和增设公交站点的建议（镇财政所）"
+    body = "代表建议《关于修缮青山村道路的建议》的答复期限已过。\n详情：http://127.0.0.1:8000/suggestions/s1"
+    with Mailbox() as box:
+        mailer = Mailer(box.url, "renda@localhost")
+        await mailer.send("unit@example.cn", mailer.message("unit@example.cn", title, body, "n-1"))
+        await mailer.send(
+            "staff@example.cn", mailer.message("staff@example.cn", "Overdue\r\nBcc: x@evil.cn", body, "n-2")
+        )
+        await mailer.close()
+
+        async def arrived() -> None:
+            assert len(box.mails) == 2
+
+        await eventually(arrived)
+    [mail] = box.to("unit@example.cn")
+    assert str(make_header(decode_header(mail["Subject"]))) == title
+    assert mail.get_payload(decode=True).decode() == body
+    assert mail["Message-ID"] == "<n-1@renda>" and mail.get_content_type() == "text/plain"
+    [injected] = box.to("staff@example.cn")
+    assert injected["Bcc"] is None  # a line break in a title starts no header of its own
+    assert str(make_header(decode_header(injected["Subject"]))) == "Overdue\r\nBcc: x@evil.cn"
