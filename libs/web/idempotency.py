@@ -85,6 +85,16 @@ IN_PROGRESS = orjson.dumps(
 )
 
 
+def _unbounded(scope: Scope, body: bytes) -> bytes:
+    """A multipart body with its boundary replaced by a fixed one: a client draws a new boundary for
+    every request, so the same form (a file resent after a double click) must hash the same."""
+    ctype = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
+    if not ctype.lower().startswith(b"multipart/"):
+        return body
+    boundary = next((p.strip()[9:].strip(b'"') for p in ctype.split(b";") if p.strip().startswith(b"boundary=")), b"")
+    return body.replace(b"--" + boundary, b"--renda-boundary") if boundary else body
+
+
 def _final(status: int, body: bytes) -> bool:
     """Answers worth replaying; a lost race, a lockout or a server fault is retried for real."""
     if status >= 500 or status in (401, 429):
@@ -124,7 +134,7 @@ class Idempotency:
         body = b"".join(chunks)
         scope_key = f"{subject}\n{scope['method']}\n{scope['path']}\n{key_header.decode('latin-1')}"
         key = hashlib.sha256(scope_key.encode()).hexdigest()
-        request_hash = hashlib.sha256(scope.get("query_string", b"") + b"\n" + body).hexdigest()
+        request_hash = hashlib.sha256(scope.get("query_string", b"") + b"\n" + _unbounded(scope, body)).hexdigest()
         now = datetime.now(UTC)
 
         # One read on the usual path; the record is written once, with the answer. Two attempts

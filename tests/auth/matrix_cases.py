@@ -16,6 +16,7 @@ from libs.auth.actor import ROLES
 from renda.matrix import RouteRule
 from tests.auth import (
     matrix_deputies,
+    matrix_imports,
     matrix_meetings,
     matrix_notify,
     matrix_revision,
@@ -33,6 +34,7 @@ CASES: dict[tuple[str, str], Case] = {
     **matrix_supervision.CASES,
     **matrix_notify.CASES,
     **matrix_revision.CASES,
+    **matrix_imports.CASES,
 }
 SEEDS = (matrix_deputies.seed, matrix_meetings.seed, matrix_suggestions.seed, matrix_revision.seed)
 

@@ -5,7 +5,7 @@
 
 from fastapi import APIRouter
 
-from services.deputies.api import auth, deputies, duty, groups, presidium, stations
+from services.deputies.api import auth, deputies, duty, groups, imports, presidium, stations
 
 ROUTERS: list[APIRouter] = [
     deputies.router,
@@ -14,5 +14,6 @@ ROUTERS: list[APIRouter] = [
     presidium.router,
     stations.router,
     duty.router,
+    imports.router,
     deputies.record_router,
 ]

@@ -5,6 +5,11 @@ A file is what Excel or WPS saves: CSV in UTF-8 (with or without BOM) or GBK/GB1
 spreadsheet shows it) and field, in zh-CN; nothing is registered unless every row passes every
 check. Each row's command id derives from the file's content and the row, so running the same
 file again (after a crash, say) registers only what is missing and never twice.
+
+The operator's verbs and the staff's uploads (``POST /api/deputies/import``,
+``/api/deputies/jurisdictions/import``) run this same code: ``act`` gives each row's command its
+context (the operator's, or the caller's with the row's own command id, ``caller_rows``), and
+``principal`` adds the caller's jurisdiction to the checks every row passes before any is stored.
 """
 
 from __future__ import annotations
@@ -14,16 +19,19 @@ import datetime as dt
 import hashlib
 import io
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from libs.auth.actor import Principal
 from libs.domain.errors import AlreadyExists, DomainError, InvalidInput
-from libs.events.store import EventStore
-from libs.web.errors import validation_details
-from services.deputies.commands.context import ID_NS, operator
+from libs.events.store import Appended, EventStore
+from libs.web.deps import CommandContext
+from libs.web.errors import Forbidden, validation_details
+from services.deputies.commands.context import ID_NS, Context, OperatorContext, operator, sees
 from services.deputies.commands.deputies import check_registration, register_deputy
 from services.deputies.commands.jurisdictions import RegisterJurisdiction, register_jurisdiction
 from services.deputies.domain.jurisdiction import JURISDICTION, TREE_HEADERS, RowProblem, check_tree
@@ -40,6 +48,30 @@ class FileReport:
     existing: int = 0
     problems: list[RowProblem] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
+
+
+Act = Callable[[str, str], Context]  # (action, row's command id) → the context the row's command runs in
+
+
+def operator_rows(store: EventStore) -> Act:
+    return lambda action, command_id: operator(store, action, command_id=command_id)
+
+
+@dataclass
+class CallerRow(OperatorContext):
+    """A row's command as the HTTP caller: the caller's principal and actor, the row's own command id."""
+
+    caller: CommandContext | None = None
+
+    def answered(self, done: Appended[Any]) -> None:
+        if self.caller is not None:
+            self.caller.answered(done)  # the answer's Renda-Position covers every row
+
+
+def caller_rows(ctx: CommandContext) -> Act:
+    return lambda _action, command_id: CallerRow(
+        ctx.store, replace(ctx.meta, command_id=command_id), ctx.principal, ctx
+    )
 
 
 class UnreadableFile(Exception):
@@ -109,7 +141,11 @@ def read_table(raw: bytes, name: str) -> list[list[str]]:
 
 
 # -- the jurisdiction tree ------------------------------------------------------------------------
-async def load_jurisdictions(raw: bytes, name: str, store: EventStore) -> FileReport:
+async def load_jurisdictions(
+    raw: bytes, name: str, store: EventStore, *, principal: Principal | None = None, act: Act | None = None
+) -> FileReport:
+    """``principal``: a caller registers only below its own code, under parents it sees (else per row)."""
+    act = act or operator_rows(store)
     try:
         table = read_table(raw, name)
     except UnreadableFile as exc:
@@ -123,17 +159,21 @@ async def load_jurisdictions(raw: bytes, name: str, store: EventStore) -> FileRe
     known = set()
     for code in parents:
         if code.isdigit() and len(code) in (4, 6):
-            if (await store.load(JURISDICTION, code, jurisdiction=code)).state.registered:
-                known.add(code)
+            if (await store.load(JURISDICTION, code, jurisdiction=code)).state.registered and sees(principal, code):
+                known.add(code)  # a foreign parent reads as unregistered: nothing says it exists
     checked = check_tree(table, known=known)
     report = FileReport(problems=list(checked.problems))
+    if principal is not None:
+        report.problems += [
+            RowProblem(row.row, "code", f"只能登记本辖区（{principal.jurisdiction}）之下的区划，收到「{row.code}」。")
+            for row in checked.rows
+            if not row.code.startswith(principal.jurisdiction) or row.code == principal.jurisdiction
+        ]
     if report.problems:
         return report
     digest = hashlib.sha256(raw).hexdigest()
     for row in checked.rows:
-        ctx = operator(
-            store, f"jurisdictions-load:{digest[:16]}", command_id=str(uuid.uuid5(LOAD_NS, f"{digest}/{row.code}"))
-        )
+        ctx = act(f"jurisdictions-load:{digest[:16]}", str(uuid.uuid5(LOAD_NS, f"{digest}/{row.code}")))
         c = RegisterJurisdiction(code=row.code, name=row.name, kind=row.kind, parent=row.parent)
         try:
             done = await register_jurisdiction(c, ctx)
@@ -233,7 +273,11 @@ def parse_deputies(table: list[list[str]], digest: str) -> tuple[list[tuple[int,
     return rows, problems
 
 
-async def import_deputies(raw: bytes, name: str, store: EventStore) -> FileReport:
+async def import_deputies(
+    raw: bytes, name: str, store: EventStore, *, principal: Principal | None = None, act: Act | None = None
+) -> FileReport:
+    """``principal``: every deputy must live inside the caller's jurisdiction (else per row)."""
+    act = act or operator_rows(store)
     try:
         table = read_table(raw, name)
     except UnreadableFile as exc:
@@ -243,15 +287,17 @@ async def import_deputies(raw: bytes, name: str, store: EventStore) -> FileRepor
     report = FileReport(problems=problems)
     for n, _, c in rows:  # every rule, before anything is registered
         try:
-            await check_registration(c, store, None)
+            await check_registration(c, store, principal)
         except InvalidInput as exc:
             report.problems.append(RowProblem(n, exc.field, exc.text))
+        except Forbidden as exc:  # outside the caller's jurisdiction
+            report.problems.append(RowProblem(n, "township", exc.text))
         except DomainError as exc:
             report.problems.append(RowProblem(n, exc.code, exc.text))
     if report.problems:
         return report
     for _, command_id, c in rows:
-        done = await register_deputy(c, operator(store, f"deputies-import:{digest[:16]}", command_id=command_id))
+        done = await register_deputy(c, act(f"deputies-import:{digest[:16]}", command_id))
         report.registered += 1 if done.envelopes else 0
         report.existing += 0 if done.envelopes else 1
         report.ids.append(c.deputy_id)
