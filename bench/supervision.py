@@ -17,14 +17,14 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import text
 
 from bench.common import Row, connect, fresh_nats, latency_row, p, rate_row
@@ -37,17 +37,9 @@ from libs.events import jetstream as jsapi
 from libs.runtime.nats_server import free_port
 
 COUNTY = "340403"
+WARM_UP = 20  # requests of each before measuring
 STATIC = {"html": ""}  # the static page: the overview's township table alone, served by the same server
 STREAMS = ("RENDA_DEPUTIES", "RENDA_SUGGESTIONS", "RENDA_MEETINGS")
-STATUS_COUNTS = (
-    "SELECT jurisdiction, status, count(*) FROM supervision_statuses WHERE jurisdiction LIKE :p "
-    "AND submitted_year = :y AND valid_to IS NULL GROUP BY jurisdiction, status"
-)
-OVERDUE_ROWS = (
-    "SELECT r.*, s.title FROM supervision_rounds r JOIN supervision_suggestions s USING (suggestion_id) "
-    "WHERE r.jurisdiction LIKE :p AND r.replied_at IS NULL AND r.withdrawn_at IS NULL AND r.due_at < :now "
-    "ORDER BY r.due_at"
-)
 
 
 @contextlib.asynccontextmanager
@@ -75,15 +67,6 @@ async def timed(n: int, call: Callable[[], Awaitable[Any]], before: Callable[[],
         await call()
         out.append((time.perf_counter() - t0) * 1000)
     return out
-
-
-def raw_sql(engine: Any, sqls: list[str], params: dict[str, Any]) -> Callable[[], Awaitable[None]]:
-    async def go() -> None:
-        async with engine.connect() as conn:
-            for sql in sqls:
-                (await conn.execute(text(sql), params)).all()
-
-    return go
 
 
 async def stream_total(nc: Any) -> int:
@@ -140,12 +123,20 @@ async def raw_pull_insert(nc: Any, url: str) -> float:
 async def paired(
     n: int, ours: Callable[[], Awaitable[Any]], raw: Callable[[], Awaitable[Any]], before: Callable[[], None] | None
 ) -> tuple[list[float], list[float]]:
-    """Ours and the baseline alternately, so both see the same load of a shared machine."""
+    """Ours and the baseline alternately (after a warm-up of each), so both see the same load of a shared
+    machine; the order within a pair alternates too."""
+    for _ in range(WARM_UP):
+        await timed(1, ours, before)
+        await timed(1, raw)
     a: list[float] = []
     b: list[float] = []
-    for _ in range(n):
-        a += await timed(1, ours, before)
-        b += await timed(1, raw)
+    for i in range(n):
+        if i % 2:
+            b += await timed(1, raw)
+            a += await timed(1, ours, before)
+        else:
+            a += await timed(1, ours, before)
+            b += await timed(1, raw)
     return a, b
 
 
@@ -163,27 +154,52 @@ def captured(app: FastAPI) -> tuple[list[tuple[str, Any]], Callable[[], None]]:
     return seen, lambda: event.remove(engine, "before_cursor_execute", record)
 
 
-def replay(engine: Any, statements: list[tuple[str, Any]]) -> Callable[[], Awaitable[None]]:
-    """The same statements with the same parameters, raw, through the same driver (one connection)."""
+def raw_routes(app: FastAPI) -> dict[str, Any]:
+    """The baselines, served by the same server as ours (the same HTTP boundary, no auth): ``/bench/rows``
+    runs one raw SQL query through the service's own engine as its request path does (``reading``) and
+    answers the rows as a JSON array; ``/bench/replay`` runs the recorded SELECTs raw through the
+    service's engine (aiosqlite, as an uncached count does) and answers how many rows came."""
+    from libs.db.engine import reading
 
-    async def go() -> None:
-        async with engine.connect() as conn:
-            for sql, params in statements:
-                (await conn.exec_driver_sql(sql, tuple(params) if isinstance(params, list) else params)).all()
+    held: dict[str, Any] = {"rows": ("SELECT 1", {}), "replay": []}
 
-    return go
+    async def rows() -> Response:
+        sql, params = held["rows"]
+        async with reading(app.state.runtime.engine) as conn:
+            found = [r[0] for r in await conn.execute(text(sql), params)]
+        return Response(("[" + ",".join(found) + "]").encode(), media_type="application/json")
+
+    async def replay() -> Response:
+        n = 0
+        async with app.state.runtime.engine.connect() as conn:
+            for sql, params in held["replay"]:
+                n += len((await conn.exec_driver_sql(sql, tuple(params) if isinstance(params, list) else params)).all())
+        return Response(str(n).encode(), media_type="application/json")
+
+    app.add_api_route("/bench/rows", rows, include_in_schema=False)
+    app.add_api_route("/bench/replay", replay, include_in_schema=False)
+    return held
 
 
-async def answers(app: FastAPI, base: str, token: str, url: str, n: int) -> list[Row]:
-    """Each endpoint uncached (the view's cache emptied before every request) against the very SQL it ran,
-    replayed raw; cached against one raw query of its rows; as-of against live, both uncached."""
+ROWS_OF_ANSWER = "SELECT body FROM supervision_answers WHERE answer = :a ORDER BY seq"
+BOUNDARY = "both over HTTP to the same uvicorn server, client in the same process"
+
+
+async def answers(app: FastAPI, held: dict[str, Any], base: str, token: str, n: int) -> list[Row]:
+    """Each endpoint served from its precomputed rows against one raw SQL query of those rows; recounted
+    (precomputed rows and the cache emptied, the background count paused) against the very SELECTs it
+    ran, replayed raw; as-of against live, both ways. Every baseline is served by the same server."""
+    from sqlalchemy import delete
+
+    from services.supervision import answers as an
     from services.supervision.queries import cache_of
 
-    cache = cache_of(app.state.runtime)
+    rt = app.state.runtime
+    cache = cache_of(rt)
     year = datetime.now(UTC).year
-    engine = make_engine(url)
+    today = datetime.now(UTC).date()
+    back = today - timedelta(days=365)
     rows: list[Row] = []
-    params = {"p": f"{COUNTY}%", "y": year, "now": datetime.now(UTC).isoformat()}
     async with httpx.AsyncClient(base_url=base, timeout=120, headers={"Authorization": f"Bearer {token}"}) as c:
 
         def get(path: str, **q: Any) -> Callable[[], Awaitable[None]]:
@@ -192,47 +208,74 @@ async def answers(app: FastAPI, base: str, token: str, url: str, n: int) -> list
 
             return go
 
+        async def served(path: str, **q: Any) -> None:
+            for _ in range(600):
+                r = await c.get(path, params={"under": COUNTY, **q})
+                if r.headers.get("x-renda-answer") == "precomputed":
+                    return
+                await asyncio.sleep(0.1)
+            raise RuntimeError(f"{path} {q} never served from precomputed rows")
+
+        async def raw(route: str) -> None:
+            (await c.get(route)).raise_for_status()
+
         first = await timed(1, get("/api/supervision/townships"))
-        for name, path, warm_sql in (
-            ("townships", "/api/supervision/townships", [STATUS_COUNTS]),
-            ("overdue", "/api/supervision/overdue", [OVERDUE_ROWS]),
-        ):
-            cache.entries.clear()
-            seen, stop = captured(app)
-            await get(path)()
-            stop()
-            statements = [(q, x) for q, x in seen if q.lstrip().upper().startswith("SELECT")]
-            cold, raw_cold = await paired(n, get(path), replay(engine, statements), cache.entries.clear)
-            await get(path)()
-            warm, raw_warm = await paired(n, get(path), raw_sql(engine, warm_sql, params), None)
-            what = f"the {len(statements)} SELECTs it ran, replayed raw, same driver"
-            for q in (50, 99):
-                note = f"first answer after start {first[0]:.0f} ms" if (name, q) == ("townships", 50) else ""
-                rows.append(latency_row(f"{name} uncached p{q}", p(cold, q), p(raw_cold, q), 3, what, notes=note))
-            for q in (50, 99):
-                rows.append(latency_row(f"{name} cached p{q}", p(warm, q), p(raw_warm, q), 3, "one raw SQL query"))
-        today = datetime.now(UTC).date()
-        for label, day in (("a year back", today - timedelta(days=365)), ("mid-year", date(today.year, 6, 30))):
-            live_get = get("/api/supervision/townships")
-
-            async def live_uncached(live_get: Callable[[], Awaitable[None]] = live_get) -> None:
-                cache.entries.clear()
-                await live_get()
-
-            past, live = await paired(
-                n, get("/api/supervision/townships", as_of=day.isoformat()), live_uncached, cache.entries.clear
-            )
-            for q in (50, 99):
+        cases: tuple[tuple[str, str, dict[str, str], Any], ...] = (
+            ("townships", "/api/supervision/townships", {}, an.Spec("townships", COUNTY, year, None)),
+            ("overdue", "/api/supervision/overdue", {}, an.Spec("overdue", COUNTY, None, None)),
+        )
+        past = {"as_of": back.isoformat()}
+        for name, path, q, spec in cases:  # served from the precomputed rows
+            await served(path, **q)
+            held["rows"] = (ROWS_OF_ANSWER, {"a": spec.key})
+            ours, base_ = await paired(n, get(path, **q), lambda: raw("/bench/rows"), cache.entries.clear)
+            for pq in (50, 99):
+                note = BOUNDARY
+                if (name, pq) == ("townships", 50):
+                    note += f"; first answer after start (counted) {first[0]:.0f} ms"
                 rows.append(
                     latency_row(
-                        f"as_of {label} ({day}) vs live, uncached p{q}",
-                        p(past, q),
-                        p(live, q),
-                        2,
-                        "live view, uncached",
+                        f"{name} p{pq}", p(ours, pq), p(base_, pq), 3, "one raw SQL query of its rows", notes=note
                     )
                 )
-    await engine.dispose()
+        await served("/api/supervision/townships", **past)
+        ours, live = await paired(
+            n, get("/api/supervision/townships", **past), get("/api/supervision/townships"), cache.entries.clear
+        )
+        for pq in (50, 99):
+            rows.append(
+                latency_row(
+                    f"as_of a year back ({back}) vs live p{pq}", p(ours, pq), p(live, pq), 2, "live view, served"
+                )
+            )
+
+        rt.extras["answers_paused"] = True  # recounted on every request: no precomputed rows, no cache
+        async with rt.engine.begin() as conn:
+            await conn.execute(delete(an.answers))
+        for name, path, q, _spec in cases:
+            cache.entries.clear()
+            seen, stop = captured(app)
+            await get(path, **q)()
+            stop()
+            held["replay"] = [(s, x) for s, x in seen if s.lstrip().upper().startswith("SELECT")]
+            what = f"the {len(held['replay'])} SELECTs it ran, replayed raw, same driver"
+            ours, base_ = await paired(n, get(path, **q), lambda: raw("/bench/replay"), cache.entries.clear)
+            for pq in (50, 99):
+                rows.append(latency_row(f"{name} recounted p{pq}", p(ours, pq), p(base_, pq), 3, what, notes=BOUNDARY))
+        ours, live = await paired(
+            n, get("/api/supervision/townships", **past), get("/api/supervision/townships"), cache.entries.clear
+        )
+        for pq in (50, 99):
+            rows.append(
+                latency_row(
+                    f"as_of a year back ({back}) vs live, recounted p{pq}",
+                    p(ours, pq),
+                    p(live, pq),
+                    2,
+                    "live view, recounted",
+                )
+            )
+        rt.extras["answers_paused"] = False
     return rows
 
 
@@ -320,8 +363,9 @@ async def run(ctx: Ctx, scale: str = "demo", browser: bool = True) -> list[Row]:
         token = issue(Principal("bench", "county_staff", COUNTY), key, timedelta(hours=1))
         app = create(settings)
         app.add_api_route("/bench/static-table", lambda: HTMLResponse(STATIC["html"]), include_in_schema=False)
+        held = raw_routes(app)
         async with serve(app) as base:
-            rows += await answers(app, base, token, url, 20 if ctx.sizes.quick else 100)
+            rows += await answers(app, held, base, token, 200 if ctx.sizes.quick else 500)
             if browser:
                 rows += await dashboard(base, token)
     load = os.getloadavg()
@@ -339,6 +383,9 @@ if __name__ == "__main__":
     from bench.common import Sizes
 
     async def main() -> None:
+        import logging
+
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         scale = sys.argv[sys.argv.index("--scale") + 1] if "--scale" in sys.argv else "demo"
         with contextlib.ExitStack() as stack:
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="renda-bench-")))

@@ -8,9 +8,8 @@ that day, from the read models) and ``format=csv|xlsx`` (a download of the same 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -21,8 +20,9 @@ from libs.domain.times import local_iso
 from libs.web.deps import ReadContext, read_context
 from libs.web.errors import NotVisible
 from libs.web.lists import CursorParam, LimitParam, decode_cursor, encode_cursor
+from services.supervision import answers, queries
 from services.supervision import exports as ex
-from services.supervision import queries
+from services.supervision.answers import localized
 from services.supervision.records import Moment
 
 router = APIRouter(prefix="/api/supervision", tags=["县乡联动监督"])
@@ -41,22 +41,6 @@ def ref(request: Request) -> Any:
 
 def moment(ctx: ReadContext, as_of: date | None) -> Moment:
     return Moment.of(as_of, ctx.runtime.settings.tz)
-
-
-_UTC_TEXT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$")
-
-
-def localized(value: Any) -> Any:
-    """Every time answered carries the zone's offset (contract): read models keep UTC text, answers local."""
-    if isinstance(value, dict):
-        return {k: localized(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [localized(v) for v in value]
-    if isinstance(value, datetime):
-        return local_iso(value)
-    if isinstance(value, str) and _UTC_TEXT.match(value):
-        return local_iso(datetime.fromisoformat(value))
-    return value
 
 
 def stamp(body: dict[str, Any], m: Moment) -> dict[str, Any]:
@@ -91,7 +75,12 @@ def encoded(cached: Any, key: tuple[Any, ...], body: Callable[[], dict[str, Any]
             if len(memo) > 32:
                 memo.clear()
             memo[key] = raw
-    return Response(raw, media_type="application/json")
+    return Response(raw, media_type="application/json", headers={"X-Renda-Answer": "counted"})
+
+
+def precomputed(raw: bytes) -> Response:
+    """An answer joined from its precomputed rows (``answers``); the header says so."""
+    return Response(raw, media_type="application/json", headers={"X-Renda-Answer": "precomputed"})
 
 
 def filename(kind: str, prefix: str, m: Moment) -> str:
@@ -116,6 +105,12 @@ async def get_townships(
     m = moment(ctx, as_of)
     y = queries.year_of(year, m)
     prefix = queries.scope(ctx.principal, under)
+    spec = answers.spec_of(ctx.runtime, "townships", prefix, y, m) if prefix and fmt == "json" else None
+    stored = await answers.fetch(ctx.runtime, spec, m) if spec else None
+    if stored is not None:
+        head = {"under": prefix, "year": y}
+        part = "county" if level == "county" else "item"
+        return precomputed(answers.assemble(stored, head, part, limit, cursor, m))
     if prefix is None:
         data: dict[str, Any] = {"items": [], "counties": [], "total": None, "units_over_limit": []}
     else:
@@ -152,6 +147,10 @@ async def get_overdue(
     """逾期督办：逾期未答复的建议、到期未落实的承诺、逾期未反馈的审议意见，最早的在前。"""
     m = moment(ctx, as_of)
     prefix = queries.scope(ctx.principal, under)
+    spec = answers.spec_of(ctx.runtime, "overdue", prefix, None, m) if prefix and fmt == "json" else None
+    stored = await answers.fetch(ctx.runtime, spec, m) if spec else None
+    if stored is not None:
+        return precomputed(answers.assemble(stored, {"under": prefix}, "item", limit, cursor, m))
     data = {"rows": []} if prefix is None else await queries.overdue_answer(ctx.runtime, prefix, m, ref(request))
     rows = data["rows"]
     if fmt != "json":

@@ -9,7 +9,8 @@ from libs.config.settings import Settings
 from libs.events.projection import Projection
 from libs.reference.deputies import reference_projection
 from libs.service.app import ServiceDefinition, create_app
-from services.supervision import api
+from libs.service.runtime import ServiceRuntime
+from services.supervision import answers, api
 from services.supervision.projections import DutyFacts, MeetingFacts, SuggestionFacts
 from services.supervision.web import pages
 
@@ -20,12 +21,18 @@ def projections(settings: Settings) -> list[Projection]:
     return [reference, SuggestionFacts(settings.tz), MeetingFacts(settings.tz), DutyFacts()]
 
 
+async def precompute(rt: ServiceRuntime) -> None:
+    """The township tables and overdue boards counted in the background (``answers``)."""
+    await answers.refresh(rt, reference_tables)
+
+
 DEFINITION = ServiceDefinition(
     name="supervision",
     title="renda 县乡联动监督（监督视图与工作台）",
     routers=[api.router, pages.router],
     projections=projections,
     web_root=True,
+    background=[precompute],
 )
 
 

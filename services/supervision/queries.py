@@ -109,44 +109,59 @@ async def _next_change(conn: AsyncConnection, prefix: str, m: Moment, rules: Rul
     return min([tomorrow, *(datetime.fromisoformat(x) for x in found)])
 
 
+async def next_change(conn: AsyncConnection, prefix: str, m: Moment, rt: ServiceRuntime) -> datetime:
+    """The next moment the clock alone could change a live answer under ``prefix``."""
+    return await _next_change(conn, prefix, m, rules_of(rt))
+
+
+async def compute_townships(
+    conn: AsyncConnection, rt: ServiceRuntime, ref: Any, prefix: str, year: int, m: Moment
+) -> dict[str, Any]:
+    """Every township and street under ``prefix``, the counties (for a city) and the total, counted now."""
+    rules = rules_of(rt)
+    f = await view.load_facts(conn, ref, prefix, year, m, rules.tz)
+    items = [view.township_item(f, p, year, rules) for p in f.places]
+    counties = [view.rollup(f, c["code"], c["name"], "county", items, year, rules) for c in f.counties]
+    top = await ref_row(conn, ref, prefix)
+    total = view.rollup(f, prefix, top["name"] if top else prefix, top["kind"] if top else "", items, year, rules)
+    units_over = f.units_over if f.units_over is not None else view.unsatisfied_units(f, None, year, rules)
+    return {"items": items, "counties": counties, "total": total, "units_over_limit": units_over}
+
+
+async def compute_overdue(
+    conn: AsyncConnection, rt: ServiceRuntime, ref: Any, prefix: str, m: Moment
+) -> list[dict[str, Any]]:
+    items = await view.overdue(conn, prefix, m, rules_of(rt).tz)
+    names = await names_of(conn, ref, {i["township"] for i in items})
+    for i in items:
+        i["township_name"] = names.get(i["township"], i["township"])
+    return items
+
+
 async def townships(rt: ServiceRuntime, prefix: str, year: int, m: Moment, ref: Any) -> dict[str, Any]:
     """Every township and street under ``prefix``, the counties (for a city) and the total."""
     rules = rules_of(rt)
     async with rt.engine.connect() as conn:
-
-        async def compute() -> dict[str, Any]:
-            f = await view.load_facts(conn, ref, prefix, year, m, rules.tz)
-            items = [view.township_item(f, p, year, rules) for p in f.places]
-            counties = [view.rollup(f, c["code"], c["name"], "county", items, year, rules) for c in f.counties]
-            top = await ref_row(conn, ref, prefix)
-            total = view.rollup(
-                f, prefix, top["name"] if top else prefix, top["kind"] if top else "", items, year, rules
-            )
-            units_over = f.units_over if f.units_over is not None else view.unsatisfied_units(f, None, year, rules)
-            return {"items": items, "counties": counties, "total": total, "units_over_limit": units_over}
-
         found = await cache_of(rt).get(
-            conn, ("townships", prefix, year, m.as_of), m, compute, lambda: _next_change(conn, prefix, m, rules)
+            conn,
+            ("townships", prefix, year, m.as_of),
+            m,
+            lambda: compute_townships(conn, rt, ref, prefix, year, m),
+            lambda: _next_change(conn, prefix, m, rules),
         )
-
         return cast("dict[str, Any]", found)
 
 
 async def overdue(rt: ServiceRuntime, prefix: str, m: Moment, ref: Any) -> list[dict[str, Any]]:
     rules = rules_of(rt)
     async with rt.engine.connect() as conn:
-
-        async def compute() -> list[dict[str, Any]]:
-            items = await view.overdue(conn, prefix, m, rules.tz)
-            names = await names_of(conn, ref, {i["township"] for i in items})
-            for i in items:
-                i["township_name"] = names.get(i["township"], i["township"])
-            return items
-
         found = await cache_of(rt).get(
-            conn, ("overdue", prefix, m.as_of), m, compute, lambda: _next_change(conn, prefix, m, rules)
+            conn,
+            ("overdue", prefix, m.as_of),
+            m,
+            lambda: compute_overdue(conn, rt, ref, prefix, m),
+            lambda: _next_change(conn, prefix, m, rules),
         )
-
         return cast("list[dict[str, Any]]", found)
 
 

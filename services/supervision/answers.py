@@ -1,0 +1,240 @@
+"""Precomputed answers: the township table and the overdue board, one row per item, kept in
+``supervision_answers`` with the read models' version (their checkpoints) they were counted at.
+
+A background task (``refresh``) counts them off the request path with the same code as an
+uncached request (``queries.compute_*``, figures by ``libs/figures``) once the read models have
+settled: the live answers of every county, and any answer a request missed (a city, a township,
+a past day). A request reads its answer in one query, matched against the current version in the
+same statement, and joins the rows' stored JSON: no figure is counted and nothing re-encoded per
+request. A stale row (the read models moved, or the clock passed the moment the answer could
+change: end of the local day, the next open deadline) is never served; the request then counts
+the answer itself (``queries``) and marks it wanted, so the next one is served from rows again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import structlog
+from fastapi.encoders import jsonable_encoder
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text, delete, func, or_, select
+
+from libs.db.engine import reading, writing
+from libs.domain.times import local_iso
+from libs.events.projection import checkpoints
+from libs.service.runtime import ServiceRuntime
+from libs.web.lists import decode_cursor, encode_cursor
+from services.supervision import clock, queries
+from services.supervision.records import Moment
+from services.supervision.tables import utc_text
+
+log = structlog.get_logger("supervision.answers")
+answer_metadata = MetaData()
+answers = Table(
+    "supervision_answers",
+    answer_metadata,
+    Column("answer", String(80), primary_key=True),  # Spec.key
+    Column("seq", Integer, primary_key=True),  # 0: the answer's other fields; then its items in order
+    Column("part", String(8), nullable=False),  # head | item | county
+    Column("key", Text, nullable=False),  # the item's cursor key as JSON
+    Column("version", BigInteger, nullable=False),  # queries.read_version when counted
+    Column("valid_until", String(40), nullable=True),  # a live answer: until the clock could change it
+    Column("body", Text, nullable=False),  # the item's JSON as answered
+)
+POLL = 0.5  # seconds between looks at the read models' version
+KINDS = ("townships", "overdue")
+WANTED = 64  # answers a request missed, kept to be counted in the background
+_UTC_TEXT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$")
+
+
+def localized(value: Any) -> Any:
+    """Every time answered carries the zone's offset (contract): read models keep UTC text, answers local."""
+    if isinstance(value, dict):
+        return {k: localized(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [localized(v) for v in value]
+    if isinstance(value, datetime):
+        return local_iso(value)
+    if isinstance(value, str) and _UTC_TEXT.match(value):
+        return local_iso(datetime.fromisoformat(value))
+    return value
+
+
+def to_json(value: Any) -> str:
+    """The JSON FastAPI would write for ``value`` (as ``api.encoded`` does)."""
+    return json.dumps(jsonable_encoder(value), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One answer: the township table or the overdue board of a prefix, live or as of a past day."""
+
+    kind: str  # "townships" | "overdue"
+    prefix: str
+    year: int | None  # townships only
+    as_of: date | None  # None: live
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}|{self.prefix}|{self.year or ''}|{self.as_of or 'live'}"
+
+    def moment(self, rt: ServiceRuntime) -> Moment:
+        return Moment.of(self.as_of, rt.settings.tz)
+
+
+def spec_of(rt: ServiceRuntime, kind: str, prefix: str, year: int | None, m: Moment) -> Spec | None:
+    """The answer a request asks for; None when it is not kept (as of today or later: that is live)."""
+    if m.as_of is not None and m.as_of >= clock.now().astimezone(rt.settings.tz).date():
+        return None
+    return Spec(kind, prefix, year, m.as_of)
+
+
+def _version() -> Any:
+    c = checkpoints.c
+    total = func.coalesce(func.sum(c.position), 0) * 8 + func.count()
+    return select(total).where(c.projection.in_(queries.PROJECTIONS)).scalar_subquery()
+
+
+async def fetch(rt: ServiceRuntime, spec: Spec, m: Moment) -> list[Any] | None:
+    """The answer's rows when they are current (one statement), else None."""
+    if not rt.extras.get("answers_ready"):
+        return None
+    a = answers.c
+    q = (
+        select(a.part, a.key, a.body)
+        .where(a.answer == spec.key, a.version == _version(), or_(a.valid_until.is_(None), a.valid_until > m.text))
+        .order_by(a.seq)
+    )
+    async with reading(rt.engine) as conn:
+        rows = list(await conn.execute(q))
+    if not rows:
+        want(rt, spec)
+        return None
+    return rows
+
+
+def want(rt: ServiceRuntime, spec: Spec) -> None:
+    """Count ``spec`` in the background (a request missed it)."""
+    wanted: OrderedDict[str, Spec] = rt.extras.setdefault("answers_wanted", OrderedDict())
+    wanted[spec.key] = spec
+    wanted.move_to_end(spec.key)
+    while len(wanted) > WANTED:
+        wanted.popitem(last=False)
+    wake: asyncio.Event | None = rt.extras.get("answers_wake")
+    if wake is not None:
+        wake.set()
+
+
+def page(rows: list[Any], part: str, limit: int, cursor: str | None) -> tuple[list[str], str | None]:
+    after = decode_cursor(cursor)
+    items = [(json.loads(k), body) for p, k, body in rows if p == part]
+    if after is not None:
+        items = [x for x in items if x[0] > after]
+    more = len(items) > limit
+    items = items[:limit]
+    return [b for _, b in items], encode_cursor(items[-1][0]) if more and items else None
+
+
+def assemble(rows: list[Any], head: dict[str, Any], part: str, limit: int, cursor: str | None, m: Moment) -> bytes:
+    """``{**head, "items": [...], "next_cursor": ..., <the stored head fields>, <as_of>}`` from the rows."""
+    items, next_cursor = page(rows, part, limit, cursor)
+    stored = rows[0][2][1:-1]  # the head row: a JSON object's members
+    out = to_json(head)[:-1] + ',"items":[' + ",".join(items) + "]"
+    out += ',"next_cursor":' + to_json(next_cursor) + ("," + stored if stored else "")
+    if m.historical:
+        out += ',"as_of":' + to_json(m.as_of) + ',"historical":true'
+    return (out + "}").encode()
+
+
+def rows_of(spec: Spec, data: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(part, key, body) of a counted answer, the head first."""
+    if spec.kind == "townships":
+        head = {"total": data["total"], "units_over_limit": data["units_over_limit"]}
+        out = [("head", "null", to_json(localized(head)))]
+        out += [("item", to_json(i["code"]), to_json(localized(i))) for i in data["items"]]
+        return out + [("county", to_json(i["code"]), to_json(localized(i))) for i in data["counties"]]
+    out = [("head", "null", "{}")]
+    for i in data["rows"]:
+        key = [local_iso(i["due_at"]), i["suggestion_id"] or i.get("review_opinion_id")]
+        out.append(("item", to_json(key), to_json(localized(i))))
+    return out
+
+
+async def count(rt: ServiceRuntime, ref: Any, spec: Spec) -> tuple[int, datetime | None]:
+    """Count ``spec`` now and keep its rows; the version and the moment it stays valid until."""
+    m = spec.moment(rt)
+    async with rt.engine.connect() as conn:
+        version = await queries.read_version(conn)
+        if spec.kind == "townships":
+            data = await queries.compute_townships(conn, rt, ref, spec.prefix, spec.year or m.day.year, m)
+        else:
+            data = {"rows": await queries.compute_overdue(conn, rt, ref, spec.prefix, m)}
+        until = None if spec.as_of is not None else await queries.next_change(conn, spec.prefix, m, rt)
+    a = answers.c
+    values = [
+        {
+            "answer": spec.key,
+            "seq": n,
+            "part": part,
+            "key": key,
+            "version": version,
+            "valid_until": utc_text(until) if until else None,
+            "body": body,
+        }
+        for n, (part, key, body) in enumerate(rows_of(spec, data))
+    ]
+    async with writing(rt.engine) as tx:
+        await tx.execute(delete(answers).where(or_(a.answer == spec.key, a.version < version)))
+        await tx.execute(answers.insert(), values)
+    return version, until
+
+
+async def counties(rt: ServiceRuntime, ref: Any) -> list[str]:
+    j = ref.jurisdictions.c
+    async with reading(rt.engine) as conn:
+        return [c for (c,) in await conn.execute(select(j.code).where(j.kind == "county").order_by(j.code))]
+
+
+async def refresh(rt: ServiceRuntime, ref: Any) -> None:
+    """Keep the live answers of every county, and those requests missed, counted and current."""
+    async with writing(rt.engine) as tx:
+        await tx.run_sync(answer_metadata.create_all)
+    rt.extras["answers_ready"] = True
+    wake = rt.extras["answers_wake"] = asyncio.Event()
+    counted: dict[str, tuple[int, datetime | None]] = {}
+    seen = -1
+    while True:
+        try:
+            await asyncio.wait_for(wake.wait(), POLL)
+        except TimeoutError:
+            pass
+        wake.clear()
+        if rt.extras.get("answers_paused"):
+            continue
+        async with reading(rt.engine) as conn:
+            version = await queries.read_version(conn)
+        if version != seen:  # the read models are moving: count once they have settled
+            seen = version
+            continue
+        now = clock.now()
+        year = now.astimezone(rt.settings.tz).year
+        live = [Spec(k, c, year if k == "townships" else None, None) for c in await counties(rt, ref) for k in KINDS]
+        wanted: OrderedDict[str, Spec] = rt.extras.setdefault("answers_wanted", OrderedDict())
+        missed = list(wanted.values())
+        wanted.clear()
+        for spec in live:
+            done = counted.get(spec.key)
+            if done and done[0] == version and (done[1] is None or now < done[1]):
+                continue
+            missed.append(spec)
+        for spec in {s.key: s for s in missed}.values():
+            try:
+                counted[spec.key] = await count(rt, ref, spec)
+            except Exception:
+                log.exception("supervision.answer_failed", answer=spec.key)
