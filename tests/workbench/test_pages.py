@@ -84,7 +84,7 @@ async def test_each_role_reads_its_pages(  # type: ignore[no-untyped-def]
         assert r.headers.get_list("x-content-type-options") == ["nosniff"]
         assert r.headers.get_list("referrer-policy") == ["same-origin"]
         for path, words in [
-            ("/work/deputies", ["张桂英", "renda deputies import"]),
+            ("/work/deputies", ["张桂英", "批量导入代表名册", "终止代表资格"]),
             ("/work/bodies", ["尚未登记主席团", "暂无代表小组"]),
             ("/work/meetings", ["安排会议", "主席团会议"]),
             (f"/work/suggestions/{sid}", ["已答复", "B 类", "春季安装", "办理历史"]),

@@ -229,7 +229,11 @@
   document.querySelectorAll("form.cmd").forEach(function (form) {
     form.addEventListener("submit", function (e) { e.preventDefault(); send(form); });
     if (form.getAttribute("data-confirm")) {
-      form.querySelector(".confirm-no").addEventListener("click", function () { disarm(form); });
+      form.querySelector(".confirm-no").addEventListener("click", function () {
+        disarm(form);
+        var back = form.querySelector("button[type=submit]:not(.confirm-yes)");
+        if (back) { back.focus(); }
+      });
       form.addEventListener("input", function () { disarm(form); });
       form.addEventListener("change", function () { disarm(form); });
     }
