@@ -93,9 +93,12 @@ class CounterLogBulk(CounterLog):
             await tx.execute(self.insert, rows)
 
 
-async def raw_batches(nc: NATS):  # type: ignore[no-untyped-def]
-    """Every message of the stream by a hand-driven pull: (seq, data) lists of up to BATCH."""
-    head = await jsapi.last_seq(nc, STREAM)
+async def raw_batches(nc: NATS, context: str = COUNTER.context):  # type: ignore[no-untyped-def]
+    """Every message of a context's stream by a hand-driven pull: (seq, data) lists of up to BATCH."""
+    stream = stream_name(context)
+    head = await jsapi.last_seq(nc, stream)
+    if head == 0:
+        return
     name = f"raw_{uuid.uuid4().hex[:8]}"
     config = {
         "name": name,
@@ -103,9 +106,9 @@ async def raw_batches(nc: NATS):  # type: ignore[no-untyped-def]
         "deliver_policy": "all",
         "mem_storage": True,
         "inactive_threshold": 60_000_000_000,
-        "filter_subjects": stream_subjects(COUNTER.context),
+        "filter_subjects": stream_subjects(context),
     }
-    await jsapi.api(nc, f"CONSUMER.CREATE.{STREAM}.{name}", {"stream_name": STREAM, "config": config})
+    await jsapi.api(nc, f"CONSUMER.CREATE.{stream}.{name}", {"stream_name": stream, "config": config})
     inbox = nc.new_inbox()
     queue: asyncio.Queue[Msg] = asyncio.Queue()
 
@@ -117,7 +120,7 @@ async def raw_batches(nc: NATS):  # type: ignore[no-untyped-def]
     try:
         while last < head:
             await nc.publish(
-                f"$JS.API.CONSUMER.MSG.NEXT.{STREAM}.{name}",
+                f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{name}",
                 orjson.dumps({"batch": BATCH, "expires": 2_000_000_000}),
                 reply=inbox,
             )
@@ -135,7 +138,7 @@ async def raw_batches(nc: NATS):  # type: ignore[no-untyped-def]
                 yield got
     finally:
         await sub.unsubscribe()
-        await jsapi.api(nc, f"CONSUMER.DELETE.{STREAM}.{name}")
+        await jsapi.api(nc, f"CONSUMER.DELETE.{stream}.{name}")
 
 
 def row_of(seq: int, data: bytes) -> tuple[int, str, int, int, str]:

@@ -9,8 +9,10 @@ both.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import ClassVar
 
+import pytest
 from nats.aio.client import Client as NATS
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -18,7 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from libs.db.engine import make_engine
 from libs.events import jetstream as jsapi
 from libs.events.envelope import Envelope
-from libs.events.projection import Projection, ProjectionGroup, ProjectionRunner
+from libs.events.projection import (
+    Projection,
+    ProjectionGroup,
+    ProjectionHalted,
+    ProjectionRunner,
+    checkpoints,
+    rebuild,
+    rebuild_all,
+)
 from libs.events.store import EventStore
 from tests.events.fixtures_domain import (
     CONTEXT,
@@ -197,3 +207,61 @@ async def test_a_consumer_the_server_dropped_is_created_again(js: NATS, engine: 
         assert await logged(engine) == (head, head)
     finally:
         await group.stop()
+
+
+async def stored_positions(engine: AsyncEngine) -> dict[str, int]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(checkpoints.c.projection, checkpoints.c.position))
+        return {r.projection: int(r.position) for r in rows}
+
+
+async def test_rebuild_all_ends_as_one_rebuild_each_and_reads_the_stream_once(
+    js: NATS, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    counters = Counters(js)
+    await counters.open(4)
+    await counters.increment(6)
+    head = await jsapi.last_seq(js, STREAM)
+    separate = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'separate.sqlite3'}")
+    try:
+        assert await rebuild(js, separate, CounterTotals(), batch=7) == {STREAM: head}
+        assert await rebuild(js, separate, EventLog(), batch=7) == {STREAM: head}
+        before = await consumer_names(js)
+        assert await rebuild_all(js, engine, [CounterTotals(), EventLog()], batch=7) == {STREAM: head}
+        assert await consumer_names(js) == before  # its ephemeral consumer is gone
+        assert await counter_values(engine) == counters.expected == await counter_values(separate)
+        assert await logged(engine) == (head, head) == await logged(separate)
+        assert await stored_positions(engine) == {CounterTotals.name: head, EventLog.name: head}
+        # A second rebuild starts from zero again: nothing doubled.
+        await rebuild_all(js, engine, [EventLog(), CounterTotals()], batch=50)
+        assert await counter_values(engine) == counters.expected
+        assert await logged(engine) == (head, head)
+    finally:
+        await separate.dispose()
+
+
+class BrokenLog(EventLog):
+    """Refuses one stream sequence, as a bug in one read model would."""
+
+    name: ClassVar[str] = "test-broken-log"
+    broken_at: ClassVar[int] = 0
+
+    async def apply(self, env: Envelope, tx: AsyncConnection) -> None:
+        if env.stream_seq == self.broken_at:
+            raise ValueError("this read model cannot apply it")
+        await super().apply(env, tx)
+
+
+async def test_rebuild_all_halts_only_the_member_that_cannot_apply_a_message(js: NATS, engine: AsyncEngine) -> None:
+    counters = Counters(js)
+    await counters.open(3)
+    await counters.increment(5)
+    head = await jsapi.last_seq(js, STREAM)
+    BrokenLog.broken_at = 9
+    with pytest.raises(ProjectionHalted) as halted:
+        await rebuild_all(js, engine, [CounterTotals(), BrokenLog()], batch=4)
+    assert halted.value.projection == BrokenLog.name and halted.value.halt.seq == 9
+    assert await counter_values(engine) == counters.expected  # the other member read to the end
+    assert await stored_positions(engine) == {CounterTotals.name: head, BrokenLog.name: 8}
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(func.max(event_log.c.seq)))).scalar_one() == 8

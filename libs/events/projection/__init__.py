@@ -19,7 +19,7 @@ from libs.events.projection.consumer import (
     read_stream,
 )
 from libs.events.projection.group import IDLE_CONSUMER_NS, ProjectionGroup
-from libs.events.projection.rebuild import ProjectionHalted, rebuild
+from libs.events.projection.rebuild import ProjectionHalted, rebuild, rebuild_all
 from libs.events.projection.runner import ProjectionRunner
 
 __all__ = [
@@ -42,5 +42,6 @@ __all__ = [
     "parse_ack_subject",
     "read_stream",
     "rebuild",
+    "rebuild_all",
     "state_metadata",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from nats.aio.client import Client as NATS
@@ -12,6 +12,7 @@ from libs.db.engine import writing
 from libs.events import jetstream as jsapi
 from libs.events.errors import EventStoreError
 from libs.events.projection.base import Projection
+from libs.events.projection.batch import apply_batch
 from libs.events.projection.checkpoints import Halt, checkpoints, ensure_state_tables, lock_ddl
 from libs.events.projection.consumer import read_stream
 from libs.events.projection.runner import ProjectionRunner
@@ -26,6 +27,29 @@ class ProjectionHalted(EventStoreError):
         super().__init__(f"{projection} halted at {halt.stream} #{halt.seq}: {halt.error}")
         self.projection = projection
         self.halt = halt
+
+
+async def _reset(engine: AsyncEngine, projection: Projection) -> None:
+    """Drop and create ``projection``'s tables and set its checkpoints to zero, in one transaction."""
+    definition = projection.definition(engine.dialect)
+    async with writing(engine) as tx:
+        await lock_ddl(tx)
+        await ensure_state_tables(tx)
+        if projection.kept is not None:
+            await tx.run_sync(projection.kept.create_all)
+        await tx.run_sync(projection.metadata.drop_all)
+        await tx.run_sync(projection.metadata.create_all)
+        await tx.execute(checkpoints.delete().where(checkpoints.c.projection == projection.name))
+        for stream in (stream_name(c) for c in projection.contexts):
+            await tx.execute(
+                checkpoints.insert().values(
+                    projection=projection.name,
+                    stream=stream,
+                    position=0,
+                    definition=definition,
+                    updated_at=datetime.now(UTC),
+                )
+            )
 
 
 async def rebuild(
@@ -43,46 +67,65 @@ async def rebuild(
     checkpoints say how far it got. Returns the events read per stream. A message it cannot
     decode or apply stops it there (``ProjectionHalted``, the halt stored in its checkpoint row).
     """
+    return await rebuild_all(nc, engine, [projection], as_of=as_of, batch=batch, progress=progress)
+
+
+async def rebuild_all(
+    nc: NATS,
+    engine: AsyncEngine,
+    projections: Sequence[Projection],
+    *,
+    as_of: datetime | None = None,
+    batch: int = 1000,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, int]:
+    """Rebuild several projections of one database from zero, reading each stream once for all of them.
+
+    As a service's ``ProjectionGroup`` catches up: each delivered batch goes to every projection
+    that reads its stream, in one transaction with their checkpoints (``apply_batch``). A
+    projection that halts on a message stops there (its halt stored) while the others go on;
+    ``ProjectionHalted`` is raised for the first one when the streams are read (at once when
+    every projection has halted).
+    """
+    names = [p.name for p in projections]
+    if len(set(names)) != len(names):
+        raise ValueError(f"a projection is named twice: {sorted(names)}")
     limit_ns = int(as_of.timestamp() * 1e9) if as_of is not None else None
-    definition = projection.definition(engine.dialect)
-    streams = [stream_name(c) for c in projection.contexts]
-    async with writing(engine) as tx:
-        await lock_ddl(tx)
-        await ensure_state_tables(tx)
-        if projection.kept is not None:
-            await tx.run_sync(projection.kept.create_all)
-        await tx.run_sync(projection.metadata.drop_all)
-        await tx.run_sync(projection.metadata.create_all)
-        await tx.execute(checkpoints.delete().where(checkpoints.c.projection == projection.name))
-        for stream in streams:
-            await tx.execute(
-                checkpoints.insert().values(
-                    projection=projection.name,
-                    stream=stream,
-                    position=0,
-                    definition=definition,
-                    updated_at=datetime.now(UTC),
-                )
-            )
-    runner = ProjectionRunner(nc, engine, projection, batch=batch)
+    for projection in projections:
+        await _reset(engine, projection)
+    runners = [ProjectionRunner(nc, engine, p, batch=batch) for p in projections]
+    contexts: dict[str, None] = {}
+    for p in projections:
+        contexts.update(dict.fromkeys(p.contexts))
     counts: dict[str, int] = {}
-    for context, stream in zip(projection.contexts, streams, strict=True):
+    for context in contexts:
+        stream = stream_name(context)
+        members = [r for r in runners if stream in r.streams]
         counts[stream] = 0
-        runner.positions[stream] = 0
+        for r in members:
+            r.positions[stream] = 0
         head = await jsapi.last_seq(nc, stream)
         async for delivered in read_stream(nc, context, batch=batch):
             if limit_ns is not None:
                 kept = [d for d in delivered if d.timestamp_ns <= limit_ns]
                 if kept:
-                    await runner._apply_batch(stream, kept)
+                    await apply_batch(engine, stream, kept, members)
                     counts[stream] += len(kept)
                 if len(kept) < len(delivered):
                     break
             else:
-                await runner._apply_batch(stream, delivered)
+                await apply_batch(engine, stream, delivered, members)
                 counts[stream] += len(delivered)
-            if stream in runner.halted:
-                raise ProjectionHalted(projection.name, runner.halted[stream])
+            if all(r.halted for r in runners):
+                halted = runners[0]
+                raise ProjectionHalted(halted.projection.name, next(iter(halted.halted.values())))
+            if all(stream in r.halted for r in members):
+                break
             if progress is not None:
                 progress(stream, delivered[-1].seq, head)
+        for r in members:
+            await r.save_position()
+    for r in runners:
+        for halt in r.halted.values():
+            raise ProjectionHalted(r.projection.name, halt)
     return counts
