@@ -14,6 +14,11 @@ A batch is refused whole when one guard fails (another instance or command got t
 when it repeats a stored event (a retry): then nothing of it is stored and its commands come back
 as ``None``, for the caller to decide again one by one (``EventStore.execute`` tells a retry from
 a lost race). A batch never straddles a command; every batch of one call is in flight at once.
+
+``load_many`` loads the aggregates such a wave decides on with single Direct Gets, all in flight
+(see its docstring); whatever it is unsure of goes through ``EventStore.load``. The state it
+folds is the aggregate's as of its last event read, whose stream sequence is the append's guard:
+an event stored since makes the batch refused, never decided on unseen.
 """
 
 from __future__ import annotations
@@ -26,15 +31,18 @@ import structlog
 from nats.aio.msg import Msg
 
 from libs.events import jetstream as jsapi
+from libs.events.aggregate import AggregateType
 from libs.events.cache import _stream, _subject
-from libs.events.envelope import Envelope, encode, seal, signed, stored_at
+from libs.events.envelope import Envelope, decode, encode, seal, signed, stored_at
+from libs.events.errors import EventStoreError
 from libs.events.event import Event
-from libs.events.records import RECENT, Appended, CommandMeta, Loaded, event_id
+from libs.events.records import RECENT, Appended, CommandMeta, Loaded, S, event_id
 from libs.events.store import EventStore
 
 log = structlog.get_logger("events.batch")
 MAX_MESSAGES = 900  # below the server's 1,000 per atomic batch
 ACK_TIMEOUT = 30.0
+LOAD_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -225,4 +233,120 @@ async def _send(nc: Any, group: list[_Sealed], reply: str) -> None:
                 await nc.publish(s.subject, encode(env), headers=headers)
 
 
-__all__ = ["MAX_MESSAGES", "Command", "append_many", "seal_command"]
+# -- loading many ---------------------------------------------------------------------------------
+MULTI_LAST = 500  # subjects per multi-last Direct Get
+
+
+async def load_many(
+    store: EventStore, agg: AggregateType[S], targets: list[tuple[str, str | None]], *, window: int = 64
+) -> list[Loaded[S] | Exception]:
+    """Each (aggregate id, jurisdiction or None) loaded as ``EventStore.load`` loads it.
+
+    Per target its state, or the exception its load raised. Cold aggregates shorter than a
+    snapshot's interval are read in rounds of single Direct Gets, all in flight: first every
+    one's last event (one multi-last request per ``MULTI_LAST``), then each one's events from the
+    first on, one per round. A batch Direct Get costs the server some five single ones (measured
+    in bench/watcher.py's notes), so this reads a wave of two-event aggregates in two requests per
+    aggregate's worth of single gets. The others (held by this process, longer, or not found
+    where expected) go through ``EventStore.load``, ``window`` at once.
+    """
+    out: list[Loaded[S] | Exception | None] = [None] * len(targets)
+    alone: list[int] = []
+    cold: dict[str, int] = {}  # subject -> position in targets
+    known: dict[int, str] = {}
+    for i, (aggregate_id, jurisdiction) in enumerate(targets):
+        where = jurisdiction or store._where.get((agg.name, aggregate_id))
+        subject = _subject(agg.context, where, agg.name, aggregate_id) if where else ""
+        if not where or subject in cold or store._cached(agg, aggregate_id, where) is not None:
+            alone.append(i)
+            continue
+        cold[subject] = i
+        known[i] = where
+    if cold:
+        alone += await _load_cold(store, agg, targets, cold, known, out)
+    if alone:
+        slots = asyncio.Semaphore(window)
+
+        async def one(i: int) -> Loaded[S]:
+            async with slots:
+                return await store.load(agg, targets[i][0], targets[i][1])
+
+        got = await asyncio.gather(*(one(i) for i in alone), return_exceptions=True)
+        for i, g in zip(alone, got, strict=True):
+            if isinstance(g, BaseException) and not isinstance(g, Exception):
+                raise g
+            out[i] = g
+    return [x if x is not None else EventStoreError("not loaded") for x in out]
+
+
+async def _load_cold(
+    store: EventStore,
+    agg: AggregateType[S],
+    targets: list[tuple[str, str | None]],
+    cold: dict[str, int],
+    known: dict[int, str],
+    out: list[Loaded[S] | Exception | None],
+) -> list[int]:
+    """Fill ``out`` for the cold aggregates it can read in rounds; return those left to ``load``."""
+    stream = _stream(agg.context)
+    limit = agg.snapshot_every if store.snapshots is not None and agg.snapshot_every > 0 else jsapi.DIRECT_BATCH
+    mux = await jsapi._mux(store.nc)
+    subjects = list(cold)
+    lasts: dict[str, jsapi.StoredMsg] = {}
+    for k in range(0, len(subjects), MULTI_LAST):
+        part = subjects[k : k + MULTI_LAST]
+        for m in await mux.get(stream, {"multi_last": part, "batch": len(part)}, LOAD_TIMEOUT):
+            status = (m.headers or {}).get("Status")
+            if status in ("204", "404"):
+                break
+            if status:
+                return list(cold.values())  # let each load say what is wrong
+            sm = jsapi._stored(m)
+            lasts[sm.subject] = sm
+    left: list[int] = []
+    reading: dict[str, tuple[int, list[Envelope], Envelope]] = {}  # subject -> (from seq, read, last)
+
+    def done(subject: str, envelopes: list[Envelope]) -> None:
+        i = cold[subject]
+        loaded = store._fold(agg, targets[i][0], known[i], envelopes, None)
+        if loaded.exists:
+            store._remember(agg, loaded.id, known[i])
+            store._keep(subject, loaded)
+        out[i] = loaded
+
+    for subject, i in cold.items():
+        got = lasts.get(subject)
+        if got is None:
+            done(subject, [])  # nothing stored: a new aggregate, as ``load`` finds it
+            continue
+        last = decode(got.data, stream_seq=got.seq, subject=subject)
+        if last.sequence == 1:
+            done(subject, [last])
+        elif last.sequence >= limit:
+            left.append(i)  # long enough to have a snapshot: ``load`` reads it
+        else:
+            reading[subject] = (1, [], last)
+    while reading:
+        replies = await mux.get_each(
+            [(stream, {"seq": start, "next_by_subj": subject}) for subject, (start, _, _) in reading.items()],
+            LOAD_TIMEOUT,
+        )
+        more: dict[str, tuple[int, list[Envelope], Envelope]] = {}
+        for (subject, (_, read, last)), reply in zip(reading.items(), replies, strict=True):
+            if reply is None or (reply.headers or {}).get("Status"):
+                left.append(cold[subject])
+                continue
+            sm = jsapi._stored(reply)
+            if sm.seq >= last.stream_seq:
+                left.append(cold[subject])  # the last event before the one before it: ``load`` tells
+                continue
+            read.append(decode(sm.data, stream_seq=sm.seq, subject=subject))
+            if read[-1].sequence >= last.sequence - 1:
+                done(subject, [*read, last])
+            else:
+                more[subject] = (sm.seq + 1, read, last)
+        reading = more
+    return left
+
+
+__all__ = ["MAX_MESSAGES", "Command", "append_many", "load_many", "seal_command"]

@@ -7,7 +7,7 @@ nothing for what was raised already and the command id derives from the item
 twice; two instances race on the aggregate's expected sequence and the loser decides nothing.
 
 The year-end wave (thousands of deadlines due at once): each item is its own aggregate, so up
-to ``window`` of them are loaded at once (bounded concurrency), decided, and a chunk's events
+to ``window`` of them are loaded at once (``load_many``: one request each), decided, and a chunk's events
 appended together (``act_many``: ``libs/events/batch.py``, a few atomic batches instead of one
 acknowledged publish per suggestion; each aggregate keeps its own expected-sequence guard, and
 a refused batch falls back to ``act`` per item); the index row names the suggestion's
@@ -24,25 +24,24 @@ import time
 from datetime import datetime
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.domain.errors import DomainError
-from libs.events.batch import Command, append_many
-from libs.events.records import Loaded
+from libs.events.batch import Command, append_many, load_many
 from libs.events.store import CommandMeta, EventStore
 from libs.service.runtime import ServiceRuntime
 from libs.service.watch import Clock, Due, DueWatcher, utcnow
 from services.suggestions.commands.context import policy_of
 from services.suggestions.domain import clocks
 from services.suggestions.domain.rules import SuggestionPolicy
-from services.suggestions.domain.state import SUGGESTION, Suggestion
+from services.suggestions.domain.state import SUGGESTION
 from services.suggestions.projections.tables import due, from_text, utc_text
 
 log = structlog.get_logger("suggestions.watcher")
 NAME = "suggestions-deadlines"
 QUIET_FOR = 30.0  # seconds an item acted on is left alone (the index catches up meanwhile)
-WINDOW = 64  # items (aggregates) in flight at once
+WINDOW = 64  # items (aggregates) in flight at once, loaded or acted on alone
 
 Key = tuple[str, str, str]
 
@@ -68,6 +67,7 @@ class DeadlineWatcher:
         self._where: dict[str, str] = {}  # suggestion id -> jurisdiction, from the rows found
         self._rows: dict[str, list[Key]] = {}  # suggestion id -> its due rows found
         self._found = 0
+        self._after: tuple[str, str, str] | None = None  # the last due row looked at in this pass
         self.window = window
         self.watcher = DueWatcher(
             NAME,
@@ -81,31 +81,39 @@ class DeadlineWatcher:
         )
 
     async def find_due(self, now: datetime, limit: int) -> list[Due]:
+        """The next page of due rows: after the last one handed out in this pass (a wave is read
+        once through, not again from its start for every page), from the start once a pass ends."""
         clock = time.monotonic()
         self._quiet = {k: until for k, until in self._quiet.items() if until > clock}
-        q = (
-            select(due.c.suggestion_id, due.c.kind, due.c.due_at, due.c.jurisdiction)
-            .where(due.c.settled.is_(False), due.c.due_at < utc_text(now))
-            .order_by(due.c.due_at)
-            .limit(limit + len(self._quiet))
+        order = (due.c.due_at, due.c.suggestion_id, due.c.kind)
+        asked = limit + len(self._quiet)
+        q = select(due.c.suggestion_id, due.c.kind, due.c.due_at, due.c.jurisdiction).where(
+            due.c.settled.is_(False), due.c.due_at < utc_text(now)
         )
+        if self._after is not None:
+            q = q.where(tuple_(*order) > tuple_(*self._after))
+        q = q.order_by(*order).limit(asked)
         async with self.engine.connect() as conn:
             rows = (await conn.execute(q)).all()
         items: list[Due] = []
         self._where, self._rows = {}, {}
+        last: tuple[str, str, str] | None = None
+        cut = False
         for r in rows:
             key = (r.suggestion_id, r.kind, r.due_at)
-            if key in self._quiet:
-                continue
-            if r.suggestion_id in self._rows:  # one decision raises all that is due of one suggestion
-                self._rows[r.suggestion_id].append(key)
-                continue
-            if len(items) == limit:
-                continue
-            items.append(Due(kind=r.kind, aggregate_id=r.suggestion_id, due_at=from_text(r.due_at)))
-            self._rows[r.suggestion_id] = [key]
-            if r.jurisdiction:
-                self._where[r.suggestion_id] = r.jurisdiction
+            if key not in self._quiet:
+                if r.suggestion_id in self._rows:  # one decision raises all that is due of one suggestion
+                    self._rows[r.suggestion_id].append(key)
+                elif len(items) == limit:
+                    cut = True
+                    break
+                else:
+                    items.append(Due(kind=r.kind, aggregate_id=r.suggestion_id, due_at=from_text(r.due_at)))
+                    self._rows[r.suggestion_id] = [key]
+                    if r.jurisdiction:
+                        self._where[r.suggestion_id] = r.jurisdiction
+            last = (r.due_at, r.suggestion_id, r.kind)
+        self._after = last if cut or len(rows) == asked else None
         self._found = len(items)
         return items
 
@@ -140,20 +148,13 @@ class DeadlineWatcher:
         Per item: True (raised), False (nothing due), None (left to ``act``: its load or its
         decision failed, or its batch was refused), as ``DueWatcher.tick`` expects.
         """
-        slots = asyncio.Semaphore(self.window)
-
-        async def load(item: Due) -> Loaded[Suggestion]:
-            async with slots:
-                return await self.store.load(SUGGESTION, item.aggregate_id, self._where.get(item.aggregate_id))
-
-        loads = await asyncio.gather(*(load(item) for item, _ in work), return_exceptions=True)
+        targets = [(item.aggregate_id, self._where.get(item.aggregate_id)) for item, _ in work]
+        loads = await load_many(self.store, SUGGESTION, targets, window=self.window)
         out: list[bool | None] = [None] * len(work)
         commands: list[Command] = []
         at: list[int] = []
         for i, ((item, meta), loaded) in enumerate(zip(work, loads, strict=True)):
-            if isinstance(loaded, BaseException):
-                if not isinstance(loaded, Exception):
-                    raise loaded
+            if isinstance(loaded, Exception):
                 continue  # acted on alone, which raises what it raises
             if loaded.applied(meta.command_id):
                 self._acted_on(item)
@@ -178,7 +179,8 @@ class DeadlineWatcher:
         return raised
 
     async def run(self) -> None:
-        """Tick; after a full batch tick again at once (a wave), else wait ``interval``."""
+        """Tick; after a full batch, or while a pass has pages left, tick again at once (a wave),
+        else wait ``interval``."""
         while True:
             try:
                 await self.tick()
@@ -186,8 +188,8 @@ class DeadlineWatcher:
                 raise
             except Exception:
                 log.exception("watch.tick_failed", watcher=NAME)
-                self._found = 0
-            if self._found < self.batch:
+                self._found, self._after = 0, None
+            if self._found < self.batch and self._after is None:
                 await asyncio.sleep(self.interval)
 
     @property
