@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 Rate = dict[str, float | int | None]
@@ -101,7 +102,9 @@ def _in_year(day: date, year: int | None) -> bool:
     return year is None or day.year == year
 
 
+@lru_cache(maxsize=1 << 14)
 def _day(moment: datetime, tz: ZoneInfo) -> date:
+    """The local date of ``moment`` (kept: a view counts the same records for every group it rolls up)."""
     return moment.astimezone(tz).date()
 
 

@@ -175,7 +175,7 @@ async def count(rt: ServiceRuntime, ref: Any, spec: Spec) -> tuple[int, datetime
             data = await queries.compute_townships(conn, rt, ref, spec.prefix, spec.year or m.day.year, m)
         else:
             data = {"rows": await queries.compute_overdue(conn, rt, ref, spec.prefix, m)}
-        until = None if spec.as_of is not None else await queries.next_change(conn, spec.prefix, m, rt)
+        until = None if m.past else await queries.next_change(conn, spec.prefix, m, rt, data)
     a = answers.c
     values = [
         {

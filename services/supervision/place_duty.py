@@ -30,7 +30,10 @@ def duty_of(f: Facts, code: str) -> PlaceDuty:
             "reports": _by_deputy(f.reports),
             "submitted": _by_deputy((s.deputy_ids[0], s) for s in f.submitted),
         }
-    mine = [x for x in f.deputies if x.grouped_in(code)]
+    places = index.get("places")
+    if places is None:
+        places = index["places"] = _by_place(f.deputies)
+    mine = places.get(code, [])
     ids = {x.deputy_id for x in mine}
 
     def pick(kind: str) -> list[Any]:
@@ -46,4 +49,13 @@ def _by_deputy(records: Any) -> dict[str, list[Any]]:
             out[r[0]].append(r[1])
         else:
             out[r.deputy_id].append(r)
+    return out
+
+
+def _by_place(deputies: list[Any]) -> dict[str, list[Any]]:
+    """Each place's deputies (grouped in it or elected to its congress), in the order given."""
+    out: dict[str, list[Any]] = defaultdict(list)
+    for d in deputies:
+        for code in {d.township, d.congress if d.level == "township" else None} - {None}:
+            out[code].append(d)
     return out

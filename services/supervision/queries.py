@@ -10,7 +10,7 @@ changes only with the read models.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -51,7 +51,7 @@ class ViewCache:
         key: tuple[Any, ...],
         m: Moment,
         compute: Callable[[], Awaitable[Any]],
-        until: Callable[[], Awaitable[datetime | None]],
+        until: Callable[[Any], Awaitable[datetime | None]],
     ) -> Any:
         version = await read_version(conn)
         e = self.entries.get(key)
@@ -59,7 +59,7 @@ class ViewCache:
             self.entries.move_to_end(key)
             return e.value
         value = await compute()
-        self.entries[key] = Entry(version, None if m.historical else await until(), value)
+        self.entries[key] = Entry(version, None if m.past else await until(value), value)
         while len(self.entries) > CACHE_SIZE:
             self.entries.popitem(last=False)
         return value
@@ -97,7 +97,11 @@ def scope(p: Principal, under: str | None) -> str | None:
     return prefix_for(p, under)
 
 
-async def _next_change(conn: AsyncConnection, prefix: str, m: Moment, rules: Rules) -> datetime:
+async def _next_change(
+    conn: AsyncConnection, prefix: str, m: Moment, rules: Rules, late: Iterable[datetime] = (), fine: bool = False
+) -> datetime:
+    """The next moment the clock alone changes a live answer: the end of the local day, the next open
+    deadline, or the next change of a lateness shown (of items due at ``late``; see ``lateness_tick``)."""
     tomorrow = view.end_of(m.day, rules.tz) + timedelta(microseconds=1)
     r = t.rounds.c
     q1 = select(func.min(r.due_at)).where(
@@ -106,12 +110,30 @@ async def _next_change(conn: AsyncConnection, prefix: str, m: Moment, rules: Rul
     ro = t.review_opinions.c
     q2 = select(func.min(ro.due_at)).where(rc.under(ro.body, prefix), ro.due_at > m.text, ro.answered_at.is_(None))
     found = [x for x in ((await conn.execute(q1)).scalar(), (await conn.execute(q2)).scalar()) if x]
-    return min([tomorrow, *(datetime.fromisoformat(x) for x in found)])
+    ticks = [lateness_tick(due, m.at, fine) for due in late]
+    return min([tomorrow, *(datetime.fromisoformat(x) for x in found), *ticks])
 
 
-async def next_change(conn: AsyncConnection, prefix: str, m: Moment, rt: ServiceRuntime) -> datetime:
-    """The next moment the clock alone could change a live answer under ``prefix``."""
-    return await _next_change(conn, prefix, m, rules_of(rt))
+def lateness_tick(due: datetime, at: datetime, fine: bool) -> datetime:
+    """When the lateness of an item due at ``due`` next shows differently: its whole days
+    (``overdue_days``), or with ``fine`` its ``overdue_for`` (hours; minutes in its first hour)."""
+    late = at - due
+    step = timedelta(days=1) if not fine else timedelta(minutes=1) if late < timedelta(hours=1) else timedelta(hours=1)
+    return due + (late // step + 1) * step
+
+
+def late_of(value: Any) -> tuple[list[datetime], bool]:
+    """The due times whose lateness an answer shows, and whether it shows it to the minute."""
+    if isinstance(value, dict) and "overdue_due" in value:
+        return list(value["overdue_due"]), False
+    rows = value.get("rows", []) if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [i["due_at"] for i in rows if isinstance(i, dict) and "overdue_for" in i], True
+
+
+async def next_change(conn: AsyncConnection, prefix: str, m: Moment, rt: ServiceRuntime, value: Any) -> datetime:
+    """The next moment the clock alone could change the live answer ``value`` under ``prefix``."""
+    late, fine = late_of(value)
+    return await _next_change(conn, prefix, m, rules_of(rt), late, fine)
 
 
 async def compute_townships(
@@ -125,7 +147,8 @@ async def compute_townships(
     top = await ref_row(conn, ref, prefix)
     total = view.rollup(f, prefix, top["name"] if top else prefix, top["kind"] if top else "", items, year, rules)
     units_over = f.units_over if f.units_over is not None else view.unsatisfied_units(f, None, year, rules)
-    return {"items": items, "counties": counties, "total": total, "units_over_limit": units_over}
+    late = [i["due_at"] for i in f.overdue if i["kind"] == "reply"]  # each item's overdue_days
+    return {"items": items, "counties": counties, "total": total, "units_over_limit": units_over, "overdue_due": late}
 
 
 async def compute_overdue(
@@ -140,41 +163,38 @@ async def compute_overdue(
 
 async def townships(rt: ServiceRuntime, prefix: str, year: int, m: Moment, ref: Any) -> dict[str, Any]:
     """Every township and street under ``prefix``, the counties (for a city) and the total."""
-    rules = rules_of(rt)
     async with rt.engine.connect() as conn:
         found = await cache_of(rt).get(
             conn,
             ("townships", prefix, year, m.as_of),
             m,
             lambda: compute_townships(conn, rt, ref, prefix, year, m),
-            lambda: _next_change(conn, prefix, m, rules),
+            lambda v: next_change(conn, prefix, m, rt, v),
         )
         return cast("dict[str, Any]", found)
 
 
 async def overdue(rt: ServiceRuntime, prefix: str, m: Moment, ref: Any) -> list[dict[str, Any]]:
-    rules = rules_of(rt)
     async with rt.engine.connect() as conn:
         found = await cache_of(rt).get(
             conn,
             ("overdue", prefix, m.as_of),
             m,
             lambda: compute_overdue(conn, rt, ref, prefix, m),
-            lambda: _next_change(conn, prefix, m, rules),
+            lambda v: next_change(conn, prefix, m, rt, v),
         )
         return cast("list[dict[str, Any]]", found)
 
 
 async def overdue_answer(rt: ServiceRuntime, prefix: str, m: Moment, ref: Any) -> dict[str, Any]:
     """The overdue board as a cached dict (``rows``), so its encoded answer can be kept beside it."""
-    rules = rules_of(rt)
     async with rt.engine.connect() as conn:
 
         async def compute() -> dict[str, Any]:
             return {"rows": await overdue(rt, prefix, m, ref)}
 
         found = await cache_of(rt).get(
-            conn, ("overdue-answer", prefix, m.as_of), m, compute, lambda: _next_change(conn, prefix, m, rules)
+            conn, ("overdue-answer", prefix, m.as_of), m, compute, lambda v: next_change(conn, prefix, m, rt, v)
         )
 
         return cast("dict[str, Any]", found)
@@ -192,7 +212,7 @@ async def units(rt: ServiceRuntime, prefix: str, year: int, m: Moment, ref: Any)
             return items
 
         found = await cache_of(rt).get(
-            conn, ("units", prefix, year, m.as_of), m, compute, lambda: _next_change(conn, prefix, m, rules)
+            conn, ("units", prefix, year, m.as_of), m, compute, lambda v: next_change(conn, prefix, m, rt, v)
         )
 
         return cast("list[dict[str, Any]]", found)
@@ -207,7 +227,7 @@ async def trend(rt: ServiceRuntime, prefix: str, m: Moment) -> list[dict[str, An
             ("trend", prefix, m.as_of),
             m,
             lambda: overdue_trend(conn, prefix, m, rules.tz),
-            lambda: _next_change(conn, prefix, m, rules),
+            lambda v: next_change(conn, prefix, m, rt, v),
         )
         return cast("list[dict[str, Any]]", found)
 

@@ -35,6 +35,7 @@ class Moment:
     at: datetime  # UTC
     day: date  # the local day it falls on
     as_of: date | None  # the day asked for; None: live
+    past: bool = False  # the end of a past day: the clock can no longer change what it shows
 
     @property
     def historical(self) -> bool:
@@ -51,7 +52,7 @@ class Moment:
         if as_of is None or as_of >= today:
             return cls(now, today, as_of)
         end = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=tz) - timedelta(microseconds=1)
-        return cls(end.astimezone(UTC), as_of, as_of)
+        return cls(end.astimezone(UTC), as_of, as_of, past=True)
 
 
 def under(column: Any, prefix: str) -> Any:

@@ -4,7 +4,7 @@ counted on the request itself; a write is never answered from stale rows."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete
@@ -12,6 +12,8 @@ from sqlalchemy import delete
 from libs.db.engine import make_engine
 from libs.runtime.nats_server import EmbeddedNats
 from services.supervision.answers import answers
+from services.supervision.queries import lateness_tick
+from services.supervision.view import iso_duration
 from tests.suggestions.conftest import TODAY
 from tests.supervision.fixture import County, build
 from tests.support.system import System, running_system
@@ -20,9 +22,9 @@ from tests.support.waiting import eventually
 YEAR = TODAY.year
 
 
-async def both_ways(system: System, c: County, engine: Any, path: str, **params: object) -> bytes:
+async def both_ways(system: System, c: County, engine: Any, path: str, **params: str | int) -> bytes:
     """The answer served from its precomputed rows, then counted (its rows dropped): the same bytes."""
-    q = {"under": c.a.county, **params}
+    q: dict[str, str | int] = {"under": c.a.county, **params}
 
     async def precomputed() -> bytes:
         r = await system.client.get(path, params=q, headers={**c.who.county, **c.after})
@@ -84,3 +86,13 @@ async def test_precomputed_answers_equal_counted_ones_and_follow_writes(
             assert c.s4.encode() not in await both_ways(system, c, engine, "/api/supervision/overdue")
     finally:
         await engine.dispose()
+
+
+def test_a_live_answer_is_kept_only_until_a_lateness_it_shows_changes() -> None:
+    due = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    # overdue_for shows minutes in the first hour, then hours; overdue_days whole days
+    assert lateness_tick(due, due + timedelta(seconds=5), fine=True) == due + timedelta(minutes=1)
+    assert lateness_tick(due, due + timedelta(minutes=59, seconds=1), fine=True) == due + timedelta(hours=1)
+    assert lateness_tick(due, due + timedelta(days=2, minutes=5), fine=True) == due + timedelta(days=2, hours=1)
+    assert lateness_tick(due, due + timedelta(days=2, hours=23), fine=False) == due + timedelta(days=3)
+    assert iso_duration(timedelta(minutes=59)) != iso_duration(timedelta(hours=1))
