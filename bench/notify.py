@@ -253,7 +253,7 @@ async def steady(feed: Feeder, c: Any, url: str, seconds: float, rate: float = 2
     return {"inbox": seen, "ack": acks}
 
 
-def pct(xs: list[float], q: float) -> float:
+def pct(xs: list[float], q: int) -> float:
     if not xs:
         return float("nan")
     return statistics.quantiles(xs, n=100, method="inclusive")[q - 1] * 1000 if len(xs) > 1 else xs[0] * 1000

@@ -78,7 +78,9 @@ def encoded_words(text: str) -> str:
     """A header value as RFC 2047 ``=?utf-8?b?…?=`` words (at most 75 characters each, folded), or as is if ASCII."""
     if text.isascii() and text.isprintable() and len(text) < 900:
         return text  # no CR/LF: nothing can start a header of its own
-    words, chunk, size = [], [], 0
+    words: list[str] = []
+    chunk: list[str] = []
+    size = 0
     for ch in text:
         n = len(ch.encode())
         if size + n > 45:  # 45 bytes → 60 base64 characters + 12 of the frame: under 75

@@ -5,14 +5,15 @@ SKIP LOCKED`` on PostgreSQL), so two instances on one database never hold the sa
 process killed mid-send leaves its rows leased, and another (or itself restarted) takes them
 after the lease. A failure is retried with exponential backoff and jitter, up to
 ``RENDA_NOTIFY_MAX_ATTEMPTS``; the webhook carries the same ``notification_id`` and a mail the
-same ``Message-ID`` on every attempt. A reporter appends ``NotificationSent`` /
-``NotificationFailed`` for every finished row (ids derived from the notification id: once).
+same ``Message-ID`` on every attempt. A reporter (``reporter.py``) appends
+``NotificationSent`` / ``NotificationFailed`` for every finished row (ids derived from the notification id: once).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import random
 import time
 import uuid
@@ -25,16 +26,16 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.db.engine import writing
-from libs.events.envelope import Actor
-from libs.events.store import CommandMeta, EventStore, Loaded
+from libs.events.store import EventStore
 from services.notify.channels import Bots, DeliveryError, Mailer, Sms
 from services.notify.config import NotifySettings
 from services.notify.consumer import bot_label
-from services.notify.events import NOTIFICATION, NotificationFailed, NotificationSent
 from services.notify.metrics import BACKLOG, DELIVERIES
+from services.notify.reporter import Reporter
 from services.notify.tables import create_ledger, deputies, outbox, units
 
 log = structlog.get_logger("notify.sender")
+_claims: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("notify_claims", default=None)
 SMS_CONCURRENCY = 8
 UNRESOLVED_FOR = 120.0  # seconds a delivery waits for its recipient's record (read from another stream)
 NO_ADDRESS_AFTER = 5.0  # seconds before one whose recipient is known without an address is removed
@@ -68,6 +69,8 @@ class Sender:
         self.wakers = wakers
         self.instance = uuid.uuid4().hex[:8]
         self._sent_times: dict[str, deque[float]] = defaultdict(deque)
+        self.reporter = Reporter(engine, store)
+        self.held: set[str] = set()  # lease tokens of the claims being sent now: renewed until done
 
     # -- the loops --------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -77,6 +80,7 @@ class Sender:
         loops += [self._loop("sms", self._send_sms)] if self.sms else []
         loops += [self._loop("bot", self._send_bots)] if self.bots else []
         loops.append(self._loop("report", self._report, woken=False))
+        loops.append(self._renew())
         try:
             await asyncio.gather(*loops)
         finally:
@@ -95,6 +99,8 @@ class Sender:
         if woken:
             self.wakers.append(wake)
         idle = self.ns.notify_poll if woken else max(1.0, self.ns.notify_poll)
+        mine: set[str] = set()
+        _claims.set(mine)  # this loop's task: what ``claim`` takes, held until the step is done
         while True:
             try:
                 busy = await step()
@@ -104,10 +110,36 @@ class Sender:
                 log.exception("notify.sender_failed", loop=name)
                 busy = False
                 await asyncio.sleep(1.0)
+            finally:
+                self.held -= mine
+                mine.clear()
             if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), idle)
                 wake.clear()
+
+    async def _renew(self) -> None:
+        """Extend the leases of the claims being sent, every third of a lease.
+
+        A lease only frees the rows of an instance that died: a live one that sends longer than a
+        lease (a slow gateway, a loaded machine) keeps its rows, so another never sends them again.
+        """
+        every = max(0.1, self.ns.notify_lease / 3)
+        while True:
+            await asyncio.sleep(every)
+            if not self.held:
+                continue
+            until = datetime.now(UTC) + timedelta(seconds=self.ns.notify_lease)
+            c = outbox.c
+            try:
+                async with writing(self.engine) as tx:
+                    await tx.execute(
+                        update(outbox)
+                        .where(c.lease_owner.in_(sorted(self.held)), c.state == "pending")
+                        .values(lease_until=until)
+                    )
+            except Exception:
+                log.exception("notify.lease_renewal_failed")
 
     # -- claiming and recording ---------------------------------------------------------------
     async def claim(self, channel: str, limit: int, address: str | None = None) -> list[dict[str, Any]]:
@@ -125,6 +157,10 @@ class Sender:
         if self.engine.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         token = f"{self.instance}-{uuid.uuid4().hex[:8]}"
+        held = _claims.get()
+        if held is not None:
+            held.add(token)
+        self.held.add(token)
         stmt = (
             update(outbox)
             .where(
@@ -317,46 +353,7 @@ class Sender:
 
     # -- events ----------------------------------------------------------------------------------
     async def _report(self) -> bool:
-        c = outbox.c
-        q = select(outbox).where(c.state.in_(("sent", "failed")), c.reported.is_(False)).limit(500)
-        async with self.engine.connect() as conn:
-            rows = [dict(r) for r in (await conn.execute(q)).mappings()]
-        gate = asyncio.Semaphore(16)  # appends in flight: their acks overlap
-
-        async def one(r: dict[str, Any]) -> None:
-            async with gate:
-                await self._append(r)
-
-        await asyncio.gather(*(one(r) for r in rows))
-        if rows:
-            async with writing(self.engine) as tx:
-                await tx.execute(update(outbox).where(c.id.in_([r["id"] for r in rows])).values(reported=True))
-        return bool(rows)
-
-    async def _append(self, r: dict[str, Any]) -> None:
-        nid = r["id"]
-        common = {
-            "notification_id": nid,
-            "source_event_id": r["source_event_id"],
-            "kind": r["kind"],
-            "channel": r["channel"],
-            "recipient": r["recipient"],
-            "attempts": r["attempts"],
-        }
-        done = r["done_at"] or datetime.now(UTC)
-        if done.tzinfo is None:
-            done = done.replace(tzinfo=UTC)
-        event = (
-            NotificationSent(**common, sent_at=done)
-            if r["state"] == "sent"
-            else NotificationFailed(**common, last_error=r["last_error"] or "", failed_at=done)
-        )
-        loaded = Loaded(NOTIFICATION, nid, "pending", 0, 0, "", r["jurisdiction"], frozenset())
-        meta = CommandMeta(Actor.system("notify"), r["source_event_id"], f"notify:{nid}", done)
-        try:
-            await self.store.append(loaded, [event], meta)
-        except ValueError:
-            log.error("notify.event_not_appended", notification_id=nid, reason="jurisdiction not a division code")
+        return await self.reporter.step()
 
     async def backlog(self) -> dict[str, int]:
         q = select(outbox.c.state, func.count()).where(outbox.c.state != "sent").group_by(outbox.c.state)

@@ -83,6 +83,7 @@ class SmsGateway:
     """Answers 503 to the first ``fail_first`` requests, then 200; records every request it accepted."""
 
     fail_first: int = 0
+    delay: float = 0.0  # seconds before each answer (a slow gateway)
     received: list[dict[str, Any]] = field(default_factory=list)
     refused: int = 0
     port: int = field(default_factory=free_port)
@@ -96,6 +97,7 @@ class SmsGateway:
 
     async def endpoint(self, request: Request) -> JSONResponse:
         body = await request.json()
+        await asyncio.sleep(self.delay)
         if self.refused < self.fail_first:
             self.refused += 1
             return JSONResponse({"error": "busy"}, status_code=503)

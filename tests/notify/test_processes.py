@@ -141,3 +141,26 @@ async def test_two_instances_side_by_side_send_each_once(
         await eventually(all_of_them, timeout=90)
     copies = collections.Counter(b["notification_id"] for b in sms.received)
     assert len(copies) == 2 * n and set(copies.values()) == {1}
+
+
+async def test_a_send_longer_than_the_lease_is_not_taken_by_the_other_instance(
+    js: Any, fresh_nats: Any, settings_for: Any, postgres_url: str
+) -> None:
+    """The gateway answers after 2.5 s, the lease is 1 s: the sending instance renews its lease, so
+    the other (polling every 50 ms) never takes the rows in flight and sends them again."""
+    feed = Feeder(js)
+    c = await world.cast(feed)
+    sms = SmsGateway(delay=2.5)
+    settings = settings_for(fresh_nats.url, postgres_url)
+    env = environment(settings, postgres_url, sms) | {"RENDA_NOTIFY_LEASE": "1"}
+    n = 3
+    async with sms.running(), serve_notify(env), serve_notify(env):
+        for i in range(n):
+            await world.overdue(feed, c, await world.suggestion(feed, c, f"建议{i}"))
+
+        async def all_of_them() -> None:
+            assert await sent_rows(postgres_url, c.town) == {("sent", "sms"): 2 * n}
+
+        await eventually(all_of_them, timeout=90)
+    copies = collections.Counter(b["notification_id"] for b in sms.received)
+    assert len(copies) == 2 * n and set(copies.values()) == {1}, copies.most_common(3)
