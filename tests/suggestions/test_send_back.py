@@ -178,9 +178,11 @@ async def test_send_back_and_revise_over_http(nats_server: EmbeddedNats, nc, set
         assert one["revision"]["requested_at"].endswith("+08:00")
 
         async def listed_as_sent_back() -> None:
-            r = await c.get("/api/suggestions", params={"status": "submitted"}, headers=who.staff)
-            [row] = [i for i in r.json()["items"] if i["suggestion_id"] == sid]
+            r = await c.get("/api/suggestions", params={"status": "submitted", "revision": "true"}, headers=who.lead)
+            [row] = [i for i in r.json()["items"] if i["suggestion_id"] == sid]  # the deputy's "to revise"
             assert row["revision_reason"] == body["reason"] and row["revision_requested_at"].endswith("+08:00")
+            r = await c.get("/api/suggestions", params={"status": "submitted", "revision": "false"}, headers=who.staff)
+            assert sid not in [i["suggestion_id"] for i in r.json()["items"]]  # not in the clerk's "to assign"
 
         await eventually(listed_as_sent_back)
 
@@ -208,9 +210,11 @@ async def test_send_back_and_revise_over_http(nats_server: EmbeddedNats, nc, set
         assert one["content"] == "村道破损严重，雨天无法通行。"
 
         async def back_in_the_queue() -> None:
-            r = await c.get("/api/suggestions", params={"status": "submitted"}, headers=who.staff)
+            r = await c.get("/api/suggestions", params={"status": "submitted", "revision": "false"}, headers=who.staff)
             [row] = [i for i in r.json()["items"] if i["suggestion_id"] == sid]
             assert row["revision_requested_at"] is None and row["title"] == revised["title"]
+            r = await c.get("/api/suggestions", params={"revision": "true"}, headers=who.lead)
+            assert r.json()["items"] == []
 
         await eventually(back_in_the_queue)
 

@@ -71,6 +71,7 @@ async def get_suggestions(
     ] = None,
     overdue: bool | None = None,
     unit_id: Annotated[str | None, Query(max_length=64)] = None,
+    revision: Annotated[bool | None, Query(description="true：已退回修改、待代表修改；false：未退回")] = None,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
 ) -> Page[dict[str, Any]]:
@@ -85,6 +86,7 @@ async def get_suggestions(
         now=now,
         limit=limit,
         cursor=cursor,
+        revision=revision,
     )
     for r in rows:
         due = from_text(r["due_at"])

@@ -103,8 +103,9 @@ async def list_suggestions(
     now: datetime,
     limit: int,
     cursor: str | None,
+    revision: bool | None = None,
 ) -> list[dict[str, Any]]:
-    """``limit + 1`` rows, oldest submission first."""
+    """``limit + 1`` rows, oldest submission first; ``revision``: sent back (退回修改) and not revised, or not."""
     s = suggestions.c
     q = select(suggestions).where(_visible(Access(principal), township))
     if status:
@@ -112,6 +113,8 @@ async def list_suggestions(
     if overdue is not None:
         late = and_(s.status.in_(OPEN), s.due_at < utc_text(now))
         q = q.where(late if overdue else ~late)
+    if revision is not None:
+        q = q.where(s.revision_requested_at.is_not(None) if revision else s.revision_requested_at.is_(None))
     if unit_id:
         q = q.where(
             exists().where(suggestion_units.c.suggestion_id == s.suggestion_id, suggestion_units.c.unit_id == unit_id)
