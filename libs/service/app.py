@@ -36,8 +36,9 @@ from libs.web.idempotency import metadata as idempotency_metadata
 from libs.web.middleware import InFlight, RequestContext
 
 log = structlog.get_logger("service")
-# A batch of the read models waits at most this long for the commands being answered (the
-# read-your-writes wait of a query grows by as much at worst; the command path gains the batch).
+# A batch of the read models waits at most this long for the commands being answered, and for
+# those that keep coming (libs/web/middleware.py ``InFlight``): a steady client meets one batch per
+# this long instead of one per command. A request waiting for the read models lets it go at once.
 COMMANDS_FIRST_FOR = 0.05
 
 
@@ -109,6 +110,7 @@ def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
                 engine=engine,
                 requests_engine=requests_engine,
                 signing_key=signing_key(settings.jwt_secret, settings.data_dir),
+                inflight=inflight,
             )
             rt.extras["token_check"] = token_check(
                 engine, revocations, generation=lambda: rt.runner(revocations.name).generation

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.config.settings import Settings
 from libs.events.projection import Projection, ProjectionGroup, ProjectionRunner
 from libs.events.store import EventStore
+from libs.web.middleware import InFlight
 
 Background = Callable[["ServiceRuntime"], Awaitable[None]]
 
@@ -31,10 +33,16 @@ class ServiceRuntime:
     extras: dict[str, Any] = field(default_factory=dict)
     # Idempotency records: on SQLite a file of its own (libs/db/engine.py ``companion_url``).
     requests_engine: AsyncEngine | None = None
+    # The commands being answered: the read models' batches let them go first (libs/web/middleware.py).
+    inflight: InFlight | None = None
 
     def runner(self, projection: type[Projection] | str) -> ProjectionRunner:
         name = projection if isinstance(projection, str) else projection.name
         return self.runners[name]
+
+    def reading(self) -> contextlib.AbstractContextManager[None]:
+        """Around a wait for the read models: their next batch goes at once, without waiting for commands."""
+        return self.inflight.reading() if self.inflight is not None else contextlib.nullcontext()
 
     async def caught_up(self, positions: dict[str, int], timeout: float) -> bool:
         """Wait until every runner reading one of ``positions``' streams has reached it."""
@@ -44,4 +52,7 @@ class ServiceRuntime:
             for stream, seq in positions.items()
             if stream in r.streams
         ]
-        return all(await asyncio.gather(*waits)) if waits else True
+        if not waits:
+            return True
+        with self.reading():
+            return all(await asyncio.gather(*waits))

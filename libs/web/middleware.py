@@ -9,6 +9,7 @@ import hashlib
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import structlog
@@ -21,30 +22,61 @@ CORRELATION_HEADER = b"x-correlation-id"
 
 
 class InFlight:
-    """Commands being answered now, so that background work can let them finish first."""
+    """Commands being answered now, so that background work (the read models' batches) lets them go first.
+
+    A batch waits while commands are being answered and while they keep coming (one answered less
+    than ``gap`` seconds ago: a client sending one after another), at most ``longest`` seconds; so
+    a steady stream of commands meets one batch of the read models per ``longest`` instead of one
+    per command, each a transaction with its checkpoints. A request waiting for the read models
+    (read-your-writes, a reference not yet read) lets the batch go at once.
+    """
 
     MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
-    def __init__(self) -> None:
+    def __init__(self, gap: float = 0.01) -> None:
         self.count = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self.gap = gap
+        self.readers = 0  # requests waiting for the read models now
+        self._last_done = float("-inf")
+        self._changed = asyncio.Event()
 
     def enter(self) -> None:
         self.count += 1
-        self._idle.clear()
 
     def leave(self) -> None:
         self.count -= 1
         if self.count <= 0:
             self.count = 0
-            self._idle.set()
+            self._last_done = time.monotonic()
+            self._changed.set()
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """While a request waits for the read models, their batches wait for nothing."""
+        self.readers += 1
+        self._changed.set()
+        try:
+            yield
+        finally:
+            self.readers -= 1
 
     async def quiet(self, longest: float) -> None:
-        """Return when no command is being answered, or after ``longest`` seconds."""
-        if self.count:
+        """Return when no command is being answered nor was in the last ``gap`` seconds, when a
+        request waits for the read models, or after ``longest`` seconds."""
+        deadline = time.monotonic() + longest
+        while not self.readers:
+            now = time.monotonic()
+            if now >= deadline:
+                return
+            wait = deadline - now
+            if not self.count:
+                pause = self._last_done + self.gap - now
+                if pause <= 0:
+                    return
+                wait = min(wait, pause)
+            self._changed.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), longest)
+                await asyncio.wait_for(self._changed.wait(), wait)
 
 
 class RequestContext:

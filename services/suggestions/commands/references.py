@@ -60,7 +60,8 @@ async def caught_up(rt: ServiceRuntime, projection: str, context: str) -> None:
         return
     stream = stream_name(context)
     head = await jsapi.last_seq(rt.nc, stream)
-    await runner.wait_for(stream, head, rt.settings.read_wait_seconds)
+    with rt.reading():  # the read models' next batch goes at once (it waits for nothing)
+        await runner.wait_for(stream, head, rt.settings.read_wait_seconds)
 
 
 # -- units ----------------------------------------------------------------------------------------
