@@ -32,7 +32,8 @@ from libs.service.runtime import ServiceRuntime
 from libs.web.lists import decode_cursor, encode_cursor
 from services.supervision import clock, queries
 from services.supervision.records import Moment
-from services.supervision.tables import utc_text
+from services.supervision.tables import from_text, utc_text
+from services.supervision.view import iso_duration
 
 log = structlog.get_logger("supervision.answers")
 answer_metadata = MetaData()
@@ -45,11 +46,13 @@ answers = Table(
     Column("key", Text, nullable=False),  # the item's cursor key as JSON
     Column("version", BigInteger, nullable=False),  # queries.read_version when counted
     Column("valid_until", String(40), nullable=True),  # a live answer: until the clock could change it
+    Column("due", String(40), nullable=True),  # a board item: its due time (its lateness is told when served)
     Column("body", Text, nullable=False),  # the item's JSON as answered
 )
 POLL = 0.5  # seconds between looks at the read models' version
 KINDS = ("townships", "overdue")
 WANTED = 64  # answers a request missed, kept to be counted in the background
+LATE = '"overdue_for":"\\u0000","overdue_days":0'  # a board item's lateness, told when served
 _UTC_TEXT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$")
 
 
@@ -107,7 +110,7 @@ async def fetch(rt: ServiceRuntime, spec: Spec, m: Moment) -> list[Any] | None:
         return None
     a = answers.c
     q = (
-        select(a.part, a.key, a.body)
+        select(a.part, a.key, a.body, a.due)
         .where(a.answer == spec.key, a.version == _version(), or_(a.valid_until.is_(None), a.valid_until > m.text))
         .order_by(a.seq)
     )
@@ -131,19 +134,27 @@ def want(rt: ServiceRuntime, spec: Spec) -> None:
         wake.set()
 
 
-def page(rows: list[Any], part: str, limit: int, cursor: str | None) -> tuple[list[str], str | None]:
+def late(body: str, due: str | None, m: Moment) -> str:
+    """A board item's lateness at ``m`` (as ``view._overdue_item`` tells it) in place of its mark."""
+    if due is None:
+        return body
+    d = m.at - from_text(due)
+    return body.replace(LATE, f'"overdue_for":"{iso_duration(d)}","overdue_days":{d.days}', 1)
+
+
+def page(rows: list[Any], part: str, limit: int, cursor: str | None, m: Moment) -> tuple[list[str], str | None]:
     after = decode_cursor(cursor)
-    items = [(json.loads(k), body) for p, k, body in rows if p == part]
+    items = [(json.loads(k), body, due) for p, k, body, due in rows if p == part]
     if after is not None:
         items = [x for x in items if x[0] > after]
     more = len(items) > limit
     items = items[:limit]
-    return [b for _, b in items], encode_cursor(items[-1][0]) if more and items else None
+    return [late(b, due, m) for _, b, due in items], encode_cursor(items[-1][0]) if more and items else None
 
 
 def assemble(rows: list[Any], head: dict[str, Any], part: str, limit: int, cursor: str | None, m: Moment) -> bytes:
     """``{**head, "items": [...], "next_cursor": ..., <the stored head fields>, <as_of>}`` from the rows."""
-    items, next_cursor = page(rows, part, limit, cursor)
+    items, next_cursor = page(rows, part, limit, cursor, m)
     stored = rows[0][2][1:-1]  # the head row: a JSON object's members
     out = to_json(head)[:-1] + ',"items":[' + ",".join(items) + "]"
     out += ',"next_cursor":' + to_json(next_cursor) + ("," + stored if stored else "")
@@ -152,17 +163,20 @@ def assemble(rows: list[Any], head: dict[str, Any], part: str, limit: int, curso
     return (out + "}").encode()
 
 
-def rows_of(spec: Spec, data: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(part, key, body) of a counted answer, the head first."""
+def rows_of(spec: Spec, data: dict[str, Any]) -> list[tuple[str, str, str, str | None]]:
+    """(part, key, body, due) of a counted answer, the head first."""
+    out: list[tuple[str, str, str, str | None]]
     if spec.kind == "townships":
         head = {"total": data["total"], "units_over_limit": data["units_over_limit"]}
-        out = [("head", "null", to_json(localized(head)))]
-        out += [("item", to_json(i["code"]), to_json(localized(i))) for i in data["items"]]
-        return out + [("county", to_json(i["code"]), to_json(localized(i))) for i in data["counties"]]
-    out = [("head", "null", "{}")]
+        out = [("head", "null", to_json(localized(head)), None)]
+        out += [("item", to_json(i["code"]), to_json(localized(i)), None) for i in data["items"]]
+        return out + [("county", to_json(i["code"]), to_json(localized(i)), None) for i in data["counties"]]
+    out = [("head", "null", "{}", None)]
     for i in data["rows"]:
         key = [local_iso(i["due_at"]), i["suggestion_id"] or i.get("review_opinion_id")]
-        out.append(("item", to_json(key), to_json(localized(i))))
+        body = to_json(localized({**i, "overdue_for": "\0", "overdue_days": 0}))
+        assert LATE in body
+        out.append(("item", to_json(key), body, utc_text(i["due_at"])))
     return out
 
 
@@ -175,7 +189,9 @@ async def count(rt: ServiceRuntime, ref: Any, spec: Spec) -> tuple[int, datetime
             data = await queries.compute_townships(conn, rt, ref, spec.prefix, spec.year or m.day.year, m)
         else:
             data = {"rows": await queries.compute_overdue(conn, rt, ref, spec.prefix, m)}
-        until = None if m.past else await queries.next_change(conn, spec.prefix, m, rt, data)
+        # a board's lateness is told when served: only the townships' whole days keep it from lasting
+        shown = data if spec.kind == "townships" else None
+        until = None if m.past else await queries.next_change(conn, spec.prefix, m, rt, shown)
     a = answers.c
     values = [
         {
@@ -186,8 +202,9 @@ async def count(rt: ServiceRuntime, ref: Any, spec: Spec) -> tuple[int, datetime
             "version": version,
             "valid_until": utc_text(until) if until else None,
             "body": body,
+            "due": due,
         }
-        for n, (part, key, body) in enumerate(rows_of(spec, data))
+        for n, (part, key, body, due) in enumerate(rows_of(spec, data))
     ]
     async with writing(rt.engine) as tx:
         await tx.execute(delete(answers).where(or_(a.answer == spec.key, a.version < version)))
@@ -203,7 +220,8 @@ async def counties(rt: ServiceRuntime, ref: Any) -> list[str]:
 
 async def refresh(rt: ServiceRuntime, ref: Any) -> None:
     """Keep the live answers of every county, and those requests missed, counted and current."""
-    async with writing(rt.engine) as tx:
+    async with writing(rt.engine) as tx:  # derived rows only: a new start (or a new shape) counts them afresh
+        await tx.run_sync(answer_metadata.drop_all)
         await tx.run_sync(answer_metadata.create_all)
     rt.extras["answers_ready"] = True
     wake = rt.extras["answers_wake"] = asyncio.Event()

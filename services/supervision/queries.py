@@ -147,7 +147,11 @@ async def compute_townships(
     top = await ref_row(conn, ref, prefix)
     total = view.rollup(f, prefix, top["name"] if top else prefix, top["kind"] if top else "", items, year, rules)
     units_over = f.units_over if f.units_over is not None else view.unsatisfied_units(f, None, year, rules)
-    late = [i["due_at"] for i in f.overdue if i["kind"] == "reply"]  # each item's overdue_days
+    oldest: dict[str, datetime] = {}  # what overdue_days shows per township: the oldest reply overdue
+    for i in f.overdue:
+        if i["kind"] == "reply" and (i["township"] not in oldest or i["due_at"] < oldest[i["township"]]):
+            oldest[i["township"]] = i["due_at"]
+    late = list(oldest.values())
     return {"items": items, "counties": counties, "total": total, "units_over_limit": units_over, "overdue_due": late}
 
 
