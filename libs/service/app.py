@@ -33,6 +33,7 @@ from libs.service.runtime import Background, ServiceRuntime
 from libs.web import docs, errors
 from libs.web.idempotency import Idempotency
 from libs.web.idempotency import metadata as idempotency_metadata
+from libs.web.idempotency import release as release_idempotency
 from libs.web.middleware import InFlight, RequestContext
 
 log = structlog.get_logger("service")
@@ -153,6 +154,7 @@ def create_app(defn: ServiceDefinition, settings: Settings) -> FastAPI:
                     await r.stop()  # the reactions' own groups
             with contextlib.suppress(Exception):
                 await nc.drain()
+            release_idempotency(requests_engine)
             await engine.dispose()
             if requests_engine is not engine:
                 await requests_engine.dispose()

@@ -10,11 +10,15 @@ append and the record leaves the retry harmless (the store sees the command alre
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import uuid
+import weakref
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, String, Table, bindparam, delete, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,6 +41,80 @@ records = Table(
 )
 FIND = select(records).where(records.c.key == bindparam("k"))
 RECORD = records.insert()
+_COLUMNS = ("key", "request_hash", "status", "content_type", "position", "body", "created_at")
+_FIND_SQL = f"SELECT {', '.join(_COLUMNS)} FROM idempotency_keys WHERE key = ?"
+_RECORD_SQL = f"INSERT INTO idempotency_keys ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_DELETE_SQL = "DELETE FROM idempotency_keys WHERE key = ?"
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's DateTime stores an instant on SQLite
+
+
+class _Plain:
+    """The records of a SQLite file through one plain ``sqlite3`` connection, in the event loop's thread.
+
+    A look-up takes ~10 µs there and a record ~50 µs, against ~100 µs and ~200 µs through
+    SQLAlchemy's pool and execution context: every command pays both. Same table, same stored
+    forms; when the file is busy (another process writes) the caller takes the general path.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")  # as libs/db/engine.py: WAL never corrupts
+        self.conn.execute("PRAGMA busy_timeout=0")  # never block the event loop
+
+    def find(self, key: str) -> dict[str, Any] | None:
+        got = self.conn.execute(_FIND_SQL, (key,)).fetchone()
+        if got is None:
+            return None
+        row = dict(zip(_COLUMNS, got, strict=True))
+        row["created_at"] = datetime.fromisoformat(row["created_at"])
+        return row
+
+    def record(self, values: dict[str, Any], replace: bool) -> bool:
+        """Store ``values`` (after deleting a dead claim); False when the file is busy."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            return False
+        try:
+            if replace:
+                self.conn.execute(_DELETE_SQL, (values["key"],))
+            stored = {**values, "created_at": values["created_at"].astimezone(UTC).strftime(_SQLITE_TIME)}
+            self.conn.execute(_RECORD_SQL, tuple(stored[c] for c in _COLUMNS))
+        except sqlite3.IntegrityError:
+            self.conn.execute("ROLLBACK")  # another instance answered the same key first
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+        return True
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+_PLAIN: weakref.WeakKeyDictionary[Engine, _Plain | None] = weakref.WeakKeyDictionary()
+
+
+def _plain(engine: AsyncEngine) -> _Plain | None:
+    """The plain connection of a SQLite file engine; None for PostgreSQL or an in-memory database."""
+    sync = engine.sync_engine
+    if sync in _PLAIN:
+        return _PLAIN[sync]
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    plain = _Plain(database) if database and database != ":memory:" and "mode=memory" not in database else None
+    _PLAIN[sync] = plain
+    return plain
+
+
+def release(engine: AsyncEngine) -> None:
+    """Close the plain connection of ``engine``, if one was opened (the service stops)."""
+    plain = _PLAIN.pop(engine.sync_engine, None)
+    if plain is not None:
+        plain.close()
+
+
 COMMAND_NS = uuid.UUID("0d7f5f0a-64c7-4f51-9a55-3f6b8f7d2b11")
 IN_PROGRESS_FOR = timedelta(seconds=60)
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -140,8 +218,13 @@ class Idempotency:
         # One read on the usual path; the record is written once, with the answer. Two attempts
         # with the same key at once: the one in this process is told to wait (409); one in
         # another instance runs with the same command id, which the event store applies once.
-        async with reading(engine) as conn:
-            row = (await conn.execute(FIND, {"k": key})).mappings().first()
+        plain = _plain(engine)
+        if plain is not None:
+            row = plain.find(key)
+        else:
+            async with reading(engine) as conn:
+                found = (await conn.execute(FIND, {"k": key})).mappings().first()
+            row = dict(found) if found is not None else None
         if row is not None:
             if row["request_hash"] != request_hash:
                 await _reply(send, 422, REUSED, "application/json", [])
@@ -212,6 +295,8 @@ class Idempotency:
                 "body": body_out,
                 "created_at": now,
             }
+            if plain is not None and plain.record(record, replace=row is not None):
+                return
             try:
                 async with writing(engine) as tx:
                     if row is not None:  # the old version's dead claim

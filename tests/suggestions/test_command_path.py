@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from libs.db.engine import make_engine, reading, writing
+from libs.web import idempotency
 from libs.web.middleware import InFlight
 
 LONG = 3600.0  # a bound never reached in these tests: each returns because of what happened, not a clock
@@ -56,3 +66,82 @@ async def test_the_longest_wait_is_bounded() -> None:
     inflight = InFlight(gap=LONG)
     inflight.enter()
     await asyncio.wait_for(inflight.quiet(0), 10)
+
+
+# -- idempotency records on SQLite: the plain connection and SQLAlchemy read each other's rows -------
+def _values(key: str, status: int | None = 201) -> dict[str, Any]:
+    return {
+        "key": key,
+        "request_hash": "h-" + key,
+        "status": status,
+        "content_type": "application/json",
+        "position": "RENDA_SUGGESTIONS:7",
+        "body": b'{"ok":true}',
+        "created_at": datetime(2026, 12, 6, 9, 30, 1, 250_000, tzinfo=UTC),
+    }
+
+
+@pytest.fixture
+async def requests_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'svc-requests.sqlite3'}")
+    async with writing(engine) as tx:
+        await tx.run_sync(idempotency.metadata.create_all)
+    yield engine
+    idempotency.release(engine)
+    await engine.dispose()
+
+
+async def _read(engine: AsyncEngine, key: str) -> dict[str, Any] | None:
+    async with reading(engine) as conn:
+        row = (await conn.execute(idempotency.FIND, {"k": key})).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def test_a_plain_record_reads_back_through_sqlalchemy_and_the_other_way(requests_engine: AsyncEngine) -> None:
+    plain = idempotency._plain(requests_engine)
+    assert plain is not None
+    assert plain.record(_values("a"), replace=False)
+    via_sqlalchemy = await _read(requests_engine, "a")
+    assert via_sqlalchemy is not None
+    assert via_sqlalchemy == {**_values("a"), "created_at": _values("a")["created_at"].replace(tzinfo=None)}
+    async with writing(requests_engine) as tx:
+        await tx.execute(idempotency.RECORD, _values("b"))
+    assert plain.find("b") == via_sqlalchemy | {"key": "b", "request_hash": "h-b"}
+    assert plain.find("nothing") is None
+
+
+async def test_a_dead_claim_is_replaced_and_a_second_answer_is_not_stored(requests_engine: AsyncEngine) -> None:
+    plain = idempotency._plain(requests_engine)
+    assert plain is not None
+    async with writing(requests_engine) as tx:
+        await tx.execute(idempotency.RECORD, _values("k", status=None))
+    assert plain.record(_values("k"), replace=True)
+    assert (await _read(requests_engine, "k") or {})["status"] == 201
+    # Another instance answered the same key first (same command id): the first answer stays.
+    assert plain.record({**_values("k"), "status": 409}, replace=False)
+    assert (await _read(requests_engine, "k") or {})["status"] == 201
+
+
+async def test_a_busy_file_sends_the_record_to_the_general_path(requests_engine: AsyncEngine, tmp_path: Path) -> None:
+    plain = idempotency._plain(requests_engine)
+    assert plain is not None
+    other = sqlite3.connect(tmp_path / "svc-requests.sqlite3", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process writes
+        assert not plain.record(_values("c"), replace=False)
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    assert plain.record(_values("c"), replace=False)
+    assert plain.find("c") is not None
+
+
+async def test_postgresql_and_memory_databases_take_the_general_path() -> None:
+    memory = make_engine("sqlite+aiosqlite:///:memory:")
+    postgres = make_engine("postgresql+asyncpg://renda@127.0.0.1:5432/nothing")
+    try:
+        assert idempotency._plain(memory) is None
+        assert idempotency._plain(postgres) is None
+    finally:
+        await memory.dispose()
+        await postgres.dispose()
