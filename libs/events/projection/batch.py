@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.db.engine import writing
 from libs.events.envelope import Envelope, from_body
+from libs.events.projection.buffered import BufferedTx
 from libs.events.projection.checkpoints import Halt, locked_position, move_statement, record_halt, set_position
 from libs.events.projection.consumer import Delivered
 from libs.events.projection.runner import ProjectionRunner
@@ -142,7 +143,9 @@ async def _write(
                 mine = [e for e in mine if e.stream_seq > stored]
                 await set_position(tx, name, stream, halt.seq - 1 if halt is not None else position)
             if mine:
-                await r.projection.apply_many(mine, tx)
+                buffered = BufferedTx(tx)  # runs of plain INSERTs as one executemany (buffered.py)
+                await r.projection.apply_many(mine, buffered)  # type: ignore[arg-type]
+                await buffered.flush()
             if halt is not None:
                 await record_halt(tx, name, halt)
 
