@@ -113,6 +113,27 @@ opinions = Table(
 )
 
 
+INSERT_ACTIVITY = activities.insert()  # built once: ``.values()`` per event costs more than the insert
+
+
+def activity_row(e: DutyActivityRecorded, env: Envelope) -> dict[str, Any]:
+    return {
+        "activity_id": e.activity_id,
+        "deputy_id": e.deputy_id,
+        "jurisdiction": env.jurisdiction,
+        "kind": e.kind,
+        "on_date": e.on,
+        "summary": e.summary,
+        "people_count": e.people_count,
+        "report_mode": e.report_mode,
+        "level": e.level,
+        "congress": e.congress,
+        "township": e.township,
+        "recorded_by": env.actor.role,
+        "recorded_at": env.occurred_at,
+    }
+
+
 class DutyRecords(Projection):
     name: ClassVar[str] = "deputies-dossier"
     contexts: ClassVar[tuple[str, ...]] = ("deputies", "meetings", "suggestions")
@@ -141,26 +162,24 @@ class DutyRecords(Projection):
     def local(self, t: datetime) -> date:
         return t.astimezone(self.tz).date()
 
+    async def apply_many(self, envs: list[Envelope], tx: AsyncConnection) -> None:
+        """Duty activities (most of the deputies stream) as one executemany per run, the rest one by one."""
+        run: list[dict[str, Any]] = []
+        for env in envs:
+            if isinstance(env.data, DutyActivityRecorded):
+                run.append(activity_row(env.data, env))
+                continue
+            if run:
+                await tx.execute(INSERT_ACTIVITY, run)
+                run = []
+            await self.apply(env, tx)
+        if run:
+            await tx.execute(INSERT_ACTIVITY, run)
+
     async def apply(self, env: Envelope, tx: AsyncConnection) -> None:
         match env.data:
             case DutyActivityRecorded() as e:
-                await tx.execute(
-                    activities.insert().values(
-                        activity_id=e.activity_id,
-                        deputy_id=e.deputy_id,
-                        jurisdiction=env.jurisdiction,
-                        kind=e.kind,
-                        on_date=e.on,
-                        summary=e.summary,
-                        people_count=e.people_count,
-                        report_mode=e.report_mode,
-                        level=e.level,
-                        congress=e.congress,
-                        township=e.township,
-                        recorded_by=env.actor.role,
-                        recorded_at=env.occurred_at,
-                    )
-                )
+                await tx.execute(INSERT_ACTIVITY, activity_row(e, env))
             case (
                 MeetingScheduled()
                 | MeetingChanged()
