@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -17,6 +18,9 @@ import httpx
 
 class DeliveryError(Exception):
     pass
+
+
+PLAIN = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")  # an address SMTP takes as is
 
 
 class Mailer:
@@ -58,12 +62,30 @@ class Mailer:
         async with self._lock:
             try:
                 client = await self._connected()
-                await client.sendmail(self.sender, [to], message)
-            except aiosmtplib.SMTPRecipientsRefused as exc:
+                if PLAIN.fullmatch(to) and PLAIN.fullmatch(self.sender):
+                    await self._transaction(client, to, message)
+                else:  # a display name, quoting, an international address: aiosmtplib parses and quotes it
+                    await client.sendmail(self.sender, [to], message)
+            except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPRecipientRefused) as exc:
                 raise DeliveryError(f"smtp: recipient refused: {exc}") from exc
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                 await self.close()
                 raise DeliveryError(f"smtp: {type(exc).__name__}: {exc}") from exc
+
+    async def _transaction(self, client: aiosmtplib.SMTP, to: str, message: bytes) -> None:
+        """MAIL, RCPT, DATA for a plain ASCII address: what ``sendmail`` sends, without its address
+        parsing (``email.utils.parseaddr`` twice a mail costs more than the exchange)."""
+        if client.is_ehlo_or_helo_needed:
+            await client.rset()  # EHLO (or HELO) first, as every aiosmtplib command does
+        reply = await client.execute_command(b"MAIL", b"FROM:<" + self.sender.encode() + b">")
+        if reply.code != 250:
+            await client.rset()
+            raise aiosmtplib.SMTPSenderRefused(reply.code, reply.message, self.sender)
+        reply = await client.execute_command(b"RCPT", b"TO:<" + to.encode() + b">")
+        if reply.code not in (250, 251):
+            await client.rset()
+            raise aiosmtplib.SMTPRecipientRefused(reply.code, reply.message, to)
+        await client.data(message)
 
     async def close(self) -> None:
         client, self._client = self._client, None

@@ -115,9 +115,8 @@ class NotifyConsumer(Projection):
     ) -> None:
         muted: dict[str, set[str]] | None = None
         for env in envs:
-            ref.forget(tx, env.type)
+            ref.forget(tx, env)
             await ref.remember(env, tx)
-            ref.forget(tx, env.type)
             if env.type not in NOTICE_EVENTS or (oldest is not None and env.occurred_at < oldest):
                 continue
             items = await plan(env, tx, self.tz)

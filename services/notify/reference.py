@@ -92,7 +92,11 @@ async def remember(env: Envelope, tx: AsyncConnection) -> None:
             "jurisdiction": d.jurisdiction,
             "deputy_ids": list(d.deputy_ids),
         }
-        await tx.execute(upsert(suggestions, dialect, ["suggestion_id"], values))
+        # The row as stored (RETURNING): the notices of this suggestion later in the batch read no SELECT.
+        stmt = upsert(suggestions, dialect, ["suggestion_id"], values).returning(*suggestions.c)
+        stored = (await tx.execute(stmt)).mappings().first()
+        if stored is not None:
+            keep(tx, "suggestion", d.suggestion_id, dict(stored))
     elif t == "SuggestionAssigned":
         await tx.execute(
             update(suggestions)
@@ -110,6 +114,7 @@ async def remember(env: Envelope, tx: AsyncConnection) -> None:
             await tx.execute(
                 update(suggestions).where(suggestions.c.suggestion_id == d.suggestion_id).values(deputy_ids=ids)
             )
+            forget(tx, env)  # read above, changed since
     elif t in ("MeetingScheduled", "MeetingChanged"):
         values = {
             "meeting_id": d.meeting_id,
@@ -146,7 +151,7 @@ async def _user(env: Envelope, tx: AsyncConnection) -> None:
 
 
 # -- reads, memoised per transaction (a batch reads the same units, staff and deputies again and
-# again); an event that changes a table clears that table's memo first (``forget``).
+# again); an event that changes a row drops it from the memo first (``forget``).
 _memo: dict[int, dict[tuple[str, str], Any]] = {}
 _TABLE_OF = {
     "DeputyRegistered": "deputy",
@@ -172,12 +177,34 @@ def release(tx: AsyncConnection) -> None:
     _memo.pop(id(tx), None)
 
 
-def forget(tx: AsyncConnection, event_type: str) -> None:
+_KEY_OF = {  # the field naming the one memoised row an event changes (the users' memo is by addressee)
+    "deputy": "deputy_id",
+    "unit": "unit_id",
+    "suggestion": "suggestion_id",
+    "meeting": "meeting_id",
+    "review": "review_opinion_id",
+    "place": "code",
+}
+
+
+def forget(tx: AsyncConnection, env: Envelope) -> None:
+    """Drop what an event is about to change from the memo: its row, or the whole users' memo."""
     memo = _memo.get(id(tx))
-    table = _TABLE_OF.get(event_type)
-    if memo and table:
-        for k in [k for k in memo if k[0] == table]:
-            del memo[k]
+    table = _TABLE_OF.get(env.type)
+    if not memo or not table:
+        return
+    key = getattr(env.data, _KEY_OF.get(table, ""), None)
+    if isinstance(key, str):
+        memo.pop((table, key), None)
+        return
+    for k in [k for k in memo if k[0] == table]:
+        del memo[k]
+
+
+def keep(tx: AsyncConnection, table: str, key: str, row: dict[str, Any]) -> None:
+    memo = _memo.get(id(tx))
+    if memo is not None:
+        memo[(table, key)] = row
 
 
 async def _cached(tx: AsyncConnection, table: str, key: str, read: Any) -> Any:

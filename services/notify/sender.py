@@ -40,7 +40,7 @@ SMS_CONCURRENCY = 8
 UNRESOLVED_FOR = 120.0  # seconds a delivery waits for its recipient's record (read from another stream)
 NO_ADDRESS_AFTER = 5.0  # seconds before one whose recipient is known without an address is removed
 SMTP_CONNECTIONS = 4  # mails go out over this many connections at once
-MARK_EVERY = 10  # sent mails recorded together (a crash may resend at most these, same Message-ID)
+MARK_EVERY = 40  # sent mails recorded together, over all connections (a crash may resend these, same Message-ID)
 
 
 def backoff(attempts: int, base: float, cap: float) -> float:
@@ -274,8 +274,9 @@ class Sender:
         for r in rows:
             (digests[r["address"]] if r["digest"] else single).append(r)
 
+        done: list[dict[str, Any]] = []  # sent, not yet recorded: shared by the connections
+
         async def connection(mailer: Mailer, mine: list[dict[str, Any]]) -> None:
-            done: list[dict[str, Any]] = []
             for r in mine:
                 try:
                     await mailer.send(r["address"], mailer.message(r["address"], r["title"], r["body"], r["id"]))
@@ -284,13 +285,14 @@ class Sender:
                     continue
                 done.append(r)
                 if len(done) >= MARK_EVERY:
-                    await self.sent(done)
-                    done = []
-            if done:
-                await self.sent(done)
+                    marking = done[:]
+                    done.clear()
+                    await self.sent(marking)
 
         k = len(self.mailers)
         await asyncio.gather(*(connection(m, single[i::k]) for i, m in enumerate(self.mailers)))
+        if done:
+            await self.sent(done)
         for address, group in digests.items():
             subject = f"【每日汇总】{len(group)} 条人大工作通知"
             body = "\n\n".join(f"{i}. {g['title']}\n{g['body']}" for i, g in enumerate(group, 1))

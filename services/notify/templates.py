@@ -3,12 +3,13 @@ meeting, the unit, the deadline in local time and a link into the dashboard."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import DictLoader, Environment, StrictUndefined
+from jinja2 import DictLoader, Environment, StrictUndefined, meta
 
 KINDS = (
     "assigned",
@@ -93,11 +94,29 @@ class Text:
     body: str
 
 
+_COMPILED = {name: _env.get_template(name) for name in _env.list_templates()}
+# The variables each title uses: an event's addressees share its title (they differ by audience, in the body).
+_TITLE_VARS = {k: tuple(sorted(meta.find_undeclared_variables(_env.parse(t)))) for k, (t, _b) in _T.items()}
+
+
+@functools.lru_cache(maxsize=1024)
+def _title(kind: str, values: tuple[Any, ...]) -> str:
+    return _COMPILED[f"{kind}.title"].render(**dict(zip(_TITLE_VARS[kind], values, strict=True))).strip()
+
+
 def render(kind: str, params: dict[str, Any]) -> Text:
-    return Text(
-        title=_env.get_template(f"{kind}.title").render(**params).strip(),
-        body=_env.get_template(f"{kind}.body").render(**params).strip(),
-    )
+    names = _TITLE_VARS[kind]
+    values = tuple(params.get(n, _ABSENT) for n in names)
+    try:
+        title = _title(kind, values) if _ABSENT not in values else None
+    except TypeError:  # a value that cannot be a cache key
+        title = None
+    if title is None:
+        title = _COMPILED[f"{kind}.title"].render(**params).strip()  # StrictUndefined names what is missing
+    return Text(title=title, body=_COMPILED[f"{kind}.body"].render(**params).strip())
+
+
+_ABSENT = object()
 
 
 def local(value: datetime | date | None, tz: ZoneInfo) -> str:
