@@ -241,3 +241,11 @@ async def run(ctx: Ctx) -> list[Row]:
     finally:
         await nc.close()
     return rows
+
+
+if __name__ == "__main__":
+    # ``python -m bench.replay --scale county|city|demo``: every read model from a seeded history
+    # (bench/replay_scale.py); ``python -m bench --only replay`` runs ``run`` above.
+    from bench.replay_scale import main
+
+    raise SystemExit(main())

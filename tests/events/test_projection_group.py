@@ -265,3 +265,51 @@ async def test_rebuild_all_halts_only_the_member_that_cannot_apply_a_message(js:
     assert await stored_positions(engine) == {CounterTotals.name: head, BrokenLog.name: 8}
     async with engine.connect() as conn:
         assert (await conn.execute(select(func.max(event_log.c.seq)))).scalar_one() == 8
+
+
+both_metadata = MetaData()
+log_copy = event_log.to_metadata(both_metadata)
+seen = Table(
+    "test_seen_counts",
+    both_metadata,
+    Column("seq", BigInteger, primary_key=True),
+    Column("logged_before", BigInteger, nullable=False),  # rows of the log when this event came
+)
+
+
+class LogAndCount(Projection):
+    """Plain inserts (held by the batch: BufferedTx), every third followed by a read of the log."""
+
+    name: ClassVar[str] = "test-log-and-count"
+    contexts: ClassVar[tuple[str, ...]] = (CONTEXT,)
+    metadata: ClassVar[MetaData] = both_metadata
+    duplicate_at: ClassVar[int] = 0
+
+    async def apply(self, env: Envelope, tx: AsyncConnection) -> None:
+        seq = env.stream_seq - 1 if env.stream_seq == self.duplicate_at else env.stream_seq
+        await tx.execute(log_copy.insert().values(seq=seq, aggregate_id=env.aggregate_id))
+        if env.stream_seq % 3 == 0:
+            n = (await tx.execute(select(func.count()).select_from(log_copy))).scalar_one()
+            await tx.execute(seen.insert().values(seq=env.stream_seq, logged_before=n))
+
+
+async def test_held_inserts_are_written_before_any_read_and_a_duplicate_halts_at_its_message(
+    js: NATS, engine: AsyncEngine
+) -> None:
+    counters = Counters(js)
+    await counters.open(2)
+    await counters.increment(5)
+    head = await jsapi.last_seq(js, STREAM)
+    LogAndCount.duplicate_at = 0
+    await rebuild_all(js, engine, [LogAndCount()], batch=50)
+    async with engine.connect() as conn:
+        counted = dict((await conn.execute(select(seen.c.seq, seen.c.logged_before))).all())
+    assert counted == {s: s for s in range(3, head + 1, 3)}  # every insert before the read was there
+    assert await logged(engine) == (head, head)
+
+    LogAndCount.duplicate_at = 8  # its insert repeats the previous one's key, held in the same run
+    with pytest.raises(ProjectionHalted) as halted:
+        await rebuild_all(js, engine, [LogAndCount()], batch=50)
+    assert halted.value.halt.seq == 8
+    assert await stored_positions(engine) == {LogAndCount.name: 7}
+    assert await logged(engine) == (7, 7)
