@@ -145,3 +145,22 @@ async def test_postgresql_and_memory_databases_take_the_general_path() -> None:
     finally:
         await memory.dispose()
         await postgres.dispose()
+
+
+async def test_the_wal_is_copied_into_the_file_by_a_thread_not_by_a_commit(
+    requests_engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(idempotency, "CHECKPOINT_EVERY", 40)
+    plain = idempotency._plain(requests_engine)
+    assert plain is not None
+    file = tmp_path / "svc-requests.sqlite3"
+    before = file.stat().st_size
+    for i in range(39):
+        assert plain.record({**_values(f"r{i}"), "body": b"x" * 2000}, replace=False)
+    assert file.stat().st_size == before and plain._checkpoint is None  # all in the WAL still
+    assert plain.record(_values("r39"), replace=False)
+    copying = plain._checkpoint
+    assert copying is not None
+    await asyncio.wait_for(copying, 30)
+    assert file.stat().st_size > before + 39 * 2000
+    assert plain._checkpoint is None and plain.find("r0") is not None
