@@ -1,13 +1,14 @@
 """The suggestions deadline watcher (issue 5, issue 13 point 4): a year-end wave of due deadlines.
 
 N suggestions (10,000; quick 2,000) whose reply deadlines fall due at the same instant; the time the
-service's own watcher (its ``find_due`` over the due index, ``act``: load, decide, append) takes to
-raise all N ``ReplyOverdue``, with the due-index and locator projections running beside it as in the
-service and a clock the bench controls, against a raw scan of the due-index table (one plain SQL
-SELECT of the due rows) and that scan plus one acknowledged JetStream publish per row, one at a
-time (the floor of raising anything sequentially). Goal (issue 13): at least the floor's rate.
+service's own watcher (its ``find_due`` over the due index, ``act_many``: load, decide, append)
+takes to raise all N ``ReplyOverdue``, with the due-index and locator read models running beside
+it as in the service (one consumer for both, as a service feeds its read models) and a clock the
+bench controls, against a raw scan of the due-index table (one plain SQL SELECT of the due rows)
+and that scan plus one acknowledged JetStream publish per row, one at a time (the floor of raising
+anything sequentially). Goal (issue 13): at least the floor's rate.
 
-``uv run python -m bench.watcher [--quick] [--profile]`` runs it alone; ``run(ctx)`` is the
+``uv run python -m bench.watcher [--quick] [--profile] [--n N]`` runs it alone; ``run(ctx)`` is the
 ``bench`` registration. ``--profile`` runs the watcher's wave under cProfile and prints its hot spots.
 """
 
@@ -37,7 +38,7 @@ from libs.db.engine import make_engine
 from libs.events import jetstream as jsapi
 from libs.events.envelope import Actor
 from libs.events.locator import locate_with, locator_projection
-from libs.events.projection import ProjectionRunner, rebuild
+from libs.events.projection import ProjectionGroup, ProjectionRunner, rebuild
 from libs.events.store import CommandMeta, EventStore
 from libs.events.streams import ensure_streams
 from services.suggestions.domain import suggestion as sg
@@ -136,10 +137,11 @@ async def watcher_bench(ctx: Ctx) -> list[Row]:
         cpu0 = time.process_time()
         floor = await raw_floor(nc, engine, now, found)
         cpu_floor = time.process_time() - cpu0
-        # Ours, as the service runs it: the due-index projection and the watcher side by side.
+        # Ours, as the service runs it: the due-index and locator read models beside the watcher,
+        # fed as a service feeds its read models (one consumer, one transaction per batch).
         runners = [ProjectionRunner(nc, engine, proj, service="suggestions") for proj in (locator, DueIndex(policy))]
-        for r in runners:
-            await r.start()
+        group = ProjectionGroup(nc, engine, runners, name="suggestions_read_models")
+        await group.start()
         store = EventStore(nc, locate=locate_with(engine, locator))  # type: ignore[arg-type]
         watcher = DeadlineWatcher(store, engine, policy, clock=lambda: now)
         load = os.getloadavg()
@@ -165,8 +167,7 @@ async def watcher_bench(ctx: Ctx) -> list[Row]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            for r in runners:
-                await r.stop()
+            await group.stop()
     finally:
         await nc.close()
         await engine.dispose()
