@@ -179,7 +179,9 @@ async def test_send_back_and_revise_over_http(nats_server: EmbeddedNats, nc, set
 
         async def listed_as_sent_back() -> None:
             r = await c.get("/api/suggestions", params={"status": "submitted", "revision": "true"}, headers=who.lead)
-            [row] = [i for i in r.json()["items"] if i["suggestion_id"] == sid]  # the deputy's "to revise"
+            rows = [i for i in r.json()["items"] if i["suggestion_id"] == sid]  # the deputy's "to revise"
+            assert len(rows) == 1, r.json()  # (an assertion: eventually() waits for the read model)
+            row = rows[0]
             assert row["revision_reason"] == body["reason"] and row["revision_requested_at"].endswith("+08:00")
             r = await c.get("/api/suggestions", params={"status": "submitted", "revision": "false"}, headers=who.staff)
             assert sid not in [i["suggestion_id"] for i in r.json()["items"]]  # not in the clerk's "to assign"
@@ -211,7 +213,9 @@ async def test_send_back_and_revise_over_http(nats_server: EmbeddedNats, nc, set
 
         async def back_in_the_queue() -> None:
             r = await c.get("/api/suggestions", params={"status": "submitted", "revision": "false"}, headers=who.staff)
-            [row] = [i for i in r.json()["items"] if i["suggestion_id"] == sid]
+            rows = [i for i in r.json()["items"] if i["suggestion_id"] == sid]
+            assert len(rows) == 1, r.json()
+            row = rows[0]
             assert row["revision_requested_at"] is None and row["title"] == revised["title"]
             r = await c.get("/api/suggestions", params={"revision": "true"}, headers=who.lead)
             assert r.json()["items"] == []
