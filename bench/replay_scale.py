@@ -149,21 +149,25 @@ async def ours(nats_url: str, db_url: str, read_models: list[Any]) -> int:
 
 
 def worker(args: argparse.Namespace) -> None:
-    """One side in a process of its own: prints events, seconds and VmHWM as one JSON line."""
-    settings = settings_for(args.data, args.scale, args.nats)
-    read_models = projections(settings)  # building the services' apps is not timed
-    contexts = list(dict.fromkeys(c for p in read_models for c in p.contexts))
-    started = time.perf_counter()
+    """One side in a process of its own: prints events, seconds and VmHWM as one JSON line.
+
+    The raw side imports no service (its process stays as small as a hand-written loop's); ours
+    builds every service's read models first, untimed, as ``renda`` does before replaying.
+    """
     if args.side == "raw":
-        n = asyncio.run(raw(args.nats, args.db_url, contexts))
+        started = time.perf_counter()
+        n = asyncio.run(raw(args.nats, args.db_url, args.contexts.split(",")))
     else:
+        read_models = projections(settings_for(args.data, args.scale, args.nats))
+        started = time.perf_counter()
         n = asyncio.run(ours(args.nats, args.db_url, read_models))
     seconds = time.perf_counter() - started
     print(json.dumps({"events": n, "seconds": seconds, **vm_status()}), flush=True)
 
 
-def run_side(side: str, data: Path, scale: str, nats_url: str, db_url: str) -> dict[str, Any]:
+def run_side(side: str, data: Path, scale: str, nats_url: str, db_url: str, contexts: list[str]) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "bench.replay_scale", "--worker", side, "--data", str(data), "--scale", scale]
+    cmd += ["--contexts", ",".join(contexts)]
     out = subprocess.run(
         [*cmd, "--nats", nats_url, "--db-url", db_url],
         check=True,
@@ -181,6 +185,9 @@ def measure(data: Path, scale: str, databases: list[str], console: Console) -> l
     try:
         seeded = asyncio.run(ensure_seeded(data, scale, srv.url))
         console.print(f"[dim]seed {scale}: {seeded}[/dim]")
+        read_models = projections(settings_for(data, scale, srv.url))
+        contexts = list(dict.fromkeys(c for p in read_models for c in p.contexts))
+        console.print(f"[dim]{len(read_models)} read models of every service, streams of {contexts}[/dim]")
         with contextlib.ExitStack() as stack:
             for db in databases:
                 if db == "sqlite":
@@ -194,8 +201,8 @@ def measure(data: Path, scale: str, databases: list[str], console: Console) -> l
                     pg = stack.enter_context(postgres())
                     raw_url, our_url = stack.enter_context(pg.database()), stack.enter_context(pg.database())
                 load_before = os.getloadavg()
-                r = run_side("raw", data, scale, srv.url, raw_url)
-                o = run_side("ours", data, scale, srv.url, our_url)
+                r = run_side("raw", data, scale, srv.url, raw_url, contexts)
+                o = run_side("ours", data, scale, srv.url, our_url, contexts)
                 load_after = os.getloadavg()
                 name = "SQLite" if db == "sqlite" else "PostgreSQL"
                 row = rate_row(
@@ -255,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", choices=("raw", "ours"), dest="side", help=argparse.SUPPRESS)
     parser.add_argument("--nats", help=argparse.SUPPRESS)
     parser.add_argument("--db-url", help=argparse.SUPPRESS)
+    parser.add_argument("--contexts", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.data = args.data.resolve()
     if args.side:
