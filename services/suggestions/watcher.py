@@ -86,7 +86,8 @@ class DeadlineWatcher:
         clock = time.monotonic()
         self._quiet = {k: until for k, until in self._quiet.items() if until > clock}
         order = (due.c.due_at, due.c.suggestion_id, due.c.kind)
-        asked = limit + len(self._quiet)
+        # From the start, rows acted on lately (left alone) come first; after the cursor, seldom.
+        asked = limit + (len(self._quiet) if self._after is None else 0)
         q = select(due.c.suggestion_id, due.c.kind, due.c.due_at, due.c.jurisdiction).where(
             due.c.settled.is_(False), due.c.due_at < utc_text(now)
         )

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nats.aio.client import Client as NATS
 
 from libs.events import jetstream as jsapi
-from libs.events.batch import Command, append_many, seal_command
+from libs.events.batch import Command, append_many, load_many, seal_command
 from libs.events.envelope import encode, verify_chain
 from libs.events.keys import Signer
 from libs.events.store import EventStore
@@ -107,3 +107,33 @@ async def test_one_stale_aggregate_refuses_its_whole_batch_and_a_retry_stores_no
     # Decided again on a fresh load, as the watcher does: the store knows the command is applied.
     again = await EventStore(nc).load(COUNTER, ids[0], JURISDICTION)
     assert again.applied(commands[0].meta.command_id)
+
+
+async def test_load_many_gives_what_load_gives_for_short_long_new_and_held_aggregates(nc: NATS) -> None:
+    writer = EventStore(nc)
+    ids = await opened(writer, 4)
+    for cid, more in zip(ids, (0, 1, 4, 12), strict=True):  # 1, 2, 5 and 13 events (a snapshot at 10)
+        for k in range(more):
+            await writer.append(await writer.load(COUNTER, cid, JURISDICTION), bump(cid, k + 1), meta())
+    unknown = new_id()
+    store = EventStore(nc)
+    held = await store.load(COUNTER, ids[1], JURISDICTION)  # this process holds one of them already
+    targets: list[tuple[str, str | None]] = [(cid, JURISDICTION) for cid in ids]
+    targets += [(unknown, JURISDICTION), (ids[2], None)]  # a new one, and one located by the store
+    got = await load_many(store, COUNTER, targets)
+    for (cid, _), g in zip(targets, got, strict=True):
+        assert not isinstance(g, Exception)
+        want = await EventStore(nc).load(COUNTER, cid, JURISDICTION)
+        assert (g.state, g.version, g.last_stream_seq, g.last_hash) == (
+            want.state,
+            want.version,
+            want.last_stream_seq,
+            want.last_hash,
+        )
+        assert g.causations == want.causations
+    assert got[1] == held and not got[4].exists
+    assert [g.version for g in got if not isinstance(g, Exception)] == [1, 2, 5, 13, 0, 5]
+    # What it loaded is held: an append on it is guarded by the sequence it read.
+    (short,) = [g for g in got[:1] if not isinstance(g, Exception)]
+    done = await append_many(store, [Command(short, bump(ids[0], 7), meta())])
+    assert done[0] is not None and [m.seq for m in await stored(nc, ids[0])][-1] == done[0].stream_seq
