@@ -218,6 +218,16 @@ async def counties(rt: ServiceRuntime, ref: Any) -> list[str]:
         return [c for (c,) in await conn.execute(select(j.code).where(j.kind == "county").order_by(j.code))]
 
 
+async def behind(rt: ServiceRuntime) -> bool:
+    """Whether the view's read models have events still to apply (their streams' heads, one look each)."""
+    heads: dict[str, int] = {}
+    for name in queries.PROJECTIONS:
+        runner = rt.runners.get(name)
+        if runner is not None and any((await runner.lag(heads)).values()):
+            return True
+    return False
+
+
 async def refresh(rt: ServiceRuntime, ref: Any) -> None:
     """Keep the live answers of every county, and those requests missed, counted and current."""
     async with writing(rt.engine) as tx:  # derived rows only: a new start (or a new shape) counts them afresh
@@ -244,14 +254,15 @@ async def refresh(rt: ServiceRuntime, ref: Any) -> None:
         year = now.astimezone(rt.settings.tz).year
         live = [Spec(k, c, year if k == "townships" else None, None) for c in await counties(rt, ref) for k in KINDS]
         wanted: OrderedDict[str, Spec] = rt.extras.setdefault("answers_wanted", OrderedDict())
-        missed = list(wanted.values())
-        wanted.clear()
+        todo = {s.key: s for s in wanted.values()}
         for spec in live:
             done = counted.get(spec.key)
-            if done and done[0] == version and (done[1] is None or now < done[1]):
-                continue
-            missed.append(spec)
-        for spec in {s.key: s for s in missed}.values():
+            if not (done and done[0] == version and (done[1] is None or now < done[1])):
+                todo[spec.key] = spec
+        if not todo or await behind(rt):  # a catch-up paused for a moment: counting now would only slow it
+            continue
+        wanted.clear()
+        for spec in todo.values():
             try:
                 counted[spec.key] = await count(rt, ref, spec)
             except Exception:
