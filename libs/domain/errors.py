@@ -6,7 +6,10 @@ The web layer renders every ``DomainError`` as 409 ``{"error": {"code", "message
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
+
+from libs.domain.field_labels import label
 
 
 class DomainError(Exception):
@@ -60,3 +63,16 @@ class InvalidInput(DomainError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message, field=field)
         self.field = field
+
+
+class UnknownReference(InvalidInput):
+    """An id named in a body that does not exist or that the caller may not see: one 422 for both, in
+    every context, naming the field as the forms do and what was typed (a record just registered may
+    not have reached the read models yet, hence the hint)."""
+
+    def __init__(self, field: str, what: str = "编号", ids: Iterable[str] = ()) -> None:
+        listed = "、".join(ids)
+        typed = f"：{listed}" if listed else ""
+        super().__init__(
+            field, f"「{label(field)}」所指的{what}不存在，或不在您的辖区内（刚登记的请稍候片刻再试）{typed}。"
+        )

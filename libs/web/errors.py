@@ -12,6 +12,7 @@ from nats import errors as nats_errors
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from libs.domain.errors import DomainError
+from libs.domain.field_labels import label
 from libs.events.errors import ConcurrencyConflict, EventStoreError
 
 log = structlog.get_logger("web")
@@ -80,15 +81,16 @@ def validation_details(exc: RequestValidationError) -> tuple[str, list[dict[str,
     details = []
     for err in exc.errors():
         field = _field_name(tuple(err.get("loc", ())))
+        named = "请求内容" if field == "body" and "body" not in tuple(err.get("loc", ()))[1:] else label(field)
         ctx = err.get("ctx") or {}
         template = _FIELD_MESSAGES.get(err.get("type", ""))
         if template:
             expected = str(ctx.get("expected", "")).replace(" or ", "、").replace("', '", "'、'")
-            message = template.format(f=field, expected=expected)
+            message = template.format(f=named, expected=expected)
         elif err.get("type") == "value_error":
-            message = f"「{field}」：{ctx.get('error', err.get('msg', ''))!s}"
+            message = f"「{named}」：{ctx.get('error', err.get('msg', ''))!s}"
         else:
-            message = f"「{field}」的值无效。"
+            message = f"「{named}」的值无效。"
         details.append({"field": field, "message": message, "type": err.get("type")})
     return (details[0]["message"] if details else "输入有误。"), details
 

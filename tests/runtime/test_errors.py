@@ -88,8 +88,8 @@ async def test_a_missing_field_is_422_naming_it(system: System, city: str) -> No
         headers=system.auth("city_staff", city),
     )
     err = assert_error(r, 422, "invalid_input")
-    assert err["details"]["field"] == "name"
-    assert "name" in err["message"]
+    assert err["details"]["field"] == "name"  # the contract's name for the program
+    assert err["message"] == "必填项「名称」未填写。"  # the form's name for the clerk
 
 
 async def test_an_invalid_value_is_422_naming_the_field(system: System, city: str) -> None:
@@ -100,6 +100,13 @@ async def test_an_invalid_value_is_422_naming_the_field(system: System, city: st
     )
     err = assert_error(r, 422)
     assert err["details"]["field"] == "kind"
+    assert err["message"].startswith("「类型」的取值无效"), err
+
+
+async def test_an_unnamed_body_is_not_taken_for_a_field_called_body(system: System) -> None:
+    r = await system.client.post("/api/deputies/jurisdictions", headers=system.auth("city_staff", "34"))
+    err = assert_error(r, 422)
+    assert err["message"] == "必填项「请求内容」未填写。", err
 
 
 @pytest.mark.parametrize("path", ["/api/deputies/no-such-thing", "/api/nowhere", "/no/such/page"])

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from libs.auth.access import Scope
 from libs.auth.actor import Principal
-from libs.domain.errors import InvalidInput
+from libs.domain.errors import UnknownReference
 from libs.events.aggregate import AggregateType
 from libs.events.envelope import Actor
 from libs.events.event import Event
@@ -145,7 +145,7 @@ def require_known(principal: Principal | None, files: dict[str, DeputyFile], fie
         if i not in files or not files[i].state.registered or not sees(principal, files[i].jurisdiction)
     ]
     if unknown:
-        raise InvalidInput(field, f"找不到以下代表（未登记或不在本辖区）：{'、'.join(unknown)}。")
+        raise UnknownReference(field, "代表", unknown)
 
 
 POLICY = "deputies_policy"  # the runtime's extras key for this context's ``Policy`` (set by app.py)

@@ -17,6 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.auth.actor import Principal
+from libs.domain.errors import UnknownReference
+from libs.domain.field_labels import label
 from libs.reference import deputies as refdata
 from libs.web.errors import Forbidden
 from services.meetings.commands.path import VALID_ID
@@ -26,13 +28,10 @@ from services.meetings.domain.meeting_commands import ScheduleMeeting
 from services.meetings.projections import ref
 from services.meetings.projections.reference import unit as unit_row
 
-SYNCING = "刚登记的请稍候片刻再试"
-
 
 def refuse(field: str, bad: Iterable[str], what: str = "编号") -> InvalidInput:
     """One answer for unknown and foreign alike: it names the field and what the caller typed."""
-    listed = "、".join(bad)
-    return InvalidInput(field, f"「{field}」中的{what}不存在，或不在您的辖区内（{SYNCING}）：{listed}。")
+    return UnknownReference(field, what, bad)
 
 
 # -- members as of a date ------------------------------------------------------------------------
@@ -68,7 +67,7 @@ async def visible_body(conn: AsyncConnection, p: Principal, code: str, field: st
     """A jurisdiction code is public (the national division codes): one outside the caller's own is
     refused as outside its jurisdiction (403, contract "Identity and access"); an unknown one is 422."""
     if not p.sees(code):
-        raise Forbidden(f"「{field}」{code} 不在您的辖区内。")
+        raise Forbidden(f"「{label(field)}」{code} 不在您的辖区内。")
     row = await refdata.jurisdiction(conn, ref, code)
     if row is None:
         raise refuse(field, [code], "区划")

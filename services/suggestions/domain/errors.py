@@ -8,6 +8,7 @@ from libs.domain.errors import (
     InvalidInput,
     InvalidTransition,
     NotFound,
+    UnknownReference,
 )
 from libs.domain.errors import NotForStreet as _NotForStreet
 
@@ -144,13 +145,6 @@ class NotForStreet(_NotForStreet):
     """A street working committee (街道人大工委) may not do this: county staff do (403, as every not_for_street)."""
 
     message = "街道人大工委不交办建议，也不批准延期或确定重点督办；此项工作由区人大常委会负责。"
-
-
-class UnknownReference(InvalidInput):
-    """An id named in a body that does not exist or that the caller may not see: the same 422 for both."""
-
-    def __init__(self, field: str, what: str) -> None:
-        super().__init__(field, f"「{field}」所指的{what}不存在，或不在本辖区内，请核对后重新选择。")
 
 
 class RevisionPending(InvalidTransition):
