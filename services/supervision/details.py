@@ -33,6 +33,8 @@ EVENT_ZH = {
     "AttachmentAdded": "上传附件",
     "SuggestionEscalated": "向上反映",
     "UnsatisfiedJustified": "不满意认定为有正当理由",
+    "SuggestionSentBack": "退回修改",
+    "SuggestionRevised": "代表修改后重新提交",
 }
 ROLE_ZH = {
     "city_staff": "市人大",
@@ -72,7 +74,13 @@ def describe(kind: str, data: dict[str, Any], units: dict[str, dict[str, Any]]) 
             return f"{label}至 {str(data.get('new_due_at', ''))[:10]}：{data.get('reason', '')}"
         case "SuggestionClosed":
             return CLOSED_ZH.get(data.get("because", ""), label)
-        case "SuggestionReturned" | "KeySupervisionSet" | "UnsatisfiedJustified" | "SuggestionEscalated":
+        case (
+            "SuggestionReturned"
+            | "KeySupervisionSet"
+            | "UnsatisfiedJustified"
+            | "SuggestionEscalated"
+            | "SuggestionSentBack"
+        ):
             return f"{label}：{data.get('reason', '')}"
         case "ReplyOverdue":
             return f"{label}（期限 {str(data.get('due_at', ''))[:10]}）"

@@ -17,7 +17,7 @@ STATUS = {
     "rehandling": "重新办理",
     "closed": "已办结",
 }
-RESULT = {"A": "A 类（已解决或采纳）", "B": "B 类（列入计划逐步解决）", "C": "C 类（因条件限制留作参考）"}
+RESULT = {"A": "A 类（已解决或采纳）", "B": "B 类（正在解决或列入计划）", "C": "C 类（因条件限制暂不能解决）"}
 SATISFACTION = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
 MODE = {"face_to_face": "面对面", "phone": "电话", "online": "网络"}
 COMPLEXITY = {"normal": "一般（3 个月内答复）", "complex": "复杂（6 个月内答复）"}
