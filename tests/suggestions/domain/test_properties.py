@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from libs.domain.errors import DomainError
 from libs.events.event import Event, registry
+from services.suggestions.domain import revision
 from services.suggestions.domain import suggestion as sg
 from services.suggestions.domain.commands import (
     AddAttachment,
@@ -23,6 +24,8 @@ from services.suggestions.domain.commands import (
     RecordImplementation,
     ReplyToSuggestion,
     ReturnSuggestion,
+    ReviseSuggestion,
+    SendBackSuggestion,
     SetKeySupervision,
     SubmitSuggestion,
 )
@@ -39,6 +42,8 @@ ACTIONS = (
     "assign",
     "acknowledge",
     "return",
+    "send_back",
+    "revise",
     "consult",
     "consult",
     "consult",
@@ -74,6 +79,12 @@ def decide(s: sg.Suggestion, action: str, k: int, now: datetime, policy: Suggest
             return sg.decide_acknowledge(s, unit_id=UNIT, now=now)
         case "return":
             return sg.decide_return(s, ReturnSuggestion(S1, "不属于本单位"), unit_id=UNIT, now=now)
+        case "send_back":
+            c_back = SendBackSuggestion(S1, "内容过于简略")
+            return revision.decide_send_back(s, c_back, now=now, is_street=False, actor_role="township_staff", tz=TZ)
+        case "revise":
+            c_rev = ReviseSuggestion(S1, title=f"修改后的标题 {k}")
+            return revision.decide_revise(s, c_rev, deputy_id=(LEAD, CO)[k % 5 == 4], now=now)
         case "consult":
             c = RecordConsultation(S1, today, MODES[k % 3], "面商")  # type: ignore[arg-type]
             return sg.decide_consult(s, c, unit_id=UNIT, now=now, policy=policy)
@@ -156,6 +167,8 @@ def test_random_runs_keep_the_invariants(plan, which):
         assert not unanswered or unanswered[0] is state.rounds[-1]
         assert (state.due_at is not None) == (state.status in sg.OPEN)
         assert [r.number for r in state.rounds] == list(range(1, len(state.rounds) + 1))
+        # sent back for revision: waiting for its deputy, with no deadline running
+        assert state.revision_requested_at is None or (state.status == "submitted" and state.due_at is None)
 
     # closed is final
     statuses = [h.status for h in history]
