@@ -29,7 +29,7 @@ import aiosmtplib
 import nats
 from sqlalchemy import func, select
 
-from bench.common import Row, latency_row, rate_row
+from bench.common import Row, rate_row
 from libs.config.settings import Settings
 from libs.db.engine import make_engine, writing
 from libs.events.streams import ensure_streams
@@ -136,6 +136,19 @@ async def raw_sends(port: int, messages: int, *, wire: bool = False) -> float:
     return took
 
 
+async def unreported(url: str, code: str) -> int:
+    """Finished deliveries of ``code`` whose NotificationSent/Failed is not appended yet."""
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            q = select(func.count()).where(
+                outbox.c.jurisdiction == code, outbox.c.state != "pending", outbox.c.reported.is_(False)
+            )
+            return int((await conn.execute(q)).scalar_one())
+    finally:
+        await engine.dispose()
+
+
 async def outbox_window(url: str, code: str) -> tuple[int, float]:
     """(mails sent, seconds from the consumer's first outbox row to the last mail recorded sent)."""
     engine = make_engine(url)
@@ -188,6 +201,7 @@ async def measure(nats_url: str, folder: Path, events: int, seconds: float) -> d
             stderr=asyncio.subprocess.STDOUT,
         )
         try:
+            t_mails = time.perf_counter()
             while (await outbox_window(url, c.town))[0] < 2 * events:
                 if proc.returncode is not None:
                     raise RuntimeError(
@@ -195,6 +209,12 @@ async def measure(nats_url: str, folder: Path, events: int, seconds: float) -> d
                     )
                 await asyncio.sleep(0.5)
             out["mails"], out["ours_s"] = await outbox_window(url, c.town)
+            # The NotificationSent events trail the mails (one reporter round a second, atomic batches).
+            for _ in range(600):
+                if await unreported(url, c.town) == 0:
+                    break
+                await asyncio.sleep(0.5)
+            out["reported_after_s"] = time.perf_counter() - t_mails
             out["service_rss_mb"] = rss_mb(proc.pid)
         finally:
             proc.terminate()
@@ -250,13 +270,32 @@ async def steady(feed: Feeder, c: Any, url: str, seconds: float, rate: float = 2
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(poller, 30)
     await engine.dispose()
-    return {"inbox": seen, "ack": acks}
+    return {"inbox": seen, "ack": acks, "missing": [float(len(waiting))]}
 
 
 def pct(xs: list[float], q: int) -> float:
     if not xs:
         return float("nan")
     return statistics.quantiles(xs, n=100, method="inclusive")[q - 1] * 1000 if len(xs) > 1 else xs[0] * 1000
+
+
+def inbox_row(lat: dict[str, list[float]], q: int, goal_ms: float = 1000.0) -> Row:
+    """Event → inbox at the steady rate against the goal (p99 ≤ 1 s; p50 held to the same bound).
+
+    An event whose inbox item never showed (30 s after the last append) fails the row."""
+    ours, raw = pct(lat["inbox"], q), pct(lat["ack"], q)
+    missing = int(lat["missing"][0])
+    return Row(
+        f"notify: event → inbox p{q} at 20 events/s",
+        ours,
+        raw,
+        "ms",
+        f"<= {goal_ms:.0f} ms",
+        ours / raw if raw else None,
+        ours <= goal_ms and missing == 0,  # NaN (nothing seen) is not <=
+        f"append → JetStream ack p{q}",
+        f"{len(lat['inbox'])} events seen in the inbox, {missing} never",
+    )
 
 
 def rows_of(m: dict[str, Any]) -> list[Row]:
@@ -273,23 +312,11 @@ def rows_of(m: dict[str, Any]) -> list[Row]:
             f"ours {m['ours_s']:.1f} s (first outbox row → last mail recorded sent, `renda serve notify`), "
             f"raw {m['raw_s']:.1f} s (`email` package + send_message); raw sends as the service builds and "
             f"sends them (`channels.Mailer`, one connection): {m['wire_mails'] / m['wire_s']:,.0f} mails/s; "
-            f"aiosmtpd Sink in its own process; load avg {la}",
+            f"every NotificationSent appended {m['reported_after_s']:.0f} s after the service started "
+            f"(mails: {m['ours_s']:.0f} s after its first outbox row); aiosmtpd Sink in its own process; load avg {la}",
         ),
-        latency_row(
-            "notify: event → inbox p50 at 20 events/s",
-            pct(lat["inbox"], 50),
-            pct(lat["ack"], 50),
-            None,
-            "append → JetStream ack p50",
-        ),
-        latency_row(
-            "notify: event → inbox p99 at 20 events/s",
-            pct(lat["inbox"], 99),
-            pct(lat["ack"], 99),
-            None,
-            "append → JetStream ack p99",
-            "goal p99 ≤ 1000 ms",
-        ),
+        inbox_row(lat, 50),
+        inbox_row(lat, 99),
         Row(
             "notify: peak memory of the service (VmHWM)",
             m["service_rss_mb"],
