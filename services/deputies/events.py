@@ -94,6 +94,17 @@ class DeputyTerminated(Event, version=1):
     township: str | None
 
 
+class DeputyContactChanged(Event, version=1):
+    """A deputy's phone or sector changed: only what changed is set, the other field is None."""
+
+    deputy_id: str
+    phone: str | None = Field(default=None, repr=False)  # personal data: never logged
+    sector: str | None = None
+    level: Level
+    congress: str
+    township: str | None
+
+
 class DeputyQualificationConfirmed(Event, version=1):
     deputy_id: str
     confirmed_on: date

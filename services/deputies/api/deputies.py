@@ -18,9 +18,15 @@ from libs.web.lists import CursorParam, LimitParam, Page, page
 from services.deputies import queries
 from services.deputies.api.deps import STAFF_AND_DEPUTY, read_today
 from services.deputies.commands.context import new_id, today
-from services.deputies.commands.deputies import confirm_qualification, register_deputy, terminate_deputy
+from services.deputies.commands.deputies import (
+    change_contact,
+    confirm_qualification,
+    register_deputy,
+    terminate_deputy,
+)
 from services.deputies.commands.jurisdictions import RegisterJurisdiction, register_jurisdiction
 from services.deputies.domain import deputy as deputy_
+from services.deputies.domain.contact_details import ChangeContact
 from services.deputies.domain.deputy import Deputy
 from services.deputies.domain.vocabulary import Gender, Level, Term, TerminationReason
 
@@ -226,6 +232,27 @@ async def post_qualification(
     c = deputy_.ConfirmQualification(deputy_id=deputy_id, confirmed_on=body.confirmed_on or today(ctx))
     done = await confirm_qualification(c, ctx)
     return DeputyStateOut.of(done.loaded.state, today(ctx))
+
+
+class ContactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str | None = Field(default=None, max_length=30, description="新的联系电话（短信通知发往此号码）")
+    sector: str | None = Field(default=None, max_length=100, description="代表构成，例如 农民、工人")
+
+
+class ContactOut(DeputyStateOut):
+    phone: str | None = Field(default=None, description="仅本辖区工作人员可见")
+    sector: str
+
+
+@record_router.patch("/{deputy_id}", response_model=ContactOut)
+async def patch_deputy(
+    deputy_id: str, body: ContactIn, ctx: Annotated[CommandContext, Depends(command_context(*STAFF_ROLES))]
+) -> ContactOut:
+    done = await change_contact(ChangeContact(deputy_id=deputy_id, phone=body.phone, sector=body.sector), ctx)
+    d = done.loaded.state
+    return ContactOut(**DeputyStateOut.of(d, today(ctx)).model_dump(), phone=d.phone, sector=d.sector)
 
 
 @record_router.get("/{deputy_id}", response_model=DeputyOut)

@@ -21,6 +21,7 @@ from services.deputies.commands.context import (
 )
 from services.deputies.domain import deputy as deputy_
 from services.deputies.domain import presidium as presidium_
+from services.deputies.domain.contact_details import ChangeContact, decide_change_contact
 from services.deputies.domain.deputy import DEPUTY, Deputy
 from services.deputies.domain.presidium import PRESIDIUM
 
@@ -59,6 +60,16 @@ async def terminate_deputy(c: deputy_.TerminateDeputy, ctx: CommandContext) -> A
     def decide(loaded: Loaded[Deputy]) -> list[Event]:
         ctx.access.require(deputy_scope(loaded), STAFF_ROLES)
         return deputy_.decide_terminate(loaded.state, c)
+
+    return await run(ctx, DEPUTY, require_id(c.deputy_id), decide)
+
+
+async def change_contact(c: ChangeContact, ctx: CommandContext) -> Appended[Deputy]:
+    """Staff over the deputy's jurisdiction change the phone or sector; nothing changed records nothing."""
+
+    def decide(loaded: Loaded[Deputy]) -> list[Event]:
+        ctx.access.require(deputy_scope(loaded), STAFF_ROLES)
+        return decide_change_contact(loaded.state, c)
 
     return await run(ctx, DEPUTY, require_id(c.deputy_id), decide)
 

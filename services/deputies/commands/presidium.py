@@ -27,7 +27,7 @@ async def form_presidium(c: presidium_.FormPresidium, ctx: CommandContext) -> Ap
     own = frozenset(i for i, f in files.items() if f.state.level == "township" and f.state.congress == township)
     current = frozenset(i for i, f in files.items() if deputy_.is_current(f.state, c.formed_on))
     holders = frozenset(
-        i for i, f in files.items() if f.registered is not None and policy.holds_government_office(f.registered.sector)
+        i for i, f in files.items() if f.state.registered and policy.holds_government_office(f.state.sector)
     )
 
     def decide(loaded: Loaded[Presidium]) -> list[Event]:

@@ -13,16 +13,13 @@ from datetime import date
 from libs.domain.errors import AlreadyExists, InvalidInput, InvalidTransition, NotForStreet
 from libs.events.aggregate import AggregateType
 from libs.events.event import Event
-from services.deputies.domain.errors import (
-    DeputyNotRegistered,
-    DeputyTerminated,
-    NotPresidiumMember,
-)
-from services.deputies.domain.vocabulary import PHONE
+from services.deputies.domain.errors import DeputyNotRegistered, DeputyTerminated, NotPresidiumMember
+from services.deputies.domain.vocabulary import checked_phone
 from services.deputies.events import (
     ActivityKind,
     ContactKind,
     ContactRecorded,
+    DeputyContactChanged,
     DeputyQualificationConfirmed,
     DeputyRegistered,
     DutyActivityRecorded,
@@ -55,6 +52,7 @@ class Deputy:
     congress: str = ""
     township: str | None = None
     term: int = 0
+    sector: str = ""
     by_election: bool = False
     elected_on: date | None = None
     qualification_confirmed_on: date | None = None
@@ -181,10 +179,13 @@ def evolve(d: Deputy, e: Event) -> Deputy:
                 congress=e.congress,
                 township=e.township,
                 term=e.term,
+                sector=e.sector,
                 by_election=e.by_election,
                 elected_on=e.elected_on,
                 phone=e.phone,
             )
+        case DeputyContactChanged():
+            return replace(d, phone=e.phone or d.phone, sector=d.sector if e.sector is None else e.sector)
         case DeputyTerminatedEvent():
             return replace(d, terminated_on=e.effective_on, termination_reason=e.reason)
         case DeputyQualificationConfirmed():
@@ -215,9 +216,7 @@ def decide_register(d: Deputy, c: RegisterDeputy, *, congress_is_street: bool) -
     if not c.constituency.strip():
         raise InvalidInput("constituency", "请填写选区或选举单位。")
     township = _check_codes(c, congress_is_street=congress_is_street)
-    phone = c.phone.strip() if c.phone else None
-    if phone and not PHONE.match(phone):
-        raise InvalidInput("phone", "电话号码格式不正确，请填写手机号或带区号的固定电话。")
+    phone = checked_phone(c.phone)
     return [
         DeputyRegistered(
             deputy_id=c.deputy_id,
@@ -229,7 +228,7 @@ def decide_register(d: Deputy, c: RegisterDeputy, *, congress_is_street: bool) -
             constituency=c.constituency.strip(),
             term=c.term,
             sector=c.sector.strip(),
-            phone=phone or None,
+            phone=phone,
             by_election=c.by_election,
             elected_on=c.elected_on,
         )

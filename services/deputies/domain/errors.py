@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from libs.domain.errors import DomainError
+from libs.domain.errors import DomainError, InvalidTransition
 
 
 class DeputyTerminated(DomainError):
@@ -21,6 +21,18 @@ class DeputyTerminated(DomainError):
             text = f"以下 {len(ids)} 名代表不是现任代表（资格已终止或尚未登记），不能列入：{'、'.join(ids)}。"
         details = {"deputy_ids": ids} if ids else {}
         super().__init__(text, **details)
+
+
+class ContactOfFormerDeputy(InvalidTransition):
+    """A terminated deputy's phone or sector is no longer kept up to date."""
+
+    def __init__(self) -> None:
+        DomainError.__init__(
+            self,
+            "该代表的代表资格已终止，不能再修改联系电话或代表构成。",
+            status="terminated",
+            action="change_contact",
+        )
 
 
 class DeputyNotRegistered(DomainError):

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, Strict, WithJsonSchema
 
+from libs.domain.errors import InvalidInput
+
 GENDER = {"男": "male", "女": "female", "男性": "male", "女性": "female", "m": "male", "f": "female"}
 LEVEL = {
     "乡镇": "township",
@@ -116,6 +118,15 @@ ContactKind = Annotated[Literal["presidium_member", "constituent"], BeforeValida
 
 
 PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,18}[0-9]$")  # a mobile or a landline with its area code
+
+
+def checked_phone(raw: str | None) -> str | None:
+    """A deputy's phone as registration and a change of contact take it: trimmed, None when blank."""
+    phone = raw.strip() if raw else ""
+    if phone and not PHONE.match(phone):
+        raise InvalidInput("phone", "电话号码格式不正确，请填写手机号或带区号的固定电话。")
+    return phone or None
+
 
 DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 MAX_TERM = 99

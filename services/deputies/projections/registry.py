@@ -16,6 +16,7 @@ from libs.events.envelope import Envelope
 from libs.events.projection import Projection
 from services.deputies.events import (
     ContactRecorded,
+    DeputyContactChanged,
     DeputyGroupChanged,
     DeputyGroupFormed,
     DeputyQualificationConfirmed,
@@ -128,6 +129,7 @@ class DeputyRegistry(Projection):
         DeputyRegistered,
         DeputyTerminated,
         DeputyQualificationConfirmed,
+        DeputyContactChanged,
         DeputyGroupFormed,
         DeputyGroupChanged,
         PresidiumFormed,
@@ -163,6 +165,9 @@ class DeputyRegistry(Projection):
                     .where(deputies.c.deputy_id == e.deputy_id)
                     .values(terminated_on=e.effective_on, termination_reason=e.reason, termination_note=e.reason_text)
                 )
+            case DeputyContactChanged() as e:
+                changed = {k: v for k, v in (("phone", e.phone), ("sector", e.sector)) if v is not None}
+                await tx.execute(deputies.update().where(deputies.c.deputy_id == e.deputy_id).values(**changed))
             case DeputyQualificationConfirmed() as e:
                 await tx.execute(
                     deputies.update()
