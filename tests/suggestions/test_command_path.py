@@ -5,16 +5,24 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from nats.aio.client import Client as NATS
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.db.engine import make_engine, reading, writing
+from libs.events.store import EventStore
+from libs.runtime.nats_server import EmbeddedNats
 from libs.web import idempotency
 from libs.web.middleware import InFlight
+from services.deputies.domain.deputy import DEPUTY
+from services.deputies.events import DeputyTerminated
+from tests.suggestions.conftest import TODAY, Actors, code, make_area, meta, submit
+from tests.support.system import running_system
+from tests.support.waiting import eventually
 
 LONG = 3600.0  # a bound never reached in these tests: each returns because of what happened, not a clock
 
@@ -164,3 +172,41 @@ async def test_the_wal_is_copied_into_the_file_by_a_thread_not_by_a_commit(
     await asyncio.wait_for(copying, 30)
     assert file.stat().st_size > before + 39 * 2000
     assert plain._checkpoint is None and plain.find("r0") is not None
+
+
+# -- a submit's deputies: kept in memory until the reference data changes -----------------------------
+async def test_a_deputy_ended_after_their_row_was_read_is_refused_on_the_next_submit(
+    nats_server: EmbeddedNats, nc: NATS, settings_for: Any, database_url: str
+) -> None:
+    settings = settings_for(nats_server.url, database_url)
+    async with running_system(settings) as system:
+        a = await make_area(system, nc)
+        who = Actors(system, a)
+        await submit(system, a, who.lead)  # the lead's row is read (and kept)
+        store = EventStore(nc)
+        await store.execute(
+            DEPUTY,
+            a.lead,
+            lambda _l: [
+                DeputyTerminated(
+                    deputy_id=a.lead,
+                    reason="moved",
+                    effective_on=TODAY - timedelta(days=1),
+                    level="township",
+                    congress=a.township,
+                    township=a.township,
+                )
+            ],
+            meta(),
+        )
+
+        async def refused() -> None:
+            r = await system.client.post(
+                "/api/suggestions",
+                json={"title": "t", "content": "c", "township": a.township, "deputy_ids": [a.lead]},
+                headers=who.staff,
+            )
+            assert r.status_code == 409, r.text  # 201 until this service's reference data has the event
+            assert code(r) == "deputy_terminated", r.text
+
+        await eventually(refused)

@@ -42,6 +42,7 @@ from services.suggestions.projections import ref, reference
 
 ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")  # what an aggregate id can be (it names a NATS subject)
 UNITS_KEPT = 50_000
+DEPUTIES_KEPT = 10_000
 
 
 def valid_id(value: str) -> bool:
@@ -95,12 +96,35 @@ def belongs(row: dict[str, Any], jurisdiction: str) -> bool:
     return str(row.get("township") or "").startswith(jurisdiction) or str(row["congress"]).startswith(jurisdiction)
 
 
+async def deputy_rows(rt: ServiceRuntime, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The reference rows of ``ids`` (an unknown id is absent), read-only.
+
+    Kept in memory until the reference data next changes (its runner's generation: a batch that
+    carried deputies' events), as ``is_street`` and the token check do: every submit names its
+    deputies, and their rows rarely change.
+    """
+    runner = rt.runners.get(reference.name)
+    generation = runner.generation if runner is not None else None
+    kept: dict[str, Any] = rt.extras.setdefault("suggestions_deputies", {"generation": None, "rows": {}})
+    if generation is None or kept["generation"] != generation or len(kept["rows"]) > DEPUTIES_KEPT:
+        kept["generation"], kept["rows"] = generation, {}
+    rows: dict[str, dict[str, Any] | None] = kept["rows"]
+    missing = [d for d in ids if d not in rows]
+    if missing:
+        async with reading(rt.engine) as conn:
+            got = await refdata.deputies(conn, ref, missing)
+        if generation is not None and runner is not None and runner.generation == generation:
+            rows.update({d: got.get(d) for d in missing})  # nothing changed while reading: kept
+        else:
+            return {**{d: r for d in ids if (r := rows.get(d)) is not None}, **got}
+    return {d: r for d in ids if (r := rows.get(d)) is not None}
+
+
 async def deputies_of(rt: ServiceRuntime, field: str, ids: list[str], jurisdiction: str) -> dict[str, dict[str, Any]]:
     """The deputies' reference rows; every id must be a deputy of ``jurisdiction`` (else 422 ``field``)."""
     wanted = [d for d in ids if d.strip()]
     for attempt in range(2):
-        async with reading(rt.engine) as conn:
-            rows = await refdata.deputies(conn, ref, wanted)
+        rows = await deputy_rows(rt, wanted)
         if all(d in rows and belongs(rows[d], jurisdiction) for d in wanted):
             return rows
         if attempt == 0:
