@@ -15,6 +15,7 @@ from __future__ import annotations
 from libs.auth.actor import ROLES
 from renda.matrix import RouteRule
 from tests.auth import (
+    matrix_contact,
     matrix_deputies,
     matrix_imports,
     matrix_meetings,
@@ -35,6 +36,7 @@ CASES: dict[tuple[str, str], Case] = {
     **matrix_notify.CASES,
     **matrix_revision.CASES,
     **matrix_imports.CASES,
+    **matrix_contact.CASES,
 }
 SEEDS = (matrix_deputies.seed, matrix_meetings.seed, matrix_suggestions.seed, matrix_revision.seed)
 
