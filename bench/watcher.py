@@ -41,12 +41,13 @@ from libs.events.locator import locate_with, locator_projection
 from libs.events.projection import ProjectionGroup, ProjectionRunner, rebuild
 from libs.events.store import CommandMeta, EventStore
 from libs.events.streams import ensure_streams
+from libs.service.watch import CHUNK, CHUNKS_IN_FLIGHT
 from services.suggestions.domain import suggestion as sg
 from services.suggestions.domain.commands import AssignSuggestion, SubmitSuggestion
 from services.suggestions.domain.rules import SuggestionPolicy
 from services.suggestions.projections.due import DueIndex
 from services.suggestions.projections.tables import utc_text
-from services.suggestions.watcher import WINDOW, DeadlineWatcher
+from services.suggestions.watcher import DeadlineWatcher
 
 TOWNSHIP = "567801001"  # the suggestions bench's tree (5678): other benches use 1234
 DEPUTY = "bench-deputy-1"
@@ -178,7 +179,8 @@ async def watcher_bench(ctx: Ctx) -> list[Row]:
         stats.sort_stats("cumulative").print_stats(int(os.environ.get("BENCH_PROFILE_LINES", "40")))
         ctx.console.print(out.getvalue(), markup=False, highlight=False)
     notes = (
-        f"{n:,} ReplyOverdue in {raised:.1f} s = {n / raised:,.0f}/s ({WINDOW} in flight); index settled after "
+        f"{n:,} ReplyOverdue in {raised:.1f} s = {n / raised:,.0f}/s (pages of {watcher.batch:,}, chunks of {CHUNK} "
+        f"loaded and appended together, {CHUNKS_IN_FLIGHT} in flight); index settled after "
         f"{settled:.1f} s, {left} due rows left; raw SELECT of {found:,} rows best of 5; floor {floor:.1f} s = "
         f"{n / floor:,.0f}/s; this process's CPU: ours {cpu:.1f} s ({cpu / n * 1e6:,.0f} µs a deadline, with the "
         f"projections beside it), the floor's {cpu_floor:.1f} s; seeding + index {seeded:.1f} s; host load "

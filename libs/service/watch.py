@@ -14,7 +14,7 @@ due time), so:
 A wave (hundreds of items due at once, each its own aggregate) goes faster through ``act_many``
 when the service gives one: it loads and decides many items and appends them together
 (``libs/events/batch.py``: a few atomic batches instead of one acknowledged publish per item),
-in chunks of ``chunk`` items, two chunks in flight so that one loads while the other is stored.
+in chunks of ``chunk`` items, up to four chunks in flight so that some load while others are stored.
 An item it answers ``None`` for (its batch was refused: another instance got there first, or a
 retry) is acted on alone with ``act``, which reloads and decides again.
 """
@@ -54,7 +54,7 @@ Clock = Callable[[], datetime]
 # Many items at once: per item True (appended), False (nothing to raise) or None (act on it alone).
 ActMany = Callable[[list[tuple[Due, CommandMeta]]], Awaitable[list[bool | None]]]
 CHUNK = 250  # items per ``act_many`` call
-CHUNKS_IN_FLIGHT = 2
+CHUNKS_IN_FLIGHT = 4
 
 
 def utcnow() -> datetime:
