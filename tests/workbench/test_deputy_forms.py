@@ -1,13 +1,24 @@
 """The deputies' register through the clerk's browser only: terminating a deputy (reason, effective
 date, a confirm step; a missing date refused beside its field after confirming, nothing recorded), and
-registering the by-election's deputy, shown as 补选. Setup goes through the services."""
+registering the by-election's deputy, shown as 补选, and changing a deputy's phone (a malformed one
+refused beside its field; the register shows the new one). Setup goes through the services."""
 
 from __future__ import annotations
 
 from libs.runtime.nats_server import EmbeddedNats
 from tests.suggestions.conftest import TODAY, make_area
 from tests.support.system import running_system
-from tests.workbench.support import PC, PHONE, chromium, labelled, no_horizontal_scroll, shot, submit, user
+from tests.workbench.support import (
+    PC,
+    PHONE,
+    chromium,
+    labelled,
+    no_horizontal_scroll,
+    refused,
+    shot,
+    submit,
+    user,
+)
 
 
 async def test_the_clerk_terminates_a_deputy_and_registers_the_by_election(  # type: ignore[no-untyped-def]
@@ -60,6 +71,16 @@ async def test_the_clerk_terminates_a_deputy_and_registers_the_by_election(  # t
             await submit(c, "#deputy-form")
             row = await c.inner_text("#deputies tr:has-text('陈补选')")
             assert "补选" in row and "在任" in row, row
+
+            # a new phone: a malformed one refused beside the field, then the register shows the new one
+            await c.select_option("#contact-deputy", label="陈补选")
+            await c.fill("#contact-phone", "电话一三九")
+            await refused(c, "#contact-form")
+            assert await c.inner_text("#contact-form [data-error-for=phone]")
+            await c.fill("#contact-phone", "13912345678")
+            await submit(c, "#contact-form")
+            row = await c.inner_text("#deputies tr:has-text('陈补选')")
+            assert "13912345678" in row, row
             await shot(c, "deputies-pc")
 
             p = await b.session(clerk, PHONE)
