@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -50,7 +51,11 @@ def store_folder(data: Path, scale: str) -> Path:
 
 
 def server(data: Path, scale: str) -> EmbeddedNats:
-    return EmbeddedNats(free_port(), store_folder(data, scale) / "nats").start()
+    """The scale's kept NATS store; one whose seeding never finished (no ``seeded.json``) starts over."""
+    folder = store_folder(data, scale)
+    if folder.exists() and not (folder / "seeded.json").exists():
+        shutil.rmtree(folder)
+    return EmbeddedNats(free_port(), folder / "nats").start()
 
 
 def settings_for(data: Path, scale: str, nats_url: str) -> Settings:
