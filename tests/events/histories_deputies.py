@@ -62,6 +62,8 @@ def deputy(d: str) -> list[Event]:
             on=date(2022, 3, 2),
             township=TOWN,
         ),
+        de.DeputyContactChanged(deputy_id=d, phone="13905541111", **where),
+        de.DeputyContactChanged(deputy_id=d, sector="个体工商户", **where),
         de.DeputyTerminated(
             deputy_id=d, reason="moved", effective_on=date(2024, 5, 1), reason_text="迁出本镇", **where
         ),
