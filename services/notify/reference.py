@@ -21,6 +21,7 @@ from services.notify.tables import (
     suggestions,
     units,
     upsert,
+    upsert_statement,
     users,
 )
 
@@ -93,8 +94,8 @@ async def remember(env: Envelope, tx: AsyncConnection) -> None:
             "deputy_ids": list(d.deputy_ids),
         }
         # The row as stored (RETURNING): the notices of this suggestion later in the batch read no SELECT.
-        stmt = upsert(suggestions, dialect, ["suggestion_id"], values).returning(*suggestions.c)
-        stored = (await tx.execute(stmt)).mappings().first()
+        stmt = upsert_statement(suggestions, dialect, ("suggestion_id",), tuple(values))
+        stored = (await tx.execute(stmt, values)).mappings().first()
         if stored is not None:
             keep(tx, "suggestion", d.suggestion_id, dict(stored))
     elif t == "SuggestionAssigned":
@@ -151,7 +152,8 @@ async def _user(env: Envelope, tx: AsyncConnection) -> None:
 
 
 # -- reads, memoised per transaction (a batch reads the same units, staff and deputies again and
-# again); an event that changes a row drops it from the memo first (``forget``).
+# again; a statement is built only on a miss); an event that changes a row drops it from the memo
+# first (``forget``).
 _memo: dict[int, dict[tuple[str, str], Any]] = {}
 _TABLE_OF = {
     "DeputyRegistered": "deputy",
@@ -222,29 +224,30 @@ async def _one(tx: AsyncConnection, stmt: Any) -> dict[str, Any] | None:
     return dict(row) if row is not None else None
 
 
+async def _row(tx: AsyncConnection, name: str, table: Any, column: str, key: str) -> dict[str, Any] | None:
+    return await _cached(  # type: ignore[no-any-return]
+        tx, name, key, lambda: _one(tx, select(table).where(table.c[column] == key))
+    )
+
+
 async def suggestion(tx: AsyncConnection, suggestion_id: str) -> dict[str, Any] | None:
-    q = select(suggestions).where(suggestions.c.suggestion_id == suggestion_id)
-    return await _cached(tx, "suggestion", suggestion_id, lambda: _one(tx, q))  # type: ignore[no-any-return]
+    return await _row(tx, "suggestion", suggestions, "suggestion_id", suggestion_id)
 
 
 async def unit(tx: AsyncConnection, unit_id: str) -> dict[str, Any] | None:
-    q = select(units).where(units.c.unit_id == unit_id)
-    return await _cached(tx, "unit", unit_id, lambda: _one(tx, q))  # type: ignore[no-any-return]
+    return await _row(tx, "unit", units, "unit_id", unit_id)
 
 
 async def deputy(tx: AsyncConnection, deputy_id: str) -> dict[str, Any] | None:
-    q = select(deputies).where(deputies.c.deputy_id == deputy_id)
-    return await _cached(tx, "deputy", deputy_id, lambda: _one(tx, q))  # type: ignore[no-any-return]
+    return await _row(tx, "deputy", deputies, "deputy_id", deputy_id)
 
 
 async def meeting(tx: AsyncConnection, meeting_id: str) -> dict[str, Any] | None:
-    q = select(meetings).where(meetings.c.meeting_id == meeting_id)
-    return await _cached(tx, "meeting", meeting_id, lambda: _one(tx, q))  # type: ignore[no-any-return]
+    return await _row(tx, "meeting", meetings, "meeting_id", meeting_id)
 
 
 async def review_opinion(tx: AsyncConnection, rid: str) -> dict[str, Any] | None:
-    q = select(review_opinions).where(review_opinions.c.review_opinion_id == rid)
-    return await _cached(tx, "review", rid, lambda: _one(tx, q))  # type: ignore[no-any-return]
+    return await _row(tx, "review", review_opinions, "review_opinion_id", rid)
 
 
 async def place_name(tx: AsyncConnection, code: str) -> str:

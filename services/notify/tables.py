@@ -10,6 +10,7 @@ Two kinds, two ``MetaData``:
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import (
@@ -174,3 +175,13 @@ def upsert(table: Table, dialect: str, keys: list[str], values: dict[str, Any]) 
     mod: Any = postgresql if dialect == "postgresql" else sqlite
     stmt = mod.insert(table).values(**values)
     return stmt.on_conflict_do_update(index_elements=keys, set_={k: v for k, v in values.items() if k not in keys})
+
+
+@functools.lru_cache(maxsize=64)
+def upsert_statement(table: Table, dialect: str, keys: tuple[str, ...], columns: tuple[str, ...]) -> Any:
+    """``upsert`` built once, run with the values as parameters (statement building costs more than the
+    row on a hot path); it answers the row as stored (RETURNING)."""
+    mod: Any = postgresql if dialect == "postgresql" else sqlite
+    stmt = mod.insert(table)
+    set_ = {c: stmt.excluded[c] for c in columns if c not in keys}
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_=set_).returning(*table.c)
