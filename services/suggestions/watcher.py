@@ -55,7 +55,7 @@ class DeadlineWatcher:
         *,
         clock: Clock = utcnow,
         interval: float = 0.5,
-        batch: int = 1000,
+        batch: int = 2000,
         window: int = WINDOW,
     ) -> None:
         self.store = store
