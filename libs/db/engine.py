@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -102,6 +104,37 @@ class _Inline:
     lock: asyncio.Lock  # this process's writers, one at a time
     writer: Engine  # BEGIN IMMEDIATE on every transaction
     reader: Engine  # autocommit: each statement sees the latest commit (WAL: never waits for writers)
+    commits: int = 0  # since the WAL was last copied into the file
+    copying: asyncio.Future[None] | None = None
+
+
+CHECKPOINT_EVERY = 100  # write transactions between two copies of the WAL into the file
+
+
+def _copy_wal(file: str) -> None:
+    """Copy the WAL into the database file (in a thread): PASSIVE never waits for readers or writers."""
+    conn = sqlite3.connect(file, isolation_level=None)
+    try:
+        conn.execute("PRAGMA busy_timeout=1000")
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    finally:
+        conn.close()
+
+
+def _committed(inline: _Inline, engine: AsyncEngine) -> None:
+    inline.commits += 1
+    file = engine.url.database
+    if inline.commits < CHECKPOINT_EVERY or inline.copying is not None or not file or file == ":memory:":
+        return
+    inline.commits = 0
+    copying = inline.copying = asyncio.get_running_loop().run_in_executor(None, _copy_wal, file)
+
+    def done(f: asyncio.Future[None]) -> None:
+        inline.copying = None
+        if not f.cancelled() and f.exception() is not None:
+            logging.getLogger("db.engine").warning("wal checkpoint failed: %s", f.exception())
+
+    copying.add_done_callback(done)
 
 
 _INLINE: weakref.WeakKeyDictionary[Any, _Inline] = weakref.WeakKeyDictionary()
@@ -127,6 +160,10 @@ def _inline_engine(engine: AsyncEngine, *, immediate: bool) -> Engine:
         # (WAL readers wait only while a crashed writer's log is recovered) waits a moment.
         cur.execute(f"PRAGMA busy_timeout={0 if immediate else 200}")
         cur.execute("PRAGMA foreign_keys=ON")
+        if immediate and file is not None:
+            # The WAL is copied into the file by a thread (``_copy_wal``), not by the commit that
+            # fills it: its fsyncs held the event loop, and every request, for up to tens of ms.
+            cur.execute("PRAGMA wal_autocheckpoint=0")
         cur.close()
 
     if immediate:
@@ -198,5 +235,6 @@ async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
             raise
         else:
             conn.commit()
+            _committed(inline, engine)
         finally:
             conn.close()

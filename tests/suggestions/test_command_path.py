@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 from nats.aio.client import Client as NATS
+from sqlalchemy import Column, Integer, MetaData, Table, Text, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from libs.db import engine as db_engine
 from libs.db.engine import make_engine, reading, writing
 from libs.events.store import EventStore
 from libs.runtime.nats_server import EmbeddedNats
@@ -210,3 +212,33 @@ async def test_a_deputy_ended_after_their_row_was_read_is_refused_on_the_next_su
             assert code(r) == "deputy_terminated", r.text
 
         await eventually(refused)
+
+
+# -- the read models' writes: the WAL is copied into the file by a thread ------------------------------
+async def test_read_model_commits_leave_the_wal_copy_to_a_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db_engine, "CHECKPOINT_EVERY", 30)
+    file = tmp_path / "svc.sqlite3"
+    engine = make_engine(f"sqlite+aiosqlite:///{file}")
+    table = Table("notes", MetaData(), Column("id", Integer, primary_key=True), Column("text", Text))
+    try:
+        async with writing(engine) as tx:
+            await tx.run_sync(table.metadata.create_all)
+        before = file.stat().st_size
+        inline = db_engine._inline_of(engine)
+        rows = 29 - inline.commits
+        for i in range(rows):
+            async with writing(engine) as tx:
+                await tx.execute(table.insert().values(id=i, text="x" * 200_000))  # > 1,000 WAL pages in all
+        assert file.stat().st_size == before and inline.copying is None  # all in the WAL still
+        async with writing(engine) as tx:
+            await tx.execute(table.insert().values(id=1000, text="y"))
+        copying = inline.copying
+        assert copying is not None
+        await asyncio.wait_for(copying, 30)
+        assert file.stat().st_size > before + 20 * 200_000
+        async with reading(engine) as conn:
+            assert (await conn.execute(select(func.count()).select_from(table))).scalar() == rows + 1
+    finally:
+        await engine.dispose()
