@@ -9,9 +9,9 @@ its own process under the same uvicorn settings; the load generator runs here.
 Goal: ≥ 50 % of the baseline with 1 client, ≥ 40 % with 16. The deadline watcher's wave is
 ``bench/watcher.py``.
 
-``uv run python -m bench.suggestions [--quick] [--profile]`` runs it alone;
+``uv run python -m bench.suggestions [--quick] [--profile [--profile-clients 1]]`` runs it alone;
 ``run(ctx)`` is the ``bench`` registration. ``--profile`` runs the service under cProfile for one
-more 16-client pass and prints its hot spots.
+more pass (16 clients, or ``--profile-clients``) and prints its hot spots.
 """
 
 from __future__ import annotations
@@ -121,6 +121,18 @@ def thin(url: str, port: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
+PIDS: dict[str, int] = {}  # base URL -> the server's process id (its CPU time is read from /proc)
+
+
+def cpu_seconds(base: str) -> float:
+    """User + system CPU time of the server at ``base`` so far (0 where /proc is not available)."""
+    try:
+        fields = Path(f"/proc/{PIDS[base]}/stat").read_text().rsplit(")", 1)[1].split()
+    except (KeyError, OSError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.asynccontextmanager
 async def server(args: list[str], folder: Path, health: str) -> AsyncIterator[str]:
     port = free_port()
@@ -130,6 +142,7 @@ async def server(args: list[str], folder: Path, health: str) -> AsyncIterator[st
         sys.executable, "-m", *args, "--port", str(port), stdout=log, stderr=asyncio.subprocess.STDOUT, cwd=ROOT
     )
     base = f"http://127.0.0.1:{port}"
+    PIDS[base] = proc.pid
     try:
         async with httpx.AsyncClient(base_url=base) as c:
             for _ in range(600):
@@ -178,6 +191,12 @@ class Measured:
     commands: int
     seconds: float
     latencies: dict[str, list[float]] = field(default_factory=dict)  # per step, ms
+    cpu: float = 0.0  # seconds of the server's CPU during the pass
+
+    @property
+    def cpu_ms(self) -> float:
+        """The server's CPU per command: steadier than rates on a loaded host."""
+        return self.cpu * 1e3 / self.commands
 
     @property
     def rate(self) -> float:
@@ -347,7 +366,9 @@ async def http_bench(ctx: Ctx, profile: bool = False) -> list[Row]:
                 for mode, (base, st) in steps.items():
                     await quiet(ours_base)
                     load.append(os.getloadavg()[0])
+                    cpu = cpu_seconds(base)
                     m = await drive(base, clients, flows, st)
+                    m.cpu = cpu_seconds(base) - cpu
                     best = figures.get((mode, clients))
                     if best is None or m.rate > best.rate:
                         figures[(mode, clients)] = m
@@ -365,7 +386,7 @@ async def http_bench(ctx: Ctx, profile: bool = False) -> list[Row]:
                 thin.rate,
                 goal,
                 baseline,
-                notes=f"{per_step}; {host}",
+                notes=f"{per_step}; server CPU per command {ours.cpu_ms:.2f} ms vs {thin.cpu_ms:.2f} ms; {host}",
                 commands=ours.commands,
             )
         )
@@ -376,7 +397,8 @@ async def http_bench(ctx: Ctx, profile: bool = False) -> list[Row]:
             latency_row(f"suggestions: command p99, {label}", p(ours.all(), 99), p(thin.all(), 99), None, baseline)
         )
     if profile:
-        ctx.console.print(await profiled_pass(ctx, flows, int(os.environ.get("BENCH_PROFILE_CLIENTS", "16"))))
+        clients = ctx.figures.get("suggestions.profile_clients") or int(os.environ.get("BENCH_PROFILE_CLIENTS", "16"))
+        ctx.console.print(await profiled_pass(ctx, flows, int(clients)))
     return rows
 
 
@@ -408,7 +430,7 @@ async def run(ctx: Ctx) -> list[Row]:
     return rows
 
 
-async def standalone(quick: bool, profile: bool, only: str | None) -> int:
+async def standalone(quick: bool, profile: bool, only: str | None, profile_clients: int = 16) -> int:
     from rich.console import Console
 
     from bench.__main__ import table
@@ -423,6 +445,7 @@ async def standalone(quick: bool, profile: bool, only: str | None) -> int:
         ctx = Ctx(Sizes.of(quick), embedded, folder, console, stack)
         ctx.figures["suggestions.only"] = only
         ctx.figures["suggestions.profile"] = profile
+        ctx.figures["suggestions.profile_clients"] = profile_clients
         started = time.perf_counter()
         rows = await run(ctx)
         console.print(
@@ -450,6 +473,7 @@ if __name__ == "__main__":
     s.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a Settings field")
     ap.add_argument("--quick", action="store_true", help="small N")
     ap.add_argument("--profile", action="store_true", help="one more pass under cProfile, hot spots printed")
+    ap.add_argument("--profile-clients", type=int, default=16, help="clients of the profiled pass (1: latency)")
     ap.add_argument("--only", choices=["http"], default=None)
     a = ap.parse_args()
     if a.mode == "thin":
@@ -461,4 +485,4 @@ if __name__ == "__main__":
     from libs.observability.logging import configure
 
     configure("WARNING")  # the service's info lines are not rendered
-    raise SystemExit(asyncio.run(standalone(a.quick, a.profile, a.only)))
+    raise SystemExit(asyncio.run(standalone(a.quick, a.profile, a.only, a.profile_clients)))
