@@ -1,14 +1,14 @@
 """Precomputed answers: the township table and the overdue board, one row per item, kept in
 ``supervision_answers`` with the read models' version (their checkpoints) they were counted at.
 
-A background task (``refresh``) counts them off the request path with the same code as an
-uncached request (``queries.compute_*``, figures by ``libs/figures``) once the read models have
-settled: the live answers of every county, and any answer a request missed (a city, a township,
-a past day). A request reads its answer in one query, matched against the current version in the
-same statement, and joins the rows' stored JSON: no figure is counted and nothing re-encoded per
-request. A stale row (the read models moved, or the clock passed the moment the answer could
-change: end of the local day, the next open deadline) is never served; the request then counts
-the answer itself (``queries``) and marks it wanted, so the next one is served from rows again.
+A background task (``refresh``) counts the live answers of every county off the request path, with
+the same code as an uncached request (``queries.compute_*``, figures by ``libs/figures``), once the
+read models have settled and caught up. A request reads its answer in one query, matched against the
+current version in the same statement, and joins the rows' stored JSON: no figure is counted and
+nothing re-encoded per request. A stale row (the read models moved, or the clock passed the moment
+the answer could change: end of the local day, the next open deadline) is never served; the request
+then counts the answer itself (``queries``), and what it counted is kept as rows (``keep``, off the
+request path), so the next one is served from rows again: a city, a township, a past day.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -51,7 +50,6 @@ answers = Table(
 )
 POLL = 0.5  # seconds between looks at the read models' version
 KINDS = ("townships", "overdue")
-WANTED = 64  # answers a request missed, kept to be counted in the background
 LATE = '"overdue_for":"\\u0000","overdue_days":0'  # a board item's lateness, told when served
 _UTC_TEXT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$")
 
@@ -116,22 +114,32 @@ async def fetch(rt: ServiceRuntime, spec: Spec, m: Moment) -> list[Any] | None:
     )
     async with reading(rt.engine) as conn:
         rows = list(await conn.execute(q))
-    if not rows:
-        want(rt, spec)
-        return None
-    return rows
+    return rows or None
 
 
-def want(rt: ServiceRuntime, spec: Spec) -> None:
-    """Count ``spec`` in the background (a request missed it)."""
-    wanted: OrderedDict[str, Spec] = rt.extras.setdefault("answers_wanted", OrderedDict())
-    wanted[spec.key] = spec
-    wanted.move_to_end(spec.key)
-    while len(wanted) > WANTED:
-        wanted.popitem(last=False)
-    wake: asyncio.Event | None = rt.extras.get("answers_wake")
-    if wake is not None:
-        wake.set()
+def keep(rt: ServiceRuntime, spec: Spec, m: Moment, data: dict[str, Any], cached: Any) -> None:
+    """Keep the answer a request missed and counted itself (``cached``: its cache entry), off the
+    request path: no count twice. One at a time per answer."""
+    pending: set[str] = rt.extras.setdefault("answers_pending", set())
+    if cached is None or spec.key in pending or not rt.extras.get("answers_ready") or rt.extras.get("answers_paused"):
+        return
+    pending.add(spec.key)
+
+    async def store() -> None:
+        try:
+            until = cached.valid_until
+            if spec.kind == "overdue" and not m.past:  # the cache keeps a board only until its lateness moves
+                async with rt.engine.connect() as conn:
+                    until = await queries.next_change(conn, spec.prefix, m, rt, None)
+            await write(rt, spec, data, cached.version, until)
+        except Exception:
+            log.exception("supervision.answer_not_kept", answer=spec.key)
+        finally:
+            pending.discard(spec.key)
+
+    task = asyncio.get_running_loop().create_task(store())
+    rt.extras.setdefault("answers_tasks", set()).add(task)
+    task.add_done_callback(rt.extras["answers_tasks"].discard)
 
 
 def late(body: str, due: str | None, m: Moment) -> str:
@@ -192,6 +200,12 @@ async def count(rt: ServiceRuntime, ref: Any, spec: Spec) -> tuple[int, datetime
         # a board's lateness is told when served: only the townships' whole days keep it from lasting
         shown = data if spec.kind == "townships" else None
         until = None if m.past else await queries.next_change(conn, spec.prefix, m, rt, shown)
+    await write(rt, spec, data, version, until)
+    return version, until
+
+
+async def write(rt: ServiceRuntime, spec: Spec, data: dict[str, Any], version: int, until: datetime | None) -> None:
+    """Replace ``spec``'s rows (and every row of an older version) with ``data``'s."""
     a = answers.c
     values = [
         {
@@ -209,7 +223,6 @@ async def count(rt: ServiceRuntime, ref: Any, spec: Spec) -> tuple[int, datetime
     async with writing(rt.engine) as tx:
         await tx.execute(delete(answers).where(or_(a.answer == spec.key, a.version < version)))
         await tx.execute(answers.insert(), values)
-    return version, until
 
 
 async def counties(rt: ServiceRuntime, ref: Any) -> list[str]:
@@ -229,20 +242,15 @@ async def behind(rt: ServiceRuntime) -> bool:
 
 
 async def refresh(rt: ServiceRuntime, ref: Any) -> None:
-    """Keep the live answers of every county, and those requests missed, counted and current."""
+    """Keep the live answers of every county counted and current."""
     async with writing(rt.engine) as tx:  # derived rows only: a new start (or a new shape) counts them afresh
         await tx.run_sync(answer_metadata.drop_all)
         await tx.run_sync(answer_metadata.create_all)
     rt.extras["answers_ready"] = True
-    wake = rt.extras["answers_wake"] = asyncio.Event()
     counted: dict[str, tuple[int, datetime | None]] = {}
     seen = -1
     while True:
-        try:
-            await asyncio.wait_for(wake.wait(), POLL)
-        except TimeoutError:
-            pass
-        wake.clear()
+        await asyncio.sleep(POLL)
         if rt.extras.get("answers_paused"):
             continue
         async with reading(rt.engine) as conn:
@@ -253,15 +261,13 @@ async def refresh(rt: ServiceRuntime, ref: Any) -> None:
         now = clock.now()
         year = now.astimezone(rt.settings.tz).year
         live = [Spec(k, c, year if k == "townships" else None, None) for c in await counties(rt, ref) for k in KINDS]
-        wanted: OrderedDict[str, Spec] = rt.extras.setdefault("answers_wanted", OrderedDict())
-        todo = {s.key: s for s in wanted.values()}
+        todo: dict[str, Spec] = {}
         for spec in live:
             done = counted.get(spec.key)
             if not (done and done[0] == version and (done[1] is None or now < done[1])):
                 todo[spec.key] = spec
         if not todo or await behind(rt):  # a catch-up paused for a moment: counting now would only slow it
             continue
-        wanted.clear()
         for spec in todo.values():
             try:
                 counted[spec.key] = await count(rt, ref, spec)

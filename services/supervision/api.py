@@ -115,6 +115,8 @@ async def get_townships(
         data: dict[str, Any] = {"items": [], "counties": [], "total": None, "units_over_limit": []}
     else:
         data = await queries.townships(ctx.runtime, prefix, y, m, ref(request))
+        if spec is not None:
+            answers.keep(ctx.runtime, spec, m, data, queries.cached(ctx.runtime, ("townships", prefix, y, m.as_of)))
     rows = data["counties"] if level == "county" else data["items"]
     if fmt != "json":
         return ex.download(fmt, rows, ex.TOWNSHIPS, filename("townships", prefix or "-", m), "乡镇监督总表")
@@ -152,6 +154,8 @@ async def get_overdue(
     if stored is not None:
         return precomputed(answers.assemble(stored, {"under": prefix}, "item", limit, cursor, m))
     data = {"rows": []} if prefix is None else await queries.overdue_answer(ctx.runtime, prefix, m, ref(request))
+    if spec is not None:
+        answers.keep(ctx.runtime, spec, m, data, queries.cached(ctx.runtime, ("overdue-answer", prefix, m.as_of)))
     rows = data["rows"]
     if fmt != "json":
         return ex.download(fmt, rows, ex.OVERDUE, filename("overdue", prefix or "-", m), "逾期督办")

@@ -65,6 +65,11 @@ class ViewCache:
         return value
 
 
+def cached(rt: ServiceRuntime, key: tuple[Any, ...]) -> Entry | None:
+    """The cache entry of ``key`` (its version and how long it holds), if any."""
+    return cache_of(rt).entries.get(key)
+
+
 async def read_version(conn: AsyncConnection) -> int:
     c = checkpoints.c
     q = select(func.coalesce(func.sum(c.position), 0), func.count()).where(c.projection.in_(PROJECTIONS))
