@@ -121,6 +121,7 @@ async def watcher_bench(ctx: Ctx) -> list[Row]:
     assigned_at = datetime.now(UTC).replace(microsecond=0)
     now = assigned_at + timedelta(hours=1, seconds=1)  # the bench's clock: every deadline has just passed
     nc = await ctx.connect()
+    await ensure_streams(nc, 1, create_missing=True)  # the context streams, when no bench before made them
     engine = make_engine(f"sqlite+aiosqlite:///{ctx.folder / 'sug-watch.sqlite3'}")
     prof = cProfile.Profile() if profile else None
     try:
