@@ -6,15 +6,16 @@ nothing for what was raised already and the command id derives from the item
 (``libs/service/watch.py``): a retry after a crash between decision and append stores nothing
 twice; two instances race on the aggregate's expected sequence and the loser decides nothing.
 
-The year-end wave (thousands of deadlines due at once): each item is its own aggregate, so up
-to ``window`` of them are loaded at once (``load_many``: one request each), decided, and a chunk's events
-appended together (``act_many``: ``libs/events/batch.py``, a few atomic batches instead of one
-acknowledged publish per suggestion; each aggregate keeps its own expected-sequence guard, and
-a refused batch falls back to ``act`` per item); the index row names the suggestion's
-jurisdiction, so a load reads its subject without asking the locator; an item acted on is left
-alone until the index has settled it (or ``QUIET_FOR``), so a lagging index never makes the
-watcher load it again; and a full batch is followed by the next one at once, without waiting
-for the interval.
+The year-end wave (thousands of deadlines due at once): each item is its own aggregate. A page
+of due rows (``batch``) is read once through with a keyset cursor; its items go in chunks to
+``act_many`` (``libs/events/batch.py``): the chunk's suggestions loaded in rounds of single
+Direct Gets (``load_many``), decided, and their events appended in one atomic batch instead of
+one acknowledged publish each, every aggregate keeping its own expected-sequence guard; a
+refused batch (a race, a retry) falls back to ``act`` per item. The index row names the
+suggestion's jurisdiction, so a load reads its subject without asking the locator; an item
+acted on is left alone until the index has settled it (or ``QUIET_FOR``), so a lagging index
+never makes the watcher load it again; and a full page, or a pass with pages left, is followed
+by the next at once, without waiting for the interval.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ the due index on SQLite and PostgreSQL; the watchers' clock is set by the test."
 from __future__ import annotations
 
 import asyncio
+import gc
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
@@ -239,8 +240,11 @@ async def test_a_wave_raised_in_batches_by_two_instances_is_raised_once_each(con
         one = DeadlineWatcher(EventStore(nc_a), engine, POLICY, clock=clock, batch=10)
         two = DeadlineWatcher(EventStore(nc_b), engine, POLICY, clock=clock, batch=10)
         one.watcher.chunk = two.watcher.chunk = 4
+        collector = gc.get_threshold()
         for _ in range(6):
             await asyncio.gather(one.tick(), two.tick())
+        # A page of several chunks ran with the collector frozen: it is as it was again.
+        assert gc.get_threshold() == collector and gc.get_freeze_count() == 0
         # Each instance counts what it stored or found stored under its own event ids (the same
         # clock makes the same command ids); the stream holds each once.
         assert one.raised + two.raised >= len(wave)
