@@ -104,16 +104,26 @@ def _title(kind: str, values: tuple[Any, ...]) -> str:
     return _COMPILED[f"{kind}.title"].render(**dict(zip(_TITLE_VARS[kind], values, strict=True))).strip()
 
 
+@functools.lru_cache(maxsize=256)
+def _body(kind: str, items: tuple[tuple[str, Any], ...]) -> str:
+    return _COMPILED[f"{kind}.body"].render(**dict(items)).strip()
+
+
 def render(kind: str, params: dict[str, Any]) -> Text:
+    """A notice's title and body; addressees of one event share the title, and those of one
+    audience (an event's deputies) the body too: each is rendered once."""
     names = _TITLE_VARS[kind]
     values = tuple(params.get(n, _ABSENT) for n in names)
     try:
         title = _title(kind, values) if _ABSENT not in values else None
+        body: str | None = _body(kind, tuple(sorted(params.items())))
     except TypeError:  # a value that cannot be a cache key
-        title = None
+        title = body = None
     if title is None:
         title = _COMPILED[f"{kind}.title"].render(**params).strip()  # StrictUndefined names what is missing
-    return Text(title=title, body=_COMPILED[f"{kind}.body"].render(**params).strip())
+    if body is None:
+        body = _COMPILED[f"{kind}.body"].render(**params).strip()
+    return Text(title=title, body=body)
 
 
 _ABSENT = object()
