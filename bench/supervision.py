@@ -73,10 +73,7 @@ async def timed(n: int, call: Callable[[], Awaitable[Any]], before: Callable[[],
 
 
 async def stream_total(nc: Any) -> int:
-    total = 0
-    for s in STREAMS:
-        total += int((await jsapi.api(nc, f"STREAM.INFO.{s}")).get("state", {}).get("messages", 0))
-    return total
+    return sum([int((await jsapi.api(nc, f"STREAM.INFO.{s}")).get("state", {}).get("messages", 0)) for s in STREAMS])
 
 
 async def catch_up(settings: Settings, total: int) -> float:
@@ -184,6 +181,17 @@ def raw_routes(app: FastAPI) -> dict[str, Any]:
     return held
 
 
+def pair(
+    name: str, ours: list[float], raw: list[float], goal: float, baseline: str, notes: str = "", p50: str = ""
+) -> list[Row]:
+    """The p50 and p99 rows of one comparison (``p50``: a note of the p50 row alone)."""
+    return [
+        latency_row(f"{name} p{q}", p(ours, q), p(raw, q), goal, baseline, notes=notes + (p50 if q == 50 else ""))
+        for q in (50, 99)
+    ]
+
+
+TOWNSHIPS = "/api/supervision/townships"
 ROWS_OF_ANSWER = "SELECT body FROM supervision_answers WHERE answer = :a ORDER BY seq"
 BOUNDARY = "both over HTTP to the same uvicorn server, client in the same process"
 
@@ -223,42 +231,24 @@ async def answers(app: FastAPI, held: dict[str, Any], base: str, token: str, n: 
         async def raw(route: str) -> None:
             (await c.get(route)).raise_for_status()
 
-        first = await timed(1, get("/api/supervision/townships"))
+        first = await timed(1, get(TOWNSHIPS))
         cases: tuple[tuple[str, str, dict[str, str], Any], ...] = (
-            ("townships", "/api/supervision/townships", {}, an.Spec("townships", COUNTY, year, None)),
+            ("townships", TOWNSHIPS, {}, an.Spec("townships", COUNTY, year, None)),
             ("overdue", "/api/supervision/overdue", {}, an.Spec("overdue", COUNTY, None, None)),
         )
         for name, path, q, spec in cases:  # served from the precomputed rows
             await served(path, **q)
             held["rows"] = (ROWS_OF_ANSWER, {"a": spec.key})
             ours, base_ = await paired(n, get(path, **q), lambda: raw("/bench/rows"), cache.entries.clear)
-            for pq in (50, 99):
-                note = BOUNDARY
-                if (name, pq) == ("townships", 50):
-                    note += f"; first answer after start (counted) {first[0]:.0f} ms"
-                rows.append(
-                    latency_row(
-                        f"{name} p{pq}", p(ours, pq), p(base_, pq), 3, "one raw SQL query of its rows", notes=note
-                    )
-                )
+            first_note = f"; first answer after start (counted) {first[0]:.0f} ms" if name == "townships" else ""
+            rows += pair(name, ours, base_, 3, "one raw SQL query of its rows", BOUNDARY, first_note)
         for label, day in days:
             past = {"as_of": day.isoformat()}
-            await served("/api/supervision/townships", **past)
-            size = len((await c.get("/api/supervision/townships", params={"under": COUNTY, **past})).content)
-            ours, live = await paired(
-                n, get("/api/supervision/townships", **past), get("/api/supervision/townships"), cache.entries.clear
-            )
-            for pq in (50, 99):
-                rows.append(
-                    latency_row(
-                        f"as_of {label} ({day}) vs live p{pq}",
-                        p(ours, pq),
-                        p(live, pq),
-                        2,
-                        "live view, served",
-                        notes=f"its answer {size / 1024:.1f} KiB" if pq == 50 else "",
-                    )
-                )
+            await served(TOWNSHIPS, **past)
+            size = len((await c.get(TOWNSHIPS, params={"under": COUNTY, **past})).content)
+            ours, live = await paired(n, get(TOWNSHIPS, **past), get(TOWNSHIPS), cache.entries.clear)
+            size_note = f"its answer {size / 1024:.1f} KiB"
+            rows += pair(f"as_of {label} ({day}) vs live", ours, live, 2, "live view, served", "", size_note)
 
         rt.extras["answers_paused"] = True  # recounted on every request: no precomputed rows, no cache
         async with rt.engine.begin() as conn:
@@ -271,27 +261,16 @@ async def answers(app: FastAPI, held: dict[str, Any], base: str, token: str, n: 
             held["replay"] = [(s, x) for s, x in seen if s.lstrip().upper().startswith("SELECT")]
             what = f"the {len(held['replay'])} SELECTs it ran, replayed raw, same driver"
             ours, base_ = await paired(n, get(path, **q), lambda: raw("/bench/replay"), cache.entries.clear)
-            for pq in (50, 99):
-                rows.append(latency_row(f"{name} recounted p{pq}", p(ours, pq), p(base_, pq), 3, what, notes=BOUNDARY))
-        live_get = get("/api/supervision/townships")
+            rows += pair(f"{name} recounted", ours, base_, 3, what, BOUNDARY)
+        live_get = get(TOWNSHIPS)
 
         async def live_recounted() -> None:
             cache.entries.clear()
             await live_get()
 
         for label, day in days:
-            past = {"as_of": day.isoformat()}
-            ours, live = await paired(n, get("/api/supervision/townships", **past), live_recounted, cache.entries.clear)
-            for pq in (50, 99):
-                rows.append(
-                    latency_row(
-                        f"as_of {label} ({day}) vs live, recounted p{pq}",
-                        p(ours, pq),
-                        p(live, pq),
-                        2,
-                        "live view, recounted",
-                    )
-                )
+            ours, live = await paired(n, get(TOWNSHIPS, as_of=day.isoformat()), live_recounted, cache.entries.clear)
+            rows += pair(f"as_of {label} ({day}) vs live, recounted", ours, live, 2, "live view, recounted")
         rt.extras["answers_paused"] = False
     return rows
 
