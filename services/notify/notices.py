@@ -30,7 +30,8 @@ NOTICE_EVENTS = (
     "ReviewOpinionReminderDue",
     "ReviewOpinionOverdue",
 )
-RESULTS = {"A": "A类：已解决或采纳", "B": "B类：列入计划逐步解决", "C": "C类：因条件限制留作参考"}
+# A, B and C in the rule book's words (domain.md, "Reply"), as the dashboard and the workbench name them
+RESULTS = {"A": "A类：已解决或采纳", "B": "B类：正在解决或列入计划", "C": "C类：因条件限制暂不能解决"}
 
 
 @dataclass
