@@ -33,11 +33,11 @@ from nats.aio.msg import Msg
 from libs.events import jetstream as jsapi
 from libs.events.aggregate import AggregateType
 from libs.events.cache import _stream, _subject
-from libs.events.envelope import Envelope, decode, encode, seal, signed, stored_at
+from libs.events.envelope import Envelope, decode, encode, stored_at
 from libs.events.errors import EventStoreError
 from libs.events.event import Event
-from libs.events.records import RECENT, Appended, CommandMeta, Loaded, S, event_id
-from libs.events.store import EventStore
+from libs.events.records import RECENT, Appended, CommandMeta, Loaded, S
+from libs.events.store import EventStore, seal_events
 
 log = structlog.get_logger("events.batch")
 MAX_MESSAGES = 900  # below the server's 1,000 per atomic batch
@@ -72,30 +72,7 @@ def seal_command(store: EventStore, c: Command) -> _Sealed:
     if where is None:
         raise ValueError(f"{agg.name} {loaded.id}: jurisdiction unknown for a new aggregate")
     subject = _subject(agg.context, where, agg.name, loaded.id)
-    signer = store.signer
-    key_id = signer.key_id if signer is not None else ""
-    envelopes: list[Envelope] = []
-    prev = loaded.last_hash
-    for i, event in enumerate(c.events, start=loaded.version + 1):
-        env = seal(
-            id=event_id(meta.command_id, loaded.id, i),
-            event=event,
-            aggregate_type=agg.name,
-            aggregate_id=loaded.id,
-            sequence=i,
-            jurisdiction=where,
-            occurred_at=meta.now,
-            actor=meta.actor,
-            correlation_id=meta.correlation_id,
-            causation_id=meta.command_id,
-            prev_hash=prev,
-            subject=subject,
-            key_id=key_id,
-        )
-        envelopes.append(env)
-        prev = env.hash
-    if signer is not None and envelopes:
-        signed(envelopes[-1], signer.sign(prev))  # the chain head vouches for the events before it
+    envelopes = seal_events(loaded, c.events, meta, where, subject, store.signer)
     return _Sealed(c, _stream(agg.context), subject, where, envelopes)
 
 

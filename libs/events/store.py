@@ -58,6 +58,39 @@ __all__ = [
 log = structlog.get_logger("events.store")
 
 
+def seal_events(
+    loaded: Loaded[S], events: list[Event], meta: CommandMeta, where: str, subject: str, signer: Signer | None
+) -> list[Envelope]:
+    """One command's envelopes on the aggregate as loaded: numbered after it, each chained to the one
+    before, the chain head signed (it vouches for every event before it). One sealing for a single
+    append and for a batch of many aggregates (``libs/events/batch.py``)."""
+    agg = loaded.type
+    key_id = signer.key_id if signer is not None else ""
+    envelopes: list[Envelope] = []
+    prev = loaded.last_hash
+    for i, event in enumerate(events, start=loaded.version + 1):
+        env = seal(
+            id=event_id(meta.command_id, loaded.id, i),
+            event=event,
+            aggregate_type=agg.name,
+            aggregate_id=loaded.id,
+            sequence=i,
+            jurisdiction=where,
+            occurred_at=meta.now,
+            actor=meta.actor,
+            correlation_id=meta.correlation_id,
+            causation_id=meta.command_id,
+            prev_hash=prev,
+            subject=subject,
+            key_id=key_id,
+        )
+        envelopes.append(env)
+        prev = env.hash
+    if signer is not None and envelopes:
+        signed(envelopes[-1], signer.sign(prev))
+    return envelopes
+
+
 class EventStore(AggregateLoads):
     def __init__(
         self,
@@ -127,30 +160,7 @@ class EventStore(AggregateLoads):
             return Appended(loaded, (), stream, loaded.last_stream_seq)
         subject = _subject(agg.context, where, agg.name, loaded.id)
         command_id = meta.command_id
-        envelopes: list[Envelope] = []
-        prev = loaded.last_hash
-        signer = self.signer
-        key_id = signer.key_id if signer is not None else ""
-        for i, event in enumerate(events, start=loaded.version + 1):
-            env = seal(
-                id=event_id(command_id, loaded.id, i),
-                event=event,
-                aggregate_type=agg.name,
-                aggregate_id=loaded.id,
-                sequence=i,
-                jurisdiction=where,
-                occurred_at=meta.now,
-                actor=meta.actor,
-                correlation_id=meta.correlation_id,
-                causation_id=command_id,
-                prev_hash=prev,
-                subject=subject,
-                key_id=key_id,
-            )
-            envelopes.append(env)
-            prev = env.hash
-        if signer is not None:
-            signed(envelopes[-1], signer.sign(prev))  # the chain head vouches for the events before it
+        envelopes = seal_events(loaded, events, meta, where, subject, self.signer)
         guard = str(loaded.last_stream_seq)
         try:
             if len(envelopes) == 1:
