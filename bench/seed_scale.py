@@ -3,7 +3,8 @@ publish of the very same stored envelopes, same run, fresh servers, ``sync_inter
 
 The raw side reads back what the seed stored (not timed) and publishes the bytes again, subject by
 subject in stream order, as atomic batches of 500 (``bench/seed.publish_batches``) into a second
-fresh server; only its publishing is timed. Goal: ours ≥ 30 % of raw.
+fresh server; only its publishing is timed. Goal: ours ≥ 30 % of raw at the city scale (issue 13); the
+smaller scales are reported (one county is produced by one process), the demo row of ``python -m bench`` too.
 
 ``uv run python -m bench.seed_scale --scale county`` (or ``city``) runs it alone at a bigger
 scale; inside ``python -m bench`` it runs ``demo`` (``tiny`` with ``--quick``).
@@ -30,6 +31,8 @@ from renda.seed import seed
 
 CONTEXTS = ("deputies", "suggestions", "meetings")
 CHUNK = 20_000  # messages read back, then re-published, at a time (memory stays bounded)
+GOAL = 0.30  # issue 13 sets it for the city (≈ 5 M events, its own run); smaller scales are reported
+GOAL_SCALES = ("city",)
 
 
 async def raw_publish(source: str, target: str) -> tuple[int, float]:
@@ -85,10 +88,11 @@ async def measure(scale: str, folder: Path, workers: int, console: Console | Non
         f"seed --scale {scale} (events/s)",
         summary.rate,
         raw,
-        0.30,
+        GOAL if scale in GOAL_SCALES else None,
         "the same stored envelopes re-published raw, atomic batches of 500, fresh server",
         f"{summary.events:,} events in {summary.seconds / 60:.2f} min, workers {workers}; "
-        f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after",
+        f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after"
+        + ("" if scale in GOAL_SCALES else "; the ≥ 30 % goal is the city's: python -m bench.seed_scale --scale city"),
         events=summary.events,
         minutes=summary.seconds / 60,
         aggregates=summary.aggregates,
@@ -116,9 +120,10 @@ def main() -> int:
     ratio = f"{row.ratio:.0%}" if row.ratio is not None else "—"
     console.print(
         f"seed {args.scale}: ours {row.ours:,.0f} events/s, raw {row.raw:,.0f}/s, ratio {ratio} "
-        f"(goal ≥ 30 %: {'pass' if row.passed else 'FAIL'}); {row.extra['minutes']:.2f} min; {row.notes}"
+        f"(goal ≥ 30 % for the city: {({True: 'pass', False: 'FAIL', None: 'report'})[row.passed]}); "
+        f"{row.extra['minutes']:.2f} min; {row.notes}"
     )
-    return 0 if row.passed else 1
+    return 1 if row.passed is False else 0
 
 
 if __name__ == "__main__":
