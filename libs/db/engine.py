@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -16,6 +14,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from libs.db.wal import WalCopier
 
 T = TypeVar("T")
 
@@ -104,37 +104,10 @@ class _Inline:
     lock: asyncio.Lock  # this process's writers, one at a time
     writer: Engine  # BEGIN IMMEDIATE on every transaction
     reader: Engine  # autocommit: each statement sees the latest commit (WAL: never waits for writers)
-    commits: int = 0  # since the WAL was last copied into the file
-    copying: asyncio.Future[None] | None = None
+    wal: WalCopier | None = None  # a file's log copied by a thread (libs/db/wal.py)
 
 
 CHECKPOINT_EVERY = 100  # write transactions between two copies of the WAL into the file
-
-
-def _copy_wal(file: str) -> None:
-    """Copy the WAL into the database file (in a thread): PASSIVE never waits for readers or writers."""
-    conn = sqlite3.connect(file, isolation_level=None)
-    try:
-        conn.execute("PRAGMA busy_timeout=1000")
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-    finally:
-        conn.close()
-
-
-def _committed(inline: _Inline, engine: AsyncEngine) -> None:
-    inline.commits += 1
-    file = engine.url.database
-    if inline.commits < CHECKPOINT_EVERY or inline.copying is not None or not file or file == ":memory:":
-        return
-    inline.commits = 0
-    copying = inline.copying = asyncio.get_running_loop().run_in_executor(None, _copy_wal, file)
-
-    def done(f: asyncio.Future[None]) -> None:
-        inline.copying = None
-        if not f.cancelled() and f.exception() is not None:
-            logging.getLogger("db.engine").warning("wal checkpoint failed: %s", f.exception())
-
-    copying.add_done_callback(done)
 
 
 _INLINE: weakref.WeakKeyDictionary[Any, _Inline] = weakref.WeakKeyDictionary()
@@ -178,8 +151,10 @@ def _inline_engine(engine: AsyncEngine, *, immediate: bool) -> Engine:
 def _inline_of(engine: AsyncEngine) -> _Inline:
     held = _INLINE.get(engine.sync_engine)
     if held is None:
+        file = engine.url.database
+        wal = WalCopier(file, CHECKPOINT_EVERY) if file and file != ":memory:" else None
         held = _INLINE[engine.sync_engine] = _Inline(
-            asyncio.Lock(), _inline_engine(engine, immediate=True), _inline_engine(engine, immediate=False)
+            asyncio.Lock(), _inline_engine(engine, immediate=True), _inline_engine(engine, immediate=False), wal
         )
     return held
 
@@ -235,6 +210,7 @@ async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
             raise
         else:
             conn.commit()
-            _committed(inline, engine)
+            if inline.wal is not None:
+                inline.wal.committed()
         finally:
             conn.close()

@@ -9,7 +9,6 @@ append and the record leaves the retry harmless (the store sees the command alre
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import sqlite3
 import uuid
@@ -27,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from libs.auth.tokens import SESSION_COOKIE, InvalidToken, verify
 from libs.db.engine import reading, writing
+from libs.db.wal import WalCopier
 from libs.web.errors import error_body
 
 log = structlog.get_logger("web.idempotency")
@@ -69,8 +69,7 @@ class _Plain:
         # The WAL is copied into the file (two fsyncs) by a thread, not by the commit that fills it:
         # done in the event loop's thread it held every request up for up to tens of ms.
         self.conn.execute("PRAGMA wal_autocheckpoint=0")
-        self._since_checkpoint = 0
-        self._checkpoint: asyncio.Future[None] | None = None
+        self.wal = WalCopier(path, CHECKPOINT_EVERY)
 
     def find(self, key: str) -> dict[str, Any] | None:
         got = self.conn.execute(_FIND_SQL, (key,)).fetchone()
@@ -98,25 +97,8 @@ class _Plain:
             raise
         else:
             self.conn.execute("COMMIT")
-            self._since_checkpoint += 1
-            if self._since_checkpoint >= CHECKPOINT_EVERY and self._checkpoint is None:
-                self._since_checkpoint = 0
-                self._checkpoint = asyncio.get_running_loop().run_in_executor(None, self._copy_wal)
-                self._checkpoint.add_done_callback(self._copied)
+            self.wal.committed()
         return True
-
-    def _copy_wal(self) -> None:
-        conn = sqlite3.connect(self.path, isolation_level=None)
-        try:
-            conn.execute("PRAGMA busy_timeout=1000")
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # never waits for readers or writers
-        finally:
-            conn.close()
-
-    def _copied(self, done: asyncio.Future[None]) -> None:
-        self._checkpoint = None
-        if not done.cancelled() and done.exception() is not None:
-            log.warning("idempotency.checkpoint_failed", error=str(done.exception()))
 
     def close(self) -> None:
         self.conn.close()

@@ -167,13 +167,13 @@ async def test_the_wal_is_copied_into_the_file_by_a_thread_not_by_a_commit(
     before = file.stat().st_size
     for i in range(39):
         assert plain.record({**_values(f"r{i}"), "body": b"x" * 2000}, replace=False)
-    assert file.stat().st_size == before and plain._checkpoint is None  # all in the WAL still
+    assert file.stat().st_size == before and plain.wal.copying is None  # all in the WAL still
     assert plain.record(_values("r39"), replace=False)
-    copying = plain._checkpoint
+    copying = plain.wal.copying
     assert copying is not None
     await asyncio.wait_for(copying, 30)
     assert file.stat().st_size > before + 39 * 2000
-    assert plain._checkpoint is None and plain.find("r0") is not None
+    assert plain.wal.copying is None and plain.find("r0") is not None
 
 
 # -- a submit's deputies: kept in memory until the reference data changes -----------------------------
@@ -227,14 +227,15 @@ async def test_read_model_commits_leave_the_wal_copy_to_a_thread(
             await tx.run_sync(table.metadata.create_all)
         before = file.stat().st_size
         inline = db_engine._inline_of(engine)
-        rows = 29 - inline.commits
+        assert inline.wal is not None
+        rows = 29 - inline.wal.commits
         for i in range(rows):
             async with writing(engine) as tx:
                 await tx.execute(table.insert().values(id=i, text="x" * 200_000))  # > 1,000 WAL pages in all
-        assert file.stat().st_size == before and inline.copying is None  # all in the WAL still
+        assert file.stat().st_size == before and inline.wal.copying is None  # all in the WAL still
         async with writing(engine) as tx:
             await tx.execute(table.insert().values(id=1000, text="y"))
-        copying = inline.copying
+        copying = inline.wal.copying
         assert copying is not None
         await asyncio.wait_for(copying, 30)
         assert file.stat().st_size > before + 20 * 200_000
