@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,13 @@ from rich.console import Console
 
 from bench.common import (
     BENCH_CONTEXT,
+    Row,
     Sizes,
     connect,
     counter_envelopes,
     counter_subject,
     create_stream,
+    fresh_nats,
     jurisdiction_of,
 )
 from bench.seed import publish_batches
@@ -100,3 +103,33 @@ class Ctx:
         }
         self.console.print(f"[dim]seeded RENDA_BENCH: {len(items):,} events in {self._big['seconds']:.1f} s[/dim]")
         return self._big
+
+
+async def standalone(
+    name: str, quick: bool, run: Callable[[Ctx], Awaitable[list[Row]]], figures: dict[str, Any] | None = None
+) -> int:
+    """``python -m bench.<name>`` on its own: a fresh NATS in a temporary folder with the context
+    streams, one run, its table and notes; exit 1 when a goal is missed (as ``python -m bench``)."""
+    import tempfile
+
+    import nats
+
+    from bench.__main__ import table
+    from libs.events.streams import ensure_streams
+
+    console = Console(width=150)
+    with contextlib.ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"renda-bench-{name}-")))
+        embedded = stack.enter_context(fresh_nats(folder / "nats"))
+        nc = await nats.connect(embedded.url)
+        await ensure_streams(nc, 1, create_missing=True)
+        await nc.close()
+        ctx = Ctx(Sizes.of(quick), embedded, folder, console, stack)
+        ctx.figures.update(figures or {})
+        started = time.perf_counter()
+        rows = await run(ctx)
+        console.print(table(rows, f"{name} ({'quick' if quick else 'full'}, {time.perf_counter() - started:.0f} s)"))
+        for r in rows:
+            if r.notes:
+                console.print(f"[dim]· {r.name}: {r.notes}[/dim]")
+    return 1 if any(r.passed is False for r in rows) else 0

@@ -26,7 +26,6 @@ import os
 import pstats
 import signal
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -40,8 +39,9 @@ import nats
 from fastapi import FastAPI, Request, Response
 from nats.aio.client import Client as NATS
 
-from bench.common import Row, Sizes, create_stream, fresh_nats, latency_row, p, rate_row
+from bench.common import Row, Sizes, create_stream, latency_row, p, rate_row
 from bench.context import Ctx
+from bench.context import standalone as run_alone
 from libs.auth.actor import Principal
 from libs.auth.tokens import issue
 from libs.events.envelope import Actor
@@ -431,30 +431,12 @@ async def run(ctx: Ctx) -> list[Row]:
 
 
 async def standalone(quick: bool, profile: bool, only: str | None, profile_clients: int = 16) -> int:
-    from rich.console import Console
-
-    from bench.__main__ import table
-
-    console = Console(width=150)
-    with contextlib.ExitStack() as stack:
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="renda-bench-sug-")))
-        embedded = stack.enter_context(fresh_nats(folder / "nats"))
-        nc = await nats.connect(embedded.url)
-        await ensure_streams(nc, 1, create_missing=True)
-        await nc.close()
-        ctx = Ctx(Sizes.of(quick), embedded, folder, console, stack)
-        ctx.figures["suggestions.only"] = only
-        ctx.figures["suggestions.profile"] = profile
-        ctx.figures["suggestions.profile_clients"] = profile_clients
-        started = time.perf_counter()
-        rows = await run(ctx)
-        console.print(
-            table(rows, f"suggestions ({'quick' if quick else 'full'}, {time.perf_counter() - started:.0f} s)")
-        )
-        for r in rows:
-            if r.notes:
-                console.print(f"[dim]· {r.name}: {r.notes}[/dim]")
-    return 1 if any(r.passed is False for r in rows) else 0
+    figures = {
+        "suggestions.only": only,
+        "suggestions.profile": profile,
+        "suggestions.profile_clients": profile_clients,
+    }
+    return await run_alone("suggestions", quick, run, figures)
 
 
 if __name__ == "__main__":

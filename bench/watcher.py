@@ -22,19 +22,17 @@ import cProfile
 import io
 import os
 import pstats
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import nats
 from nats.aio.client import Client as NATS
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.common import Row, Sizes, create_stream, fresh_nats, latency_row, rate_row
+from bench.common import Row, create_stream, latency_row, rate_row
 from bench.context import Ctx
+from bench.context import standalone as run_alone
 from libs.db.engine import make_engine
 from libs.events import jetstream as jsapi
 from libs.events.envelope import Actor
@@ -221,27 +219,7 @@ async def run(ctx: Ctx) -> list[Row]:
 
 
 async def standalone(quick: bool, profile: bool, n: int | None) -> int:
-    from rich.console import Console
-
-    from bench.__main__ import table
-
-    console = Console(width=150)
-    with contextlib.ExitStack() as stack:
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="renda-bench-watch-")))
-        embedded = stack.enter_context(fresh_nats(folder / "nats"))
-        nc = await nats.connect(embedded.url)
-        await ensure_streams(nc, 1, create_missing=True)
-        await nc.close()
-        ctx = Ctx(Sizes.of(quick), embedded, folder, console, stack)
-        ctx.figures["watcher.profile"] = profile
-        ctx.figures["watcher.n"] = n
-        started = time.perf_counter()
-        rows = await run(ctx)
-        console.print(table(rows, f"watcher ({'quick' if quick else 'full'}, {time.perf_counter() - started:.0f} s)"))
-        for r in rows:
-            if r.notes:
-                console.print(f"[dim]· {r.name}: {r.notes}[/dim]")
-    return 1 if any(r.passed is False for r in rows) else 0
+    return await run_alone("watcher", quick, run, {"watcher.profile": profile, "watcher.n": n})
 
 
 if __name__ == "__main__":
