@@ -21,6 +21,8 @@ from playwright.async_api import Error as PlaywrightError
 from libs.events.store import EventStore
 from services.deputies.commands.context import operator
 from services.deputies.commands.directory import AddUser, add_user
+from tests.suggestions.conftest import Area
+from tests.support.system import System
 
 # Test artefacts (under RENDA_TEST_ARTEFACTS, else the temp folder): a run never edits the tree; the curated
 # copies in docs/screenshots/ were taken from such a run.
@@ -42,6 +44,13 @@ async def user(nc: NATS, name: str, role: str, jurisdiction: str, **bound: str) 
     c = AddUser(username=name, password=PASSWORD, role=role, jurisdiction=jurisdiction, display_name=name, **bound)
     await add_user(c, operator(EventStore(nc), "tests"))
     return name
+
+
+async def seen_by(system: System, a: Area, path: str, params: dict[str, str]) -> None:
+    """The service answering ``path`` has read the area's records (the area's ``Renda-After``)."""
+    staff = {**system.auth("township_staff", a.township), **a.after}
+    r = await system.client.get(path, params=params, headers=staff)
+    assert r.status_code == 200, r.text
 
 
 def console_error(text: str, kind: str) -> bool:

@@ -15,6 +15,7 @@ from tests.workbench.support import (
     labelled,
     no_horizontal_scroll,
     refused,
+    seen_by,
     shot,
     submit,
     user,
@@ -27,9 +28,7 @@ async def test_the_clerk_terminates_a_deputy_and_registers_the_by_election(  # t
     settings = settings_for(nats_server.url, f"sqlite+aiosqlite:///{tmp_path / 'read.sqlite3'}")
     async with running_system(settings) as system:
         a = await make_area(system, nc)
-        staff = system.auth("township_staff", a.township)
-        r = await system.client.get("/api/deputies", params={"township": a.township}, headers={**staff, **a.after})
-        assert r.status_code == 200, r.text
+        await seen_by(system, a, "/api/deputies", {"township": a.township})
         clerk = await user(nc, f"clerk-{a.township}", "township_staff", a.township)
         async with chromium(system.base_url) as b:
             c = await b.session(clerk, PC)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from libs.runtime.nats_server import EmbeddedNats
 from tests.suggestions.conftest import make_area
 from tests.support.system import running_system
-from tests.workbench.support import PC, PHONE, chromium, labelled, no_horizontal_scroll, refused, shot, user
+from tests.workbench.support import PC, PHONE, chromium, labelled, no_horizontal_scroll, refused, seen_by, shot, user
 
 HEADER = "姓名,性别,层级,所属人大,编组乡镇,选区,届次,代表构成,电话,补选,当选日期"
 
@@ -18,9 +18,7 @@ async def test_the_clerk_imports_a_register_file(  # type: ignore[no-untyped-def
     settings = settings_for(nats_server.url, f"sqlite+aiosqlite:///{tmp_path / 'read.sqlite3'}")
     async with running_system(settings) as system:
         a = await make_area(system, nc)
-        staff = system.auth("township_staff", a.township)
-        r = await system.client.get("/api/deputies", params={"township": a.township}, headers={**staff, **a.after})
-        assert r.status_code == 200, r.text
+        await seen_by(system, a, "/api/deputies", {"township": a.township})
         clerk = await user(nc, f"clerk-{a.township}", "township_staff", a.township)
         async with chromium(system.base_url) as b:
             c = await b.session(clerk, PC)

@@ -16,6 +16,7 @@ from tests.workbench.support import (
     labelled,
     no_horizontal_scroll,
     refused,
+    seen_by,
     shot,
     submit,
     user,
@@ -28,9 +29,9 @@ async def test_an_inspection_sends_a_review_opinion_the_unit_answers(  # type: i
     settings = settings_for(nats_server.url, f"sqlite+aiosqlite:///{tmp_path / 'read.sqlite3'}")
     async with running_system(settings) as system:
         a = await make_area(system, nc)
-        staff = system.auth("township_staff", a.township)
-        r = await system.client.get("/api/meetings", params={"body": a.township}, headers={**staff, **a.after})
-        assert r.status_code == 200, r.text  # the meetings service has seen the deputies and the units
+        await seen_by(
+            system, a, "/api/meetings", {"body": a.township}
+        )  # the meetings service has seen the deputies and the units
         clerk = await user(nc, f"clerk-{a.township}", "township_staff", a.township)
         unit = await user(nc, f"finance-{a.township}", "organizer", a.township, unit_id=a.unit)
         async with chromium(system.base_url) as b:
