@@ -198,8 +198,8 @@ class Feeder:
         await self.place(town, "青山镇", "township", county)
         return city, county, town
 
-    async def deputy(self, town: str, name: str, phone: str | None = None) -> str:
-        did = f"d{uuid.uuid4().hex[:12]}"
+    async def deputy(self, town: str, name: str, phone: str | None = None, *, deputy_id: str | None = None) -> str:
+        did = deputy_id or f"d{uuid.uuid4().hex[:12]}"
         e = DeputyRegistered(
             deputy_id=did,
             name=name,

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import select
 
 from libs.db.engine import make_engine
-from services.deputies.events import DeputyRegistered
 from services.notify.config import NotifySettings
 from services.notify.tables import outbox
 from tests.notify import world
@@ -51,18 +50,7 @@ async def test_recipients_known_after_the_notice(js: Any, fresh_nats: Any, setti
 
         await eventually(planned_unresolved, timeout=30)
         for did, name, phone in ((lead, "王代表", lead_phone), (co, "李代表", None)):
-            e = DeputyRegistered(
-                deputy_id=did,
-                name=name,
-                gender="female",
-                level="township",
-                congress=town,
-                township=town,
-                constituency="第一选区",
-                term=18,
-                phone=phone,
-            )
-            await feed.append("deputies", "deputy", did, town, e)
+            await feed.deputy(town, name, phone, deputy_id=did)
 
         async def resolved() -> None:
             got = await rows_of(url, town)
