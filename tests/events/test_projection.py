@@ -208,6 +208,23 @@ async def test_a_redelivered_batch_is_a_no_op(js: NATS, engine: AsyncEngine) -> 
     assert await table_checksum(engine) == await fresh_rebuild_checksum(js, engine)
 
 
+async def test_a_read_whose_consumer_is_lost_resumes_after_its_last_message(js: NATS) -> None:
+    """A leader change or a restarted server loses an ephemeral consumer: the read goes on, nothing twice."""
+    await fill(js, aggregates=3, increments=10)
+    head = await jsapi.last_seq(js, STREAM)
+    seen: list[int] = []
+    deleted = 0
+    async for batch in read_stream(js, "notify", batch=5):
+        seen.extend(d.seq for d in batch)
+        if deleted < 2:  # delete the read's consumer under it, twice
+            names = (await jsapi.api(js, f"CONSUMER.NAMES.{STREAM}"))["consumers"]
+            for name in (n for n in names if n.startswith("read_")):
+                await jsapi.api(js, f"CONSUMER.DELETE.{STREAM}.{name}")
+                deleted += 1
+    assert deleted == 2
+    assert seen == list(range(1, head + 1))
+
+
 async def test_a_changed_definition_rebuilds_visibly(js: NATS, engine: AsyncEngine) -> None:
     expected = await fill(js, aggregates=3, increments=4)
     head = await jsapi.last_seq(js, STREAM)

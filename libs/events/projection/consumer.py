@@ -142,36 +142,94 @@ class PullSource:
         return out
 
 
+class StreamReadStalled(RuntimeError):
+    """An ordered read could not go on: its consumer kept failing for longer than its patience."""
+
+
+READ_PATIENCE = 60.0  # seconds a read may spend re-creating its consumer (a leader election takes a few)
+
+
+async def _open_reader(nc: NATS, stream: str, subjects: list[str], start: int, batch: int) -> PullSource:
+    name = f"read_{uuid.uuid4().hex}"
+    config: dict[str, Any] = {
+        "name": name,
+        "ack_policy": "none",
+        "inactive_threshold": 60_000_000_000,
+        "filter_subjects": subjects,
+        "mem_storage": True,
+    }
+    config.update(
+        {"deliver_policy": "by_start_sequence", "opt_start_seq": start} if start > 1 else {"deliver_policy": "all"}
+    )
+    reply = await jsapi.api(nc, f"CONSUMER.CREATE.{stream}.{name}", {"stream_name": stream, "config": config})
+    if reply.get("error"):
+        raise ConsumerGone(f"cannot create consumer on {stream}: {reply['error']}")
+    source = PullSource(nc, stream, name, batch)
+    await source.open()
+    return source
+
+
+async def _drop_reader(nc: NATS, source: PullSource) -> None:
+    await source.close()
+    with contextlib.suppress(Exception):  # gone with its server, or expiring by itself
+        await jsapi.api(nc, f"CONSUMER.DELETE.{source.stream}.{source.consumer}", timeout=2.0)
+
+
+async def _nothing_pending(nc: NATS, source: PullSource) -> bool:
+    """An empty pull: the consumer's own count says whether the read is over or stalled."""
+    info = await jsapi.api(nc, f"CONSUMER.INFO.{source.stream}.{source.consumer}", timeout=2.0)
+    if info.get("error"):
+        raise ConsumerGone(f"{source.stream}/{source.consumer}: {info['error']}")
+    return int(info.get("num_pending", 0)) == 0
+
+
 async def read_stream(
-    nc: NATS, context: str, *, batch: int = 1000, subject_filter: str | None = None
+    nc: NATS,
+    context: str,
+    *,
+    batch: int = 1000,
+    subject_filter: str | None = None,
+    patience: float = READ_PATIENCE,
 ) -> AsyncIterator[list[Delivered]]:
-    """Every message of a context's stream as it stands now, in batches, via an ephemeral consumer."""
+    """Every message of a context's stream as it stands now, in order, in batches, via an ephemeral consumer.
+
+    The read never ends short: a consumer lost on the way (its server restarted, a leader
+    elected elsewhere: 503, "consumer deleted", no answer) is created again from the message
+    after the last one handed over, with back-off, for up to ``patience`` seconds without
+    progress (then ``StreamReadStalled``). An empty pull ends the read only when the consumer
+    says nothing is pending.
+    """
     stream = stream_name(context)
     head = await jsapi.last_seq(nc, stream)
     if head == 0:
         return
-    name = f"read_{uuid.uuid4().hex}"
-    config = {
-        "name": name,
-        "ack_policy": "none",
-        "deliver_policy": "all",
-        "inactive_threshold": 60_000_000_000,
-        "filter_subjects": [subject_filter] if subject_filter else stream_subjects(context),
-        "mem_storage": True,
-    }
-    reply = await jsapi.api(nc, f"CONSUMER.CREATE.{stream}.{name}", {"stream_name": stream, "config": config})
-    if reply.get("error"):
-        raise RuntimeError(f"cannot create consumer on {stream}: {reply['error']}")
-    source = PullSource(nc, stream, name, batch)
-    await source.open()
-    try:
-        while True:
-            delivered = await source.next_batch(expires=1.0)
-            if not delivered:
-                return
-            yield delivered
-            if delivered[-1].seq >= head or delivered[-1].pending == 0:
-                return
-    finally:
-        await source.close()
-        await jsapi.api(nc, f"CONSUMER.DELETE.{stream}.{name}")
+    subjects = [subject_filter] if subject_filter else stream_subjects(context)
+    last = 0
+    waited_since: float | None = None
+    pause = 0.1
+    while True:
+        source: PullSource | None = None
+        try:
+            source = await _open_reader(nc, stream, subjects, last + 1, batch)
+            while True:
+                delivered = await source.next_batch(expires=1.0)
+                if not delivered:
+                    if await _nothing_pending(nc, source):
+                        return
+                    raise ConsumerGone(f"{stream}/{source.consumer}: an empty pull with messages pending")
+                waited_since, pause = None, 0.1
+                last = delivered[-1].seq
+                yield delivered
+                if last >= head or delivered[-1].pending == 0:
+                    return
+        except (ConsumerGone, nats_errors.TimeoutError, nats_errors.NoRespondersError) as exc:
+            now = asyncio.get_running_loop().time()
+            waited_since = now if waited_since is None else waited_since
+            if now - waited_since > patience:
+                raise StreamReadStalled(f"{stream}: no progress past #{last} for {patience:.0f} s: {exc}") from exc
+            log.warning("events.read_resumed", stream=stream, after=last, error=str(exc) or type(exc).__name__)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 2.0)
+        finally:
+            if source is not None:
+                await _drop_reader(nc, source)
