@@ -19,7 +19,13 @@ from services.deputies.events import DeputyRegistered, DutyActivityRecorded, Pre
 from services.deputies.projections import DeputyRegistry, deputies, presidiums
 from services.deputies.projections.dossier import DutyRecords, activities, attendance
 from services.meetings.domain.meeting import MEETING
-from services.meetings.events import AttendanceRecorded, MeetingCancelled, MeetingChanged, MeetingScheduled
+from services.meetings.events import (
+    AttendanceRecorded,
+    MeetingAdjourned,
+    MeetingCancelled,
+    MeetingChanged,
+    MeetingScheduled,
+)
 from tests.deputies.places import fresh_tree
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -108,7 +114,18 @@ async def test_replay_builds_registry_and_duty_records(nc, database_url: str) ->
                 added_invitee_ids=(ids[2],),
                 removed_invitee_ids=(ids[1],),
             ),
-            AttendanceRecorded(meeting_id=mid, present=(ids[0],), absent=(ids[2],)),
+            # ids[3] was not invited: a row of their own; ids[4] marked twice: the later mark holds
+            AttendanceRecorded(meeting_id=mid, present=(ids[0], ids[3], ids[4]), absent=(ids[2], ids[4])),
+            MeetingAdjourned(
+                meeting_id=mid,
+                kind="group_activity",
+                body=t,
+                adjourned_at=start + timedelta(days=1, hours=2),
+                minutes={},
+                minutes_sha256="",
+                invitee_ids=(ids[0], ids[2]),
+                present_ids=(ids[0], ids[5]),
+            ),
         ],
         meta(),
         jurisdiction=t,
@@ -127,6 +144,7 @@ async def test_replay_builds_registry_and_duty_records(nc, database_url: str) ->
                 invitee_ids=(ids[0],),
             ),
             MeetingCancelled(meeting_id=gone, reason="改期", invitee_ids=(ids[0],)),
+            AttendanceRecorded(meeting_id=gone, present=(ids[0], ids[1])),  # cancelled: no rows
         ],
         meta(),
         jurisdiction=t,
@@ -153,7 +171,13 @@ async def test_replay_builds_registry_and_duty_records(nc, database_url: str) ->
                 )
             ).all()
             assert sorted(seen) == sorted(
-                [(mid, ids[0], "present", date(2025, 4, 1)), (mid, ids[2], "absent", date(2025, 4, 1))]
+                [
+                    (mid, ids[0], "present", date(2025, 4, 1)),
+                    (mid, ids[2], "absent", date(2025, 4, 1)),
+                    (mid, ids[3], "present", date(2025, 4, 1)),
+                    (mid, ids[4], "absent", date(2025, 4, 1)),
+                    (mid, ids[5], "present", date(2025, 4, 1)),
+                ]
             )
     finally:
         await engine.dispose()

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Boolean, Column, Date, Integer, MetaData, String, Table, Text, and_
+from sqlalchemy import JSON, Boolean, Column, Date, Integer, MetaData, String, Table, Text, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import Envelope
@@ -114,6 +114,12 @@ opinions = Table(
 
 
 INSERT_ACTIVITY = activities.insert()  # built once: ``.values()`` per event costs more than the insert
+INSERT_ATTENDANCE = attendance.insert()
+SET_ATTENDANCE = (
+    attendance.update()
+    .where(attendance.c.meeting_id == bindparam("m"), attendance.c.deputy_id == bindparam("d"))
+    .values(status=bindparam("s"))
+)
 
 
 def activity_row(e: DutyActivityRecorded, env: Envelope) -> dict[str, Any]:
@@ -214,17 +220,12 @@ class DutyRecords(Projection):
                         status="scheduled",
                     )
                 )
-                for deputy_id in dict.fromkeys(e.invitee_ids):
-                    await tx.execute(
-                        attendance.insert().values(
-                            meeting_id=e.meeting_id,
-                            deputy_id=deputy_id,
-                            on_date=on,
-                            kind=e.kind,
-                            status="invited",
-                            speeches=0,
-                        )
-                    )
+                invited = [
+                    dict(meeting_id=e.meeting_id, deputy_id=d, on_date=on, kind=e.kind, status="invited", speeches=0)
+                    for d in dict.fromkeys(e.invitee_ids)
+                ]
+                if invited:
+                    await tx.execute(INSERT_ATTENDANCE, invited)
             case MeetingChanged():
                 on = self.local(e.starts_at)
                 await tx.execute(meetings.update().where(m.meeting_id == e.meeting_id).values(on_date=on))
@@ -236,15 +237,13 @@ class DutyRecords(Projection):
                             attendance.c.deputy_id.in_(list(e.removed_invitee_ids)),
                         )
                     )
-                for deputy_id in e.added_invitee_ids:
-                    await self._set_status(tx, e.meeting_id, deputy_id, None)
+                await self._set_statuses(tx, e.meeting_id, [(d, None) for d in e.added_invitee_ids])
             case MeetingCancelled():
                 await tx.execute(meetings.update().where(m.meeting_id == e.meeting_id).values(status="cancelled"))
                 await tx.execute(attendance.delete().where(attendance.c.meeting_id == e.meeting_id))
             case AttendanceRecorded():
-                for status, ids in (("present", e.present), ("on_leave", e.on_leave), ("absent", e.absent)):
-                    for deputy_id in ids:
-                        await self._set_status(tx, e.meeting_id, deputy_id, status)
+                marks = (("present", e.present), ("on_leave", e.on_leave), ("absent", e.absent))
+                await self._set_statuses(tx, e.meeting_id, [(d, status) for status, ids in marks for d in ids])
             case SpeechRecorded():
                 await tx.execute(
                     attendance.update()
@@ -253,31 +252,50 @@ class DutyRecords(Projection):
                 )
             case MeetingAdjourned():
                 await tx.execute(meetings.update().where(m.meeting_id == e.meeting_id).values(status="adjourned"))
-                for deputy_id in e.present_ids:
-                    await self._set_status(tx, e.meeting_id, deputy_id, "present")
+                await self._set_statuses(tx, e.meeting_id, [(d, "present") for d in e.present_ids])
 
-    async def _set_status(self, tx: AsyncConnection, meeting_id: str, deputy_id: str, status: str | None) -> None:
-        """Set one person's attendance (``None``: invited, keep any recorded status)."""
+    async def _set_statuses(self, tx: AsyncConnection, meeting_id: str, marks: list[tuple[str, str | None]]) -> None:
+        """Set people's attendance at one meeting, in order (status ``None``: invited, keep any recorded one).
+
+        A person without a row gets one, unless the meeting is unknown or cancelled. One read of
+        the meeting's rows and two executemany, whatever the number of people (was two
+        statements a person: most of a county's replay of this read model).
+        """
+        if not marks:
+            return
         a = attendance.c
-        where = and_(a.meeting_id == meeting_id, a.deputy_id == deputy_id)
-        found = (await tx.execute(attendance.select().where(where))).mappings().first()
-        if found is not None:
-            if status is not None:
-                await tx.execute(attendance.update().where(where).values(status=status))
-            return
-        meeting = (await tx.execute(meetings.select().where(meetings.c.meeting_id == meeting_id))).mappings().first()
-        if meeting is None or meeting["status"] == "cancelled":
-            return
-        await tx.execute(
-            attendance.insert().values(
-                meeting_id=meeting_id,
-                deputy_id=deputy_id,
-                on_date=meeting["on_date"],
-                kind=meeting["kind"],
-                status=status or "invited",
-                speeches=0,
-            )
-        )
+        held = set((await tx.execute(select(a.deputy_id).where(a.meeting_id == meeting_id))).scalars())
+        changed: dict[str, str] = {}
+        added: dict[str, str] = {}
+        meeting: Any = None
+        for deputy_id, status in marks:
+            if deputy_id in held:
+                if status is not None:
+                    changed[deputy_id] = status
+            elif deputy_id in added:
+                if status is not None:
+                    added[deputy_id] = status
+            else:
+                if meeting is None:
+                    found = await tx.execute(select(meetings).where(meetings.c.meeting_id == meeting_id))
+                    meeting = found.mappings().first() or {"status": "cancelled"}  # unknown: no rows
+                if meeting["status"] != "cancelled":
+                    added[deputy_id] = status or "invited"
+        if changed:
+            await tx.execute(SET_ATTENDANCE, [{"m": meeting_id, "d": d, "s": st} for d, st in changed.items()])
+        if added:
+            rows = [
+                {
+                    "meeting_id": meeting_id,
+                    "deputy_id": d,
+                    "on_date": meeting["on_date"],
+                    "kind": meeting["kind"],
+                    "status": st,
+                    "speeches": 0,
+                }
+                for d, st in added.items()
+            ]
+            await tx.execute(INSERT_ATTENDANCE, rows)
 
     # -- suggestions ------------------------------------------------------------------------------
     async def _suggestion(self, e: Any, tx: AsyncConnection) -> None:
