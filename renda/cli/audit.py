@@ -35,25 +35,40 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def replay(
-    projection: Annotated[str, typer.Argument(help="读模型名称，例如 deputies-jurisdictions")],
+    projection: Annotated[
+        str | None, typer.Argument(help="读模型名称，例如 deputies-jurisdictions；与 --all 二选一")
+    ] = None,
+    everything: Annotated[bool, typer.Option("--all", help="重建所有服务的全部读模型")] = False,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", min=1, help="与 --all 同用：并行的进程数，默认为 CPU 核数")
+    ] = None,
     as_of: Annotated[datetime | None, typer.Option("--as-of", help="只重放此时刻之前存储的事件")] = None,
     database_url: Annotated[str | None, typer.Option("--database-url", help="重建到另一个数据库")] = None,
 ) -> None:
-    """从零重建一个读模型，或把它在过去某一时刻的样子重建到另一个数据库。"""
+    """从零重建一个读模型（或用 --all 重建全部），或把它在过去某一时刻的样子重建到另一个数据库。"""
     from rich.progress import Progress
 
     from libs.db.engine import make_engine
     from libs.events.projection import rebuild
     from renda.cli.projections import find_projection
 
+    from libs.observability.logging import configure
+
     s = _settings()
+    configure(s.log_level)  # structlog's default prints every batch at debug level
+    if as_of is not None and as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=s.tz)
+    if everything == (projection is not None):
+        _fail("请给出一个读模型名称，或用 --all 重建全部读模型（二者只选其一）")
+        return
+    if projection is None:
+        _replay_all(s, jobs, as_of, database_url)
+        return
     found = find_projection(s, projection)
     if found is None:
         _fail(f"没有名为 {projection} 的读模型")
         return
     service, proj = found
-    if as_of is not None and as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=s.tz)
 
     async def run() -> dict[str, int]:
         engine = make_engine(database_url or s.database_url_for(service))
@@ -77,6 +92,49 @@ def replay(
         _fail(f"重放在 {halted.halt.stream} #{halted.halt.seq} 处停止：{halted.halt.error}")
         return
     err.print(f"重放完成：{counts}" + (f"（截至 {as_of.isoformat()}）" if as_of else ""))
+
+
+def _replay_all(s: Settings, jobs: int | None, as_of: datetime | None, database_url: str | None) -> None:
+    """``renda replay --all``: every service's read models, services side by side (renda/cli/replay.py)."""
+    from rich.progress import Progress, TaskID
+    from rich.table import Table
+
+    from libs.events.projection import ProjectionHalted
+    from renda.cli.replay import Plan, by_service, databases_for, replay_all
+
+    started = time.perf_counter()
+    with Progress(console=err) as bar:
+        tasks: dict[int, tuple[TaskID, str]] = {}
+
+        def planned(split: Plan) -> None:
+            for i, group in enumerate(split.groups):
+                names = "、".join(group)
+                tasks[i] = (bar.add_task(names, total=None), names)
+
+        def progress(index: int, stream: str, seq: int, head: int) -> None:
+            task, names = tasks[index]
+            bar.update(task, completed=seq, total=head, description=f"{names} ← {stream}")
+
+        targets = databases_for(s, list(by_service(s)), database_url)
+        try:
+            results = replay_all(s, jobs=jobs, as_of=as_of, databases=targets, on_plan=planned, on_progress=progress)
+        except ProjectionHalted as halted:
+            _fail(f"{halted.projection} 在 {halted.halt.stream} #{halted.halt.seq} 处停止：{halted.halt.error}")
+            return
+    table = Table(title="重放完成" + (f"（截至 {as_of.isoformat()}）" if as_of else ""))
+    for column in ("进程", "服务", "读模型", "读取事件", "用时（秒）", "内存峰值（MB）"):
+        table.add_column(column, justify="right" if column not in ("服务",) else "left")
+    for i, r in enumerate(results, 1):
+        table.add_row(
+            str(i),
+            "、".join(r.services),
+            str(len(r.read_models)),
+            f"{sum(r.events.values()):,}",
+            f"{r.seconds:.1f}",
+            f"{r.vmhwm_mb:.0f}",
+        )
+    err.print(table)
+    err.print(f"共用时 {time.perf_counter() - started:.1f} 秒")
 
 
 def _database_urls(s: Settings, names: tuple[str, ...]) -> list[tuple[str, str]]:

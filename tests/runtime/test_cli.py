@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import orjson
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from tests.support.up import RENDA, ROOT, Up, running_up, wait_until
 
@@ -143,6 +145,59 @@ def test_replay_as_of_builds_a_copy_as_it_stood(up: Up, sample_loaded: object, t
     with sqlite3.connect(full) as db:
         codes = {row[0] for row in db.execute("SELECT code FROM deputies_jurisdictions")}
     assert "340406" in codes
+
+
+def _projection_rows(url: str, tables: list[str]) -> dict[str, int]:
+    engine = create_engine(make_url(url).set(drivername="postgresql+psycopg" if "postgresql" in url else "sqlite"))
+    try:
+        with engine.connect() as conn:
+            return {t: conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar_one() for t in tables}
+    finally:
+        engine.dispose()
+
+
+def test_replay_all_rebuilds_every_read_model_in_processes_side_by_side(
+    up: Up, sample_loaded: object, postgres_url: str
+) -> None:
+    from libs.config.settings import Settings
+    from renda.cli.replay import by_service
+
+    done = up.run("replay", "--all", "--jobs", "2", "--database-url", postgres_url)
+    assert done.returncode == 0, done.stderr
+    assert "重放完成" in done.stderr
+    # two processes: services writing PostgreSQL need not share one
+    assert "│    2 │" in done.stderr, done.stderr
+
+    projections = by_service(Settings(data_dir=up.data_dir))
+    engine = create_engine(make_url(postgres_url).set(drivername="postgresql+psycopg"))
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT projection, stream, position, halted_seq FROM projection_checkpoints"))
+        stored = {(r.projection, r.stream): (r.position, r.halted_seq) for r in rows}
+    engine.dispose()
+    expected = {(p.name, f"RENDA_{c.upper()}") for ps in projections.values() for p in ps for c in p.contexts}
+    assert set(stored) == expected
+    assert all(halted is None for _, halted in stored.values())
+    assert stored["deputies-jurisdictions", "RENDA_DEPUTIES"][0] > 0
+
+    # every read model holds what the running service's own holds (its tables, row for row counted)
+    for service, ps in projections.items():
+        tables = [t.name for p in ps for t in p.metadata.sorted_tables]
+        live = up.data_dir / "db" / f"{service}.sqlite3"
+
+        def same(live: Path = live, tables: list[str] = tables) -> None:
+            assert _projection_rows(f"sqlite:///{live}", tables) == _projection_rows(postgres_url, tables)
+
+        wait_until(same, bound=30)
+    counted = _projection_rows(postgres_url, ["deputies_jurisdictions"])
+    assert counted["deputies_jurisdictions"] >= len(SAMPLE_CODES)
+
+
+def test_replay_wants_one_read_model_or_all(up: Up) -> None:
+    neither = up.run("replay")
+    both = up.run("replay", "deputies-jurisdictions", "--all")
+    for r in (neither, both):
+        assert r.returncode != 0
+        assert "二者只选其一" in r.stderr
 
 
 # -- hardening: what an operator and a browser see of a running system (issue 12, points 5 and 8) --

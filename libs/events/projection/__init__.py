@@ -19,7 +19,7 @@ from libs.events.projection.consumer import (
     read_stream,
 )
 from libs.events.projection.group import IDLE_CONSUMER_NS, ProjectionGroup
-from libs.events.projection.rebuild import ProjectionHalted, rebuild, rebuild_all
+from libs.events.projection.rebuild import ProjectionHalted, rebuild, rebuild_all, rebuild_placed
 from libs.events.projection.runner import ProjectionRunner
 
 __all__ = [
@@ -43,5 +43,6 @@ __all__ = [
     "read_stream",
     "rebuild",
     "rebuild_all",
+    "rebuild_placed",
     "state_metadata",
 ]

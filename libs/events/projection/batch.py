@@ -45,7 +45,7 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-class _Decoder:
+class Decoder:
     """Each message parsed once, each envelope decoded at most once (typed and raw), for all members."""
 
     def __init__(self, delivered: list[Delivered]) -> None:
@@ -82,10 +82,10 @@ class _Decoder:
 
 
 def _plan(
-    stream: str, delivered: list[Delivered], members: list[ProjectionRunner]
+    stream: str, delivered: list[Delivered], members: list[ProjectionRunner], decoder: Decoder | None = None
 ) -> dict[ProjectionRunner, tuple[list[Envelope], Halt | None]]:
     """Per member: its events of the batch past its checkpoint, and the halt that ends them, if any."""
-    decoder = _Decoder(delivered)
+    decoder = decoder if decoder is not None else Decoder(delivered)
     plan: dict[ProjectionRunner, tuple[list[Envelope], Halt | None]] = {}
     for r in members:
         if stream in r.halted:
@@ -186,19 +186,24 @@ async def _isolate(
 
 
 async def apply_batch(
-    engine: AsyncEngine, stream: str, delivered: list[Delivered], members: list[ProjectionRunner]
+    engine: AsyncEngine,
+    stream: str,
+    delivered: list[Delivered],
+    members: list[ProjectionRunner],
+    decoder: Decoder | None = None,
 ) -> None:
     """Apply one delivered batch to every member that reads it, in one transaction with their checkpoints.
 
-    Each message is parsed once for all members. Only members with events of their own in the
-    batch write (their checkpoint row first); the others advance in memory. A halted member takes
-    nothing until the operator resolves its halt.
+    Each message is parsed once for all members (and, given ``decoder``, for the members of other
+    databases applying the same batch: a rebuild of several services' read models). Only members
+    with events of their own in the batch write (their checkpoint row first); the others advance
+    in memory. A halted member takes nothing until the operator resolves its halt.
     """
     started = time.perf_counter()
     last = delivered[-1]
     position = last.seq
     head = last.seq + last.pending
-    plan = _plan(stream, delivered, members)
+    plan = _plan(stream, delivered, members, decoder)
     try:
         await _write(engine, stream, position, plan)
     except Exception as exc:

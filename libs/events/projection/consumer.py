@@ -190,6 +190,7 @@ async def read_stream(
     batch: int = 1000,
     subject_filter: str | None = None,
     patience: float = READ_PATIENCE,
+    start: int = 1,
 ) -> AsyncIterator[list[Delivered]]:
     """Every message of a context's stream as it stands now, in order, in batches, via an ephemeral consumer.
 
@@ -197,14 +198,14 @@ async def read_stream(
     elected elsewhere: 503, "consumer deleted", no answer) is created again from the message
     after the last one handed over, with back-off, for up to ``patience`` seconds without
     progress (then ``StreamReadStalled``). An empty pull ends the read only when the consumer
-    says nothing is pending.
+    says nothing is pending. ``start``: the first stream sequence to read.
     """
     stream = stream_name(context)
     head = await jsapi.last_seq(nc, stream)
     if head == 0:
         return
     subjects = [subject_filter] if subject_filter else stream_subjects(context)
-    last = 0
+    last = max(start, 1) - 1
     waited_since: float | None = None
     pause = 0.1
     while True:

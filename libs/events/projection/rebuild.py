@@ -12,7 +12,7 @@ from libs.db.engine import writing
 from libs.events import jetstream as jsapi
 from libs.events.errors import EventStoreError
 from libs.events.projection.base import Projection
-from libs.events.projection.batch import apply_batch
+from libs.events.projection.batch import Decoder, apply_batch
 from libs.events.projection.checkpoints import Halt, checkpoints, ensure_state_tables, lock_ddl
 from libs.events.projection.consumer import read_stream
 from libs.events.projection.runner import ProjectionRunner
@@ -88,48 +88,61 @@ async def rebuild_all(
     ``ProjectionHalted`` is raised for the first one when the streams are read (at once when
     every projection has halted).
     """
+    return await rebuild_placed(nc, [(engine, p) for p in projections], as_of=as_of, batch=batch, progress=progress)
+
+
+async def rebuild_placed(
+    nc: NATS,
+    placed: Sequence[tuple[AsyncEngine, Projection]],
+    *,
+    as_of: datetime | None = None,
+    batch: int = 1000,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, int]:
+    """``rebuild_all`` of projections kept in several databases (each service's own): one read of each
+    stream and one decoding of each message for all of them, one transaction per database and batch."""
     with quiet_collector(collect_first=True):  # a rebuild: the services' tables and classes frozen
-        return await _rebuild_all(nc, engine, projections, as_of=as_of, batch=batch, progress=progress)
+        return await _rebuild_all(nc, placed, as_of=as_of, batch=batch, progress=progress)
 
 
 async def _rebuild_all(
     nc: NATS,
-    engine: AsyncEngine,
-    projections: Sequence[Projection],
+    placed: Sequence[tuple[AsyncEngine, Projection]],
     *,
     as_of: datetime | None,
     batch: int,
     progress: Callable[[str, int, int], None] | None,
 ) -> dict[str, int]:
-    names = [p.name for p in projections]
+    names = [p.name for _, p in placed]
     if len(set(names)) != len(names):
         raise ValueError(f"a projection is named twice: {sorted(names)}")
     limit_ns = int(as_of.timestamp() * 1e9) if as_of is not None else None
-    for projection in projections:
+    for engine, projection in placed:
         await _reset(engine, projection)
-    runners = [ProjectionRunner(nc, engine, p, batch=batch) for p in projections]
+    runners = [ProjectionRunner(nc, engine, p, batch=batch) for engine, p in placed]
     contexts: dict[str, None] = {}
-    for p in projections:
+    for _, p in placed:
         contexts.update(dict.fromkeys(p.contexts))
     counts: dict[str, int] = {}
     for context in contexts:
         stream = stream_name(context)
         members = [r for r in runners if stream in r.streams]
+        by_engine: dict[AsyncEngine, list[ProjectionRunner]] = {}
+        for r in members:
+            by_engine.setdefault(r.engine, []).append(r)
         counts[stream] = 0
         for r in members:
             r.positions[stream] = 0
         head = await jsapi.last_seq(nc, stream)
         async for delivered in read_stream(nc, context, batch=batch):
-            if limit_ns is not None:
-                kept = [d for d in delivered if d.timestamp_ns <= limit_ns]
-                if kept:
-                    await apply_batch(engine, stream, kept, members)
-                    counts[stream] += len(kept)
-                if len(kept) < len(delivered):
-                    break
-            else:
-                await apply_batch(engine, stream, delivered, members)
-                counts[stream] += len(delivered)
+            kept = delivered if limit_ns is None else [d for d in delivered if d.timestamp_ns <= limit_ns]
+            if kept:
+                decoder = Decoder(kept)
+                for engine, group in by_engine.items():
+                    await apply_batch(engine, stream, kept, group, decoder)
+                counts[stream] += len(kept)
+            if len(kept) < len(delivered):
+                break
             if all(r.halted for r in runners):
                 halted = runners[0]
                 raise ProjectionHalted(halted.projection.name, next(iter(halted.halted.values())))
