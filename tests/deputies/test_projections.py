@@ -181,3 +181,32 @@ async def test_replay_builds_registry_and_duty_records(nc, database_url: str) ->
             )
     finally:
         await engine.dispose()
+
+
+async def test_a_rebuild_builds_the_deferred_indexes_last_and_a_runner_restores_missing_ones(
+    nc, database_url: str
+) -> None:
+    from sqlalchemy import inspect
+
+    from libs.events.projection import ProjectionRunner
+
+    def index_names(conn) -> set[str]:  # type: ignore[no-untyped-def]
+        return {ix["name"] for ix in inspect(conn).get_indexes("deputies_activities")}
+
+    dossier = DutyRecords(TZ)
+    assert len(dossier.deferred()) == 4
+    engine = make_engine(database_url)
+    try:
+        await rebuild(nc, engine, dossier)
+        async with engine.connect() as conn:
+            assert await conn.run_sync(index_names) >= set(dossier.deferred_indexes)
+        # a rebuild that stopped before its last step left them out: the service's runner adds them
+        async with engine.begin() as conn:
+            for index in dossier.deferred():
+                await conn.run_sync(index.drop)
+            assert not await conn.run_sync(index_names) & set(dossier.deferred_indexes)
+        await ProjectionRunner(nc, engine, dossier).prepare()
+        async with engine.connect() as conn:
+            assert await conn.run_sync(index_names) >= set(dossier.deferred_indexes)
+    finally:
+        await engine.dispose()

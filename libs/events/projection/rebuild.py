@@ -40,6 +40,8 @@ async def _reset(engine: AsyncEngine, projection: Projection) -> None:
             await tx.run_sync(projection.kept.create_all)
         await tx.run_sync(projection.metadata.drop_all)
         await tx.run_sync(projection.metadata.create_all)
+        for index in projection.deferred():
+            await tx.run_sync(index.drop)
         await tx.execute(checkpoints.delete().where(checkpoints.c.projection == projection.name))
         for stream in (stream_name(c) for c in projection.contexts):
             await tx.execute(
@@ -51,6 +53,15 @@ async def _reset(engine: AsyncEngine, projection: Projection) -> None:
                     updated_at=datetime.now(UTC),
                 )
             )
+
+
+async def _index(engine: AsyncEngine, projection: Projection) -> None:
+    """The indexes ``_reset`` left out, built once the events are in."""
+    deferred = projection.deferred()
+    if deferred:
+        async with writing(engine) as tx:
+            for index in deferred:
+                await tx.run_sync(index.create)
 
 
 async def rebuild(
@@ -144,6 +155,8 @@ async def _rebuild_all(
             if len(kept) < len(delivered):
                 break
             if all(r.halted for r in runners):
+                for engine, p in placed:
+                    await _index(engine, p)
                 halted = runners[0]
                 raise ProjectionHalted(halted.projection.name, next(iter(halted.halted.values())))
             if all(stream in r.halted for r in members):
@@ -152,6 +165,8 @@ async def _rebuild_all(
                 progress(stream, delivered[-1].seq, head)
         for r in members:
             await r.save_position()
+    for engine, p in placed:
+        await _index(engine, p)
     for r in runners:
         for halt in r.halted.values():
             raise ProjectionHalted(r.projection.name, halt)

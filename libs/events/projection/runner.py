@@ -23,7 +23,7 @@ from libs.events import jetstream as jsapi
 from libs.events.envelope import Envelope
 from libs.events.errors import ProjectionAhead
 from libs.events.metrics import PROJECTION_HALTED, PROJECTION_HALTS
-from libs.events.projection.base import Projection
+from libs.events.projection.base import Projection, create_missing_indexes
 from libs.events.projection.checkpoints import Halt, checkpoints, ensure_state_tables, halt_of, lock_ddl
 from libs.events.projection.consumer import Delivered
 from libs.events.subjects import stream_name
@@ -91,6 +91,7 @@ class ProjectionRunner:
                 await tx.execute(checkpoints.delete().where(checkpoints.c.projection == name))
                 rows = []
             await tx.run_sync(self.projection.metadata.create_all)
+            await tx.run_sync(create_missing_indexes, self.projection.metadata)
             have = {r["stream"]: int(r["position"]) for r in rows}
             for r in rows:
                 halt = halt_of(r)

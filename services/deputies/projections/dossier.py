@@ -162,6 +162,9 @@ class DutyRecords(Projection):
         ConstituentOpinionRecorded,
     )
 
+    # apply never reads activities: their indexes serve the dossier's and the lists' queries
+    deferred_indexes: ClassVar[tuple[str, ...]] = tuple(sorted(ix.name for ix in activities.indexes if ix.name))
+
     def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz
 

@@ -32,6 +32,8 @@ class DutyFacts(Projection):
         "DeputyTerminated",
         "DeputyGroupFormed",
     )
+    # apply only inserts activities: their indexes serve the view's queries
+    deferred_indexes: ClassVar[tuple[str, ...]] = tuple(sorted(ix.name for ix in t.activities.indexes if ix.name))
 
     async def apply(self, env: Envelope, tx: AsyncConnection) -> None:
         await self.apply_many([env], tx)
