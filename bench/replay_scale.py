@@ -1,11 +1,13 @@
 """replay at scale: every read model of every service rebuilt from a seeded history, vs a raw pull + insert.
 
 ``uv run python -m bench.replay --scale county`` (or ``city``, ``demo``) seeds once into a kept
-folder (``--data DIR``, default ``.bench-data/``), reused by later runs, then per database
+folder (``--data DIR``, default ``var/bench-replay/``), reused by later runs, then per database
 (SQLite, PostgreSQL) and in a process of its own each:
 
-- ours: ``libs.events.projection.rebuild_all`` of every projection of every service, as
-  ``renda replay --all`` does, into a fresh database; events/s and the process's VmHWM;
+- ours: ``renda replay --all``'s code (``renda.cli.replay.replay_all``): every read model of every
+  service from zero into fresh databases (SQLite: each service's own file, as deployed;
+  PostgreSQL: one database), the services split across ``--jobs`` processes (default: the
+  cores); events/s and the largest process's VmHWM;
 - raw: a hand-driven pull consumer over the same streams, orjson decode and an executemany of
   one row per event, one commit per 1000 (``bench/replay.py``'s raw side).
 
@@ -131,48 +133,58 @@ async def raw(nats_url: str, db_url: str, contexts: list[str]) -> int:
     return n
 
 
-async def ours(nats_url: str, db_url: str, read_models: list[Any]) -> int:
-    """Every read model rebuilt from zero into one database: each stream read once for all of them."""
-    from libs.db.engine import make_engine
-    from libs.events.projection import rebuild_all
+def ours(settings: Settings, db_url: str, jobs: int | None) -> tuple[int, float, int]:
+    """Every read model of every service from zero, as ``renda replay --all`` does.
 
-    engine = make_engine(db_url)
-    nc = await connect(nats_url)
+    Returns the events read (each once), the largest process's VmHWM and the processes used.
+
+    ``db_url`` may name ``{service}``: each service's own SQLite file.
+    """
+    from renda.cli.replay import Plan, by_service, replay_all
+
     shown = [time.perf_counter()]
 
-    def progress(stream: str, seq: int, head: int) -> None:
+    def planned(split: Plan) -> None:
+        print(f"  processes: {split.groups}", file=sys.stderr, flush=True)
+
+    def progress(index: int, stream: str, seq: int, head: int) -> None:
         if time.perf_counter() - shown[0] > 30:
             shown[0] = time.perf_counter()
-            print(f"  {stream} {seq:,}/{head:,} VmHWM {vm_status()['VmHWM']:.0f} MB", file=sys.stderr, flush=True)
+            print(f"  process {index + 1}: {stream} {seq:,}/{head:,}", file=sys.stderr, flush=True)
 
-    try:
-        counts = await rebuild_all(nc, engine, read_models, batch=1000, progress=progress)
-    finally:
-        await nc.close()
-        await engine.dispose()
-    return sum(counts.values())
+    databases = {s: db_url.format(service=s) for s in by_service(settings)}
+    results = replay_all(settings, jobs=jobs, databases=databases, on_plan=planned, on_progress=progress)
+    events: dict[str, int] = {}
+    for r in results:  # each process reads the streams its read models need: count each event once
+        for stream, n in r.events.items():
+            events[stream] = max(events.get(stream, 0), n)
+    return sum(events.values()), max(r.vmhwm_mb for r in results), len(results)
 
 
 def worker(args: argparse.Namespace) -> None:
     """One side in a process of its own: prints events, seconds and VmHWM as one JSON line.
 
     The raw side imports no service (its process stays as small as a hand-written loop's); ours
-    builds every service's read models first, untimed, as ``renda`` does before replaying.
+    runs ``renda replay --all``'s code whole, its processes' start included.
     """
     if args.side == "raw":
         started = time.perf_counter()
         n = asyncio.run(raw(args.nats, args.db_url, args.contexts.split(",")))
+        print(json.dumps({"events": n, "seconds": time.perf_counter() - started, **vm_status()}), flush=True)
     else:
-        read_models = projections(settings_for(args.data, args.scale, args.nats))
         started = time.perf_counter()
-        n = asyncio.run(ours(args.nats, args.db_url, read_models))
-    seconds = time.perf_counter() - started
-    print(json.dumps({"events": n, "seconds": seconds, **vm_status()}), flush=True)
+        n, largest, processes = ours(settings_for(args.data, args.scale, args.nats), args.db_url, args.jobs)
+        seconds = time.perf_counter() - started
+        mine = vm_status()
+        got = {"events": n, "seconds": seconds, **mine, "VmHWM": max(largest, mine["VmHWM"]), "processes": processes}
+        print(json.dumps(got), flush=True)
 
 
-def run_side(side: str, data: Path, scale: str, nats_url: str, db_url: str, contexts: list[str]) -> dict[str, Any]:
+def run_side(
+    side: str, data: Path, scale: str, nats_url: str, db_url: str, contexts: list[str], jobs: int | None = None
+) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "bench.replay_scale", "--worker", side, "--data", str(data), "--scale", scale]
-    cmd += ["--contexts", ",".join(contexts)]
+    cmd += ["--contexts", ",".join(contexts), *(["--jobs", str(jobs)] if jobs else [])]
     out = subprocess.run(
         [*cmd, "--nats", nats_url, "--db-url", db_url],
         check=True,
@@ -182,7 +194,7 @@ def run_side(side: str, data: Path, scale: str, nats_url: str, db_url: str, cont
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def measure(data: Path, scale: str, databases: list[str], console: Console) -> list[Row]:
+def measure(data: Path, scale: str, databases: list[str], console: Console, jobs: int | None = None) -> list[Row]:
     from tests.support.postgres import postgres
 
     rows: list[Row] = []
@@ -201,13 +213,13 @@ def measure(data: Path, scale: str, databases: list[str], console: Console) -> l
                     for old in folder.glob("*.sqlite3*"):
                         old.unlink()
                     raw_url = f"sqlite:///{folder / 'raw.sqlite3'}"
-                    our_url = f"sqlite+aiosqlite:///{folder / 'ours.sqlite3'}"
+                    our_url = f"sqlite+aiosqlite:///{folder}/ours-{{service}}.sqlite3"  # each service's own
                 else:
                     pg = stack.enter_context(postgres())
                     raw_url, our_url = stack.enter_context(pg.database()), stack.enter_context(pg.database())
                 load_before = os.getloadavg()
                 r = run_side("raw", data, scale, srv.url, raw_url, contexts)
-                o = run_side("ours", data, scale, srv.url, our_url, contexts)
+                o = run_side("ours", data, scale, srv.url, our_url, contexts, jobs)
                 load_after = os.getloadavg()
                 name = "SQLite" if db == "sqlite" else "PostgreSQL"
                 row = rate_row(
@@ -216,7 +228,8 @@ def measure(data: Path, scale: str, databases: list[str], console: Console) -> l
                     r["events"] / r["seconds"],
                     GOAL,
                     "raw hand-driven pull of the same streams + orjson + executemany of one row, commit per 1000",
-                    f"ours {o['events']:,} events in {o['seconds']:.1f} s, raw {r['events']:,} in {r['seconds']:.1f} s;"
+                    f"ours (renda replay --all, {o['processes']} processes) {o['events']:,} events in"
+                    f" {o['seconds']:.1f} s, raw (one process) {r['events']:,} in {r['seconds']:.1f} s;"
                     f" load average {load_before[0]:.2f} → {load_after[0]:.2f}",
                     events=o["events"],
                     seconds=o["seconds"],
@@ -264,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=Path("var/bench-replay"), help="kept seeded stores")
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--seed-only", action="store_true", help="seed the scale into --data, nothing else")
+    parser.add_argument("--jobs", type=int, help="processes of renda replay --all (default: the cores)")
     parser.add_argument("--worker", choices=("raw", "ours"), dest="side", help=argparse.SUPPRESS)
     parser.add_argument("--nats", help=argparse.SUPPRESS)
     parser.add_argument("--db-url", help=argparse.SUPPRESS)
@@ -282,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
             srv.stop()
         return 0
     databases = ["sqlite", "postgres"] if args.db == "both" else [args.db]
-    rows = measure(args.data, args.scale, databases, console)
+    rows = measure(args.data, args.scale, databases, console, args.jobs)
     results = store_folder(args.data, args.scale) / f"replay-{int(time.time())}.json"
     results.write_text(json.dumps([r.json() for r in rows], indent=1))
     console.print(f"[dim]rows written to {results}[/dim]")
