@@ -109,10 +109,12 @@ class _Inline:
 
 CHECKPOINT_EVERY = 100  # write transactions between two copies of the WAL into the file
 # The writer's page cache (SQLite's default is 2 MiB). Read models are keyed by random ids: with
-# 2 MiB, inserting a year's duty activities missed the cache on nearly every row, and a county's
-# replay spent 38 s of 44 s of SQL in two INSERTs; with 32 MiB, 10 s (bench.replay_scale).
-# Pages are taken as used: a small database never holds more than its size.
-WRITER_CACHE_KIB = 32 * 1024
+# 2 MiB, inserting a county's duty activities missed the cache on nearly every row, and its replay
+# spent 38 s of 44 s of SQL in two INSERTs; with 32 MiB, 10 s. Rebuilds now build such tables'
+# secondary indexes last (Projection.deferred_indexes), and 8, 16 or 32 MiB replay a county alike;
+# 16 MiB leaves room for the primary keys of a city. Pages are taken as used: a small database
+# never holds more than its size. (bench.replay_scale)
+WRITER_CACHE_KIB = 16 * 1024
 
 
 _INLINE: weakref.WeakKeyDictionary[Any, _Inline] = weakref.WeakKeyDictionary()
