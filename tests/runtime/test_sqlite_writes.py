@@ -85,3 +85,29 @@ async def test_another_process_holding_the_file_is_waited_for_off_the_event_loop
             assert sorted(r[0] for r in await conn.execute(text("SELECT k FROM t"))) == [1, 2]
     finally:
         await engine.dispose()
+
+
+async def test_a_log_past_its_limit_is_emptied_while_commits_keep_coming(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild commits without pause: a PASSIVE copy never lets the log start over (22 GB at a city's scale)."""
+    from libs.db import engine as engine_module
+    from libs.db import wal
+
+    monkeypatch.setattr(wal, "LIMIT", 256 * 1024)
+    monkeypatch.setattr(engine_module, "CHECKPOINT_EVERY", 10**9)  # only the limit starts a copy
+    engine = make_engine(f"sqlite+aiosqlite:///{db}")
+    try:
+        async with writing(engine) as tx:
+            await tx.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY, pad TEXT NOT NULL)"))
+        largest = 0
+        for _ in range(300):  # ~10 KB of rows a commit: 3 MB in all, 12 times the limit
+            async with writing(engine) as tx:
+                await tx.execute(text("INSERT INTO t (pad) VALUES (:p)"), [{"p": "页" * 160}] * 20)
+            largest = max(largest, wal.log_size(str(db)))
+            await asyncio.sleep(0.001)  # the copy's thread and its callback get their turn
+        assert largest < 4 * wal.LIMIT, largest
+        async with reading(engine) as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 6000
+    finally:
+        await engine.dispose()
