@@ -11,7 +11,9 @@ nothing: the batch is rolled back and the group retries it with back-off.
 
 from __future__ import annotations
 
+import bisect
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,9 +52,25 @@ class Decoder:
 
     def __init__(self, delivered: list[Delivered]) -> None:
         self.delivered = delivered
+        self.seqs = [d.seq for d in delivered]
         self._bodies: dict[int, dict[str, Any] | str] = {}
         self._typed: dict[int, Envelope | str] = {}
         self._raw: dict[int, Envelope | str] = {}
+        self._positions: tuple[dict[str, list[int]], list[int]] | None = None
+
+    def positions(self) -> tuple[dict[str, list[int]], list[int]]:
+        """The batch's message positions by event type (ascending), and those of messages that are no envelope."""
+        if self._positions is None:
+            by_type: dict[str, list[int]] = {}
+            bad: list[int] = []
+            for i in range(len(self.delivered)):
+                b = self.body(i)
+                if isinstance(b, str):
+                    bad.append(i)
+                else:
+                    by_type.setdefault(b["type"], []).append(i)
+            self._positions = (by_type, bad)
+        return self._positions
 
     def body(self, i: int) -> dict[str, Any] | str:
         got = self._bodies.get(i)
@@ -84,30 +102,41 @@ class Decoder:
 def _plan(
     stream: str, delivered: list[Delivered], members: list[ProjectionRunner], decoder: Decoder | None = None
 ) -> dict[ProjectionRunner, tuple[list[Envelope], Halt | None]]:
-    """Per member: its events of the batch past its checkpoint, and the halt that ends them, if any."""
+    """Per member: its events of the batch past its checkpoint, and the halt that ends them, if any.
+
+    The batch is indexed by event type once (``Decoder.positions``): a member that reads a few
+    types of a long stream visits only those messages, not every message of the batch.
+    """
     decoder = decoder if decoder is not None else Decoder(delivered)
+    by_type, bad = decoder.positions()
+    seqs = decoder.seqs
     plan: dict[ProjectionRunner, tuple[list[Envelope], Halt | None]] = {}
     for r in members:
         if stream in r.halted:
             continue
-        known = r.positions.get(stream, 0)
+        first = bisect.bisect_right(seqs, r.positions.get(stream, 0))  # past its checkpoint
+        wanted = r.wanted_types()
+        if wanted is None:
+            mine_at: Iterable[int] = range(first, len(delivered))
+        else:
+            runs = [by_type[t] for t in wanted if t in by_type]
+            mine_at = sorted(i for run in runs for i in run[bisect.bisect_left(run, first) :]) if runs else ()
+        stop = next((i for i in bad if i >= first), len(delivered))  # a message that is no envelope
         raw = r.projection.raw
         mine: list[Envelope] = []
         halt = None
-        for i, d in enumerate(delivered):
-            if d.seq <= known:
-                continue
-            body = decoder.body(i)
-            if isinstance(body, str):
-                halt = Halt(stream, d.seq, f"{d.subject}: {body}", datetime.now(UTC))
+        for i in mine_at:
+            if i >= stop:
                 break
-            if not r.wanted(body["type"]):
-                continue
             env = decoder.envelope(i, raw)
             if isinstance(env, str):
+                d = delivered[i]
                 halt = Halt(stream, d.seq, f"{d.subject}: {env}", datetime.now(UTC))
                 break
             mine.append(env)
+        if halt is None and stop < len(delivered):
+            d, body = delivered[stop], decoder.body(stop)
+            halt = Halt(stream, d.seq, f"{d.subject}: {body}", datetime.now(UTC))
         plan[r] = (mine, halt)
     return plan
 

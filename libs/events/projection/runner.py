@@ -142,6 +142,10 @@ class ProjectionRunner:
     def wanted(self, type_name: str) -> bool:
         return self._wanted is None or type_name in self._wanted
 
+    def wanted_types(self) -> frozenset[str] | None:
+        """The event types it reads; None: every type."""
+        return self._wanted
+
     async def _advance(self, stream: str, position: int, *, saved: bool, head: int, delivered: int) -> None:
         if saved:
             self._unsaved.pop(stream, None)
