@@ -260,6 +260,55 @@ def measure(data: Path, scale: str, databases: list[str], console: Console, jobs
     return rows
 
 
+def each(data: Path, scale: str, console: Console) -> list[dict[str, Any]]:
+    """``renda replay NAME`` of every read model alone (SQLite), against the raw side over the same streams.
+
+    The raw side runs once per stream (its own process each); a read model's raw time is the sum
+    over the streams it reads. Ours runs in this process, one fresh file per read model.
+    """
+    from libs.db.engine import make_engine
+    from libs.events.projection import rebuild
+    from libs.observability.logging import configure
+
+    configure("WARNING")
+    srv = server(data, scale)
+    out: list[dict[str, Any]] = []
+    try:
+        asyncio.run(ensure_seeded(data, scale, srv.url))
+        read_models = projections(settings_for(data, scale, srv.url))
+        folder = store_folder(data, scale) / "replay-each"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        raw_seconds: dict[str, float] = {}
+        for context in dict.fromkeys(c for p in read_models for c in p.contexts):
+            r = run_side("raw", data, scale, srv.url, f"sqlite:///{folder / f'raw-{context}.sqlite3'}", [context])
+            raw_seconds[context] = r["seconds"]
+
+        async def one(projection: Any, url: str) -> int:
+            engine = make_engine(url)
+            nc = await connect(srv.url)
+            try:
+                return sum((await rebuild(nc, engine, projection)).values())
+            finally:
+                await nc.close()
+                await engine.dispose()
+
+        for p in read_models:
+            started = time.perf_counter()
+            n = asyncio.run(one(p, f"sqlite+aiosqlite:///{folder / (p.name + '.sqlite3')}"))
+            seconds = time.perf_counter() - started
+            raw = sum(raw_seconds[c] for c in p.contexts)
+            got = {"read_model": p.name, "events": n, "seconds": seconds, "raw_seconds": raw, "ratio": raw / seconds}
+            out.append(got)
+            console.print(
+                f"{p.name}: {n:,} events in {seconds:.1f} s, raw over its streams {raw:.1f} s: "
+                f"{got['ratio']:.0%}; load {os.getloadavg()[0]:.2f}"
+            )
+    finally:
+        srv.stop()
+    return out
+
+
 def _line(row: Row) -> str:
     verdict = "—" if row.passed is None else ("passed True" if row.passed else "passed False")
     if row.unit == "MB":
@@ -278,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--seed-only", action="store_true", help="seed the scale into --data, nothing else")
     parser.add_argument("--jobs", type=int, help="processes of renda replay --all (default: the cores)")
+    parser.add_argument("--each", action="store_true", help="every read model alone (renda replay NAME), SQLite")
     parser.add_argument("--worker", choices=("raw", "ours"), dest="side", help=argparse.SUPPRESS)
     parser.add_argument("--nats", help=argparse.SUPPRESS)
     parser.add_argument("--db-url", help=argparse.SUPPRESS)
@@ -294,6 +344,12 @@ def main(argv: list[str] | None = None) -> int:
             console.print(asyncio.run(ensure_seeded(args.data, args.scale, srv.url)))
         finally:
             srv.stop()
+        return 0
+    if args.each:
+        alone = each(args.data, args.scale, console)
+        results = store_folder(args.data, args.scale) / f"replay-each-{int(time.time())}.json"
+        results.write_text(json.dumps(alone, indent=1))
+        console.print(f"[dim]written to {results}[/dim]")
         return 0
     databases = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     rows = measure(args.data, args.scale, databases, console, args.jobs)
