@@ -50,9 +50,8 @@ def replay(
 
     from libs.db.engine import make_engine
     from libs.events.projection import rebuild
-    from renda.cli.projections import find_projection
-
     from libs.observability.logging import configure
+    from renda.cli.projections import find_projection
 
     s = _settings()
     configure(s.log_level)  # structlog's default prints every batch at debug level
