@@ -204,10 +204,12 @@ async def test_odd_path_ids_are_404_and_times_carry_the_offset(
         assigned = next(h for h in history if h["type"] == "SuggestionAssigned")
         assert assigned["data"]["due_at"].endswith("+08:00") and assigned["data"]["assigned_at"].endswith("+08:00")
 
-        async def listed() -> None:
-            [row] = (await c.get("/api/suggestions", params={"township": a.township}, headers=who.staff)).json()[
+        async def listed() -> None:  # the list reads the read model, which may not have the assignment yet
+            items = (await c.get("/api/suggestions", params={"township": a.township}, headers=who.staff)).json()[
                 "items"
             ]
+            assert len(items) == 1, items
+            row = items[0]
             assert row["submitted_at"].endswith("+08:00") and (row["due_at"] or "").endswith("+08:00")
             units = (await c.get("/api/suggestions/units", params={"under": a.township}, headers=who.staff)).json()
             assert all(u["registered_at"].endswith("+08:00") for u in units["items"])
