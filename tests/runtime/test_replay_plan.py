@@ -58,3 +58,17 @@ def test_services_sharing_one_sqlite_file_share_a_process() -> None:
     assert plan(SERVICES, one_file, SAMPLES, jobs=4).groups == [list(SERVICES)]
     own_files = {s: f"sqlite+aiosqlite:////var/renda/db/{s}.sqlite3" for s in SERVICES}
     assert len(plan(SERVICES, own_files, SAMPLES, jobs=4).groups) == 4
+
+
+def test_a_halt_in_a_replay_process_reaches_the_parent_whole() -> None:
+    """The pool pickles what a process raises: the projection and its halt must survive it."""
+    import pickle
+    from datetime import UTC, datetime
+
+    from libs.events.projection import ProjectionHalted
+    from libs.events.projection.checkpoints import Halt
+
+    halt = Halt("RENDA_SUGGESTIONS", 42, "renda.suggestions.x: cannot decode X v9", datetime.now(UTC))
+    again = pickle.loads(pickle.dumps(ProjectionHalted("suggestions-lists", halt)))
+    assert isinstance(again, ProjectionHalted)
+    assert (again.projection, again.halt) == ("suggestions-lists", halt)

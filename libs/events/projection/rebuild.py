@@ -29,6 +29,9 @@ class ProjectionHalted(EventStoreError):
         self.projection = projection
         self.halt = halt
 
+    def __reduce__(self) -> tuple[type[ProjectionHalted], tuple[str, Halt]]:
+        return type(self), (self.projection, self.halt)  # raised in a replay --all process, re-raised in its parent
+
 
 async def _reset(engine: AsyncEngine, projection: Projection) -> None:
     """Drop and create ``projection``'s tables and set its checkpoints to zero, in one transaction."""
