@@ -40,7 +40,6 @@ SMS_CONCURRENCY = 8
 UNRESOLVED_FOR = 120.0  # seconds a delivery waits for its recipient's record (read from another stream)
 NO_ADDRESS_AFTER = 5.0  # seconds before one whose recipient is known without an address is removed
 SMTP_CONNECTIONS = 4  # mails go out over this many connections at once
-MARK_EVERY = 40  # sent mails recorded together, over all connections (a crash may resend these, same Message-ID)
 
 
 def backoff(attempts: int, base: float, cap: float) -> float:
@@ -275,6 +274,19 @@ class Sender:
             (digests[r["address"]] if r["digest"] else single).append(r)
 
         done: list[dict[str, Any]] = []  # sent, not yet recorded: shared by the connections
+        marking = asyncio.Lock()
+
+        async def record() -> None:
+            """What the connections have sent, in one transaction; a connection waits for it before its next mail.
+
+            A SIGKILL can then resend at most the one mail per connection whose record was not
+            committed (same Message-ID). Mails sent while one record commits go in the next.
+            """
+            async with marking:
+                if done:
+                    rows = done[:]
+                    done.clear()
+                    await self.sent(rows)
 
         async def connection(mailer: Mailer, mine: list[dict[str, Any]]) -> None:
             for r in mine:
@@ -284,15 +296,10 @@ class Sender:
                     await self.failed([r], str(exc))
                     continue
                 done.append(r)
-                if len(done) >= MARK_EVERY:
-                    marking = done[:]
-                    done.clear()
-                    await self.sent(marking)
+                await record()
 
         k = len(self.mailers)
         await asyncio.gather(*(connection(m, single[i::k]) for i, m in enumerate(self.mailers)))
-        if done:
-            await self.sent(done)
         for address, group in digests.items():
             subject = f"【每日汇总】{len(group)} 条人大工作通知"
             body = "\n\n".join(f"{i}. {g['title']}\n{g['body']}" for i, g in enumerate(group, 1))
