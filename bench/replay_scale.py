@@ -140,7 +140,7 @@ def ours(settings: Settings, db_url: str, jobs: int | None) -> tuple[int, float,
 
     ``db_url`` may name ``{service}``: each service's own SQLite file.
     """
-    from renda.cli.replay import Plan, by_service, replay_all
+    from renda.cli.replay import Plan, replay_all
 
     shown = [time.perf_counter()]
 
@@ -152,8 +152,7 @@ def ours(settings: Settings, db_url: str, jobs: int | None) -> tuple[int, float,
             shown[0] = time.perf_counter()
             print(f"  process {index + 1}: {stream} {seq:,}/{head:,}", file=sys.stderr, flush=True)
 
-    databases = {s: db_url.format(service=s) for s in by_service(settings)}
-    results = replay_all(settings, jobs=jobs, databases=databases, on_plan=planned, on_progress=progress)
+    results = replay_all(settings, jobs=jobs, database_url=db_url, on_plan=planned, on_progress=progress)
     events: dict[str, int] = {}
     for r in results:  # each process reads the streams its read models need: count each event once
         for stream, n in r.events.items():

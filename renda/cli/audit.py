@@ -43,7 +43,9 @@ def replay(
         int | None, typer.Option("--jobs", min=1, help="与 --all 同用：并行的进程数，默认为 CPU 核数")
     ] = None,
     as_of: Annotated[datetime | None, typer.Option("--as-of", help="只重放此时刻之前存储的事件")] = None,
-    database_url: Annotated[str | None, typer.Option("--database-url", help="重建到另一个数据库")] = None,
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="重建到另一个数据库；与 --all 同用时可含 {service}（服务名）")
+    ] = None,
 ) -> None:
     """从零重建一个读模型（或用 --all 重建全部），或把它在过去某一时刻的样子重建到另一个数据库。"""
     from rich.progress import Progress
@@ -99,7 +101,7 @@ def _replay_all(s: Settings, jobs: int | None, as_of: datetime | None, database_
     from rich.table import Table
 
     from libs.events.projection import ProjectionHalted
-    from renda.cli.replay import Plan, by_service, databases_for, replay_all
+    from renda.cli.replay import Plan, replay_all
 
     started = time.perf_counter()
     with Progress(console=err) as bar:
@@ -114,9 +116,10 @@ def _replay_all(s: Settings, jobs: int | None, as_of: datetime | None, database_
             task, names = tasks[index]
             bar.update(task, completed=seq, total=head, description=f"{names} ← {stream}")
 
-        targets = databases_for(s, list(by_service(s)), database_url)
         try:
-            results = replay_all(s, jobs=jobs, as_of=as_of, databases=targets, on_plan=planned, on_progress=progress)
+            results = replay_all(
+                s, jobs=jobs, as_of=as_of, database_url=database_url, on_plan=planned, on_progress=progress
+            )
         except ProjectionHalted as halted:
             _fail(f"{halted.projection} 在 {halted.halt.stream} #{halted.halt.seq} 处停止：{halted.halt.error}")
             return

@@ -181,7 +181,8 @@ def run_group(
 
 
 def databases_for(settings: Settings, services: Sequence[str], database_url: str | None = None) -> dict[str, str]:
-    return {s: database_url or settings.database_url_for(s) for s in services}
+    """Each service's read-model database: its own, or ``database_url`` (``{service}`` in it: the service's name)."""
+    return {s: database_url.replace("{service}", s) if database_url else settings.database_url_for(s) for s in services}
 
 
 def replay_all(
@@ -189,17 +190,17 @@ def replay_all(
     *,
     jobs: int | None = None,
     as_of: datetime | None = None,
-    databases: dict[str, str] | None = None,
+    database_url: str | None = None,
     on_plan: Callable[[Plan], None] | None = None,
     on_progress: Progress | None = None,
 ) -> list[GroupResult]:
-    """Every read model of every service from zero, into ``databases`` (service → URL; default each
-    service's own), in up to ``jobs`` processes. A read model that halts raises ``ProjectionHalted``."""
+    """Every read model of every service from zero, into ``database_url`` (default: each service's own;
+    see ``databases_for``), in up to ``jobs`` processes. A read model that halts raises ``ProjectionHalted``."""
     from libs.cli.connection import operator_nats
     from libs.runtime.nats_server import EmbeddedNats, port_free
 
     projections = by_service(settings)
-    targets = databases or databases_for(settings, list(projections))
+    targets = databases_for(settings, list(projections), database_url)
     contexts = list(dict.fromkeys(c for ps in projections.values() for p in ps for c in p.contexts))
 
     async def sampled() -> dict[str, tuple[int, Counter[str]]]:
