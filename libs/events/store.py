@@ -17,7 +17,8 @@ in libs/events/records.py (re-exported here).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
 import structlog
 from nats.aio.client import Client as NATS
@@ -26,7 +27,7 @@ from libs.domain.errors import DomainError
 from libs.events import jetstream as jsapi
 from libs.events.aggregate import AggregateType
 from libs.events.cache import STATE_CACHE, _stream, _subject
-from libs.events.envelope import Envelope, encode, seal, signed, stored_at
+from libs.events.envelope import Actor, Envelope, encode, seal, signed, stored_at
 from libs.events.errors import ConcurrencyConflict
 from libs.events.event import Event
 from libs.events.keys import Signer
@@ -58,28 +59,38 @@ __all__ = [
 log = structlog.get_logger("events.store")
 
 
-def seal_events(
-    loaded: Loaded[S], events: list[Event], meta: CommandMeta, where: str, subject: str, signer: Signer | None
+def seal_chain(
+    events: Sequence[Event],
+    *,
+    aggregate_type: str,
+    aggregate_id: str,
+    version: int,
+    last_hash: str,
+    where: str,
+    subject: str,
+    at: datetime,
+    actor: Actor,
+    correlation_id: str,
+    command_id: str,
+    signer: Signer | None,
 ) -> list[Envelope]:
-    """One command's envelopes on the aggregate as loaded: numbered after it, each chained to the one
-    before, the chain head signed (it vouches for every event before it). One sealing for a single
-    append and for a batch of many aggregates (``libs/events/batch.py``)."""
-    agg = loaded.type
+    """One command's envelopes after ``version``: numbered after it, each chained to the one before
+    (the first to ``last_hash``), the chain head signed (it vouches for every event before it)."""
     key_id = signer.key_id if signer is not None else ""
     envelopes: list[Envelope] = []
-    prev = loaded.last_hash
-    for i, event in enumerate(events, start=loaded.version + 1):
+    prev = last_hash
+    for i, event in enumerate(events, start=version + 1):
         env = seal(
-            id=event_id(meta.command_id, loaded.id, i),
+            id=event_id(command_id, aggregate_id, i),
             event=event,
-            aggregate_type=agg.name,
-            aggregate_id=loaded.id,
+            aggregate_type=aggregate_type,
+            aggregate_id=aggregate_id,
             sequence=i,
             jurisdiction=where,
-            occurred_at=meta.now,
-            actor=meta.actor,
-            correlation_id=meta.correlation_id,
-            causation_id=meta.command_id,
+            occurred_at=at,
+            actor=actor,
+            correlation_id=correlation_id,
+            causation_id=command_id,
             prev_hash=prev,
             subject=subject,
             key_id=key_id,
@@ -89,6 +100,27 @@ def seal_events(
     if signer is not None and envelopes:
         signed(envelopes[-1], signer.sign(prev))
     return envelopes
+
+
+def seal_events(
+    loaded: Loaded[S], events: list[Event], meta: CommandMeta, where: str, subject: str, signer: Signer | None
+) -> list[Envelope]:
+    """``seal_chain`` of a command on the aggregate as loaded: one sealing for a single append, a batch of
+    many aggregates (``libs/events/batch.py``) and the seed (``renda/seed/batch.py``)."""
+    return seal_chain(
+        events,
+        aggregate_type=loaded.type.name,
+        aggregate_id=loaded.id,
+        version=loaded.version,
+        last_hash=loaded.last_hash,
+        where=where,
+        subject=subject,
+        at=meta.now,
+        actor=meta.actor,
+        correlation_id=meta.correlation_id,
+        command_id=meta.command_id,
+        signer=signer,
+    )
 
 
 class EventStore(AggregateLoads):

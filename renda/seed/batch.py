@@ -25,11 +25,10 @@ import orjson
 from nats.aio.client import Client as NATS
 
 from libs.domain.errors import DomainError
-from libs.events import envelope as envelopes
 from libs.events.aggregate import AggregateType
-from libs.events.envelope import GENESIS, encode, seal
+from libs.events.envelope import GENESIS, encode
 from libs.events.errors import EventStoreError
-from libs.events.store import event_id
+from libs.events.store import event_id, seal_chain
 from libs.events.subjects import aggregate_subject, stream_name
 from renda.seed.plan import Step
 from renda.seed.writer import Key, Tally
@@ -102,32 +101,23 @@ class Producer:
         if not events:
             return
         command_id = step.command_id or event_id(f"seed/{self.seed}/{agg.name}", step.agg_id, n)
-        signer = self.signers.get(agg.context)
-        extra = {"key_id": signer.key_id} if signer is not None else {}
-        prev = head.last_hash
-        sealed = []
+        sealed = seal_chain(
+            events,
+            aggregate_type=agg.name,
+            aggregate_id=step.agg_id,
+            version=head.version,
+            last_hash=head.last_hash,
+            where=step.where,
+            subject=head.subject,
+            at=step.at,
+            actor=step.actor,
+            correlation_id=command_id,
+            command_id=command_id,
+            signer=self.signers.get(agg.context),
+        )
         state = head.state
-        for i, event in enumerate(events, start=head.version + 1):
-            env = seal(
-                id=event_id(command_id, step.agg_id, i),
-                event=event,
-                aggregate_type=agg.name,
-                aggregate_id=step.agg_id,
-                sequence=i,
-                jurisdiction=step.where,
-                occurred_at=step.at,
-                actor=step.actor,
-                correlation_id=command_id,
-                causation_id=command_id,
-                prev_hash=prev,
-                subject=head.subject,
-                **extra,
-            )
-            sealed.append(env)
-            prev = env.hash
+        for event in events:
             state = agg.evolve(state, event)
-        if signer is not None:
-            envelopes.signed(sealed[-1], signer.sign(prev))
         first = key not in seen
         seen.add(key)
         for k, env in enumerate(sealed):
@@ -135,7 +125,7 @@ class Producer:
         t = self.tally
         if not head.version:
             t.aggregates += 1
-        head.state, head.version, head.last_hash = state, sealed[-1].sequence, prev
+        head.state, head.version, head.last_hash = state, sealed[-1].sequence, sealed[-1].hash
         self.heads[key] = head
         t.commands += 1
         t.events += len(sealed)
