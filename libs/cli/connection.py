@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-import nats
 from nats.aio.client import Client as NATS
 
 from libs.config.settings import Settings
 from libs.events import jetstream as jsapi
+from libs.events.client import connect as nats_connect
 from libs.events.keys import load_signer
 from libs.events.store import EventStore
 from libs.events.streams import ensure_streams
@@ -22,7 +22,7 @@ async def operator_nats(settings: Settings) -> AsyncIterator[tuple[NATS, EventSt
     embedded = None
     if settings.embedded_nats and port_free(settings.embedded_nats_port):
         embedded = EmbeddedNats(settings.embedded_nats_port, settings.data_dir / "nats").start()
-    nc = await nats.connect(servers=settings.nats_servers, name="renda-cli", connect_timeout=5)
+    nc = await nats_connect(servers=settings.nats_servers, name="renda-cli", connect_timeout=5)
     try:
         jsapi.check_server_version(nc)
         from libs.runtime.embedded import MARKER

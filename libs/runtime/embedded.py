@@ -8,7 +8,6 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-import nats
 import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
@@ -18,6 +17,7 @@ from rich.table import Table
 
 from libs.config.settings import Settings
 from libs.events import jetstream as jsapi
+from libs.events.client import connect as nats_connect
 from libs.events.errors import StreamMissing
 from libs.events.streams import ensure_streams
 from libs.runtime.gateway import Gateway
@@ -40,7 +40,7 @@ class StartupRefused(RuntimeError):
 async def prepare_streams(settings: Settings) -> list[str]:
     """Create the streams on a new installation; refuse when an initialised one lost a stream."""
     marker: Path = settings.data_dir / MARKER
-    nc = await nats.connect(servers=settings.nats_servers, name="renda-up", connect_timeout=5)
+    nc = await nats_connect(servers=settings.nats_servers, name="renda-up", connect_timeout=5)
     try:
         jsapi.check_server_version(nc)
         try:
@@ -100,7 +100,7 @@ def print_banner(settings: Settings, names: list[str], nats_url: str, host: str,
 
 async def _missing_streams(settings: Settings) -> list[str]:
     """Streams ``serve`` needs that do not exist (a new installation: ``renda init`` first)."""
-    nc = await nats.connect(servers=settings.nats_servers, name="renda-serve-check", connect_timeout=5)
+    nc = await nats_connect(servers=settings.nats_servers, name="renda-serve-check", connect_timeout=5)
     try:
         return await missing_streams(nc)
     finally:

@@ -20,7 +20,6 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import nats
 from fastapi import FastAPI
 from nats.aio.client import Client as NATS
 from sqlalchemy import MetaData, inspect
@@ -29,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.config.settings import Settings
 from libs.db.engine import companion_url, is_sqlite, make_engine, writing
 from libs.events import jetstream as jsapi
+from libs.events.client import connect as nats_connect
 from libs.events.errors import EventStoreError
 from libs.events.streams import snapshot_stream_config, stream_config
 from libs.events.subjects import CONTEXTS
@@ -186,7 +186,7 @@ async def connected(settings: Settings) -> AsyncIterator[NATS]:
     if settings.embedded_nats and port_free(settings.embedded_nats_port):
         embedded = EmbeddedNats(settings.embedded_nats_port, settings.data_dir / "nats").start()
     try:
-        nc = await nats.connect(servers=settings.nats_servers, name="renda-init", connect_timeout=5)
+        nc = await nats_connect(servers=settings.nats_servers, name="renda-init", connect_timeout=5)
         try:
             jsapi.check_server_version(nc)
             yield nc

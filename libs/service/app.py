@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-import nats
 import structlog
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -22,6 +21,7 @@ from libs.db.engine import companion_url, is_sqlite, make_engine, writing
 from libs.domain import times
 from libs.events import jetstream as jsapi
 from libs.events.anchors import Anchors, anchor_projection
+from libs.events.client import connect as nats_connect
 from libs.events.keys import Keyring, load_signer
 from libs.events.locator import locate_with, locator_projection
 from libs.events.projection import Projection, ProjectionGroup, ProjectionRunner
@@ -59,7 +59,7 @@ class ServiceDefinition:
 
 
 async def connect_nats(settings: Settings, name: str) -> NATS:
-    nc = await nats.connect(
+    nc = await nats_connect(
         servers=settings.nats_servers,
         name=f"renda-{name}",
         max_reconnect_attempts=-1,

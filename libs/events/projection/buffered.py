@@ -25,6 +25,8 @@ from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.sqltypes import NullType
 
+from libs.db.bulk import insert_rows
+
 _PLAIN = frozenset({"table", "_values"})
 
 
@@ -78,7 +80,7 @@ class BufferedTx:
             assert self._key is not None
             rows, self._rows = self._rows, []
             table = self._key[0]
-            await self.tx.execute(table.insert(), rows if len(rows) > 1 else rows[0])
+            await insert_rows(self.tx, table, rows)
         self._key = None
 
     async def execute(self, statement: Any, parameters: Any = None, **kw: Any) -> Any:

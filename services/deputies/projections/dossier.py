@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import JSON, Boolean, Column, Date, Integer, MetaData, String, Table, Text, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from libs.db.bulk import insert_rows
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
 from services.deputies.events import DutyActivityRecorded
@@ -179,11 +180,11 @@ class DutyRecords(Projection):
                 run.append(activity_row(env.data, env))
                 continue
             if run:
-                await tx.execute(INSERT_ACTIVITY, run)
+                await insert_rows(tx, activities, run)
                 run = []
             await self.apply(env, tx)
         if run:
-            await tx.execute(INSERT_ACTIVITY, run)
+            await insert_rows(tx, activities, run)
 
     async def apply(self, env: Envelope, tx: AsyncConnection) -> None:
         match env.data:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 import services.suggestions.events as sug  # the suggestions' published types
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection, on
+from libs.events.projection.rows import chunks
 from services.meetings.events import (
     InspectionFindingRecorded,
     JointInspectionLaunched,
@@ -110,10 +111,33 @@ async def _suggestion(tx: AsyncConnection, suggestion_id: str, **values: Any) ->
     await tx.execute(joint_suggestions.update().where(where).values(**values))
 
 
+_FOLLOWED = (sug.ReplyOverdue, sug.DeadlineExtended, *_SUGGESTION_STATES)  # changes to a raised suggestion
+
+
 class JointInspectionProgress(Projection):
     name: ClassVar[str] = "meetings-joint-progress"
     contexts: ClassVar[tuple[str, ...]] = ("meetings", "suggestions")
     metadata: ClassVar[MetaData] = progress_metadata
+
+    async def apply_many(self, envs: list[Envelope], tx: AsyncConnection) -> None:
+        """The batch in order, skipping changes to suggestions not raised from a finding.
+
+        Few suggestions come from joint inspections, but every suggestion's handling is on the
+        stream: one read per batch finds the raised ones (the rest would be updates of no row,
+        which were most of this read model's replay: 12 s of a county's 65, profiled).
+        """
+        ids = {env.data.suggestion_id for env in envs if isinstance(env.data, _FOLLOWED)}
+        raised: set[str] = set()
+        key = joint_suggestions.c.suggestion_id
+        for part in chunks(ids):
+            raised.update((await tx.execute(select(key).where(key.in_(part)))).scalars())
+        for env in envs:
+            e = env.data
+            if isinstance(e, _FOLLOWED) and e.suggestion_id not in raised:
+                continue
+            if isinstance(e, sug.SuggestionSubmitted) and e.source == "joint_inspection" and e.source_id:
+                raised.add(e.suggestion_id)  # inserted below (``submitted``)
+            await self.apply(env, tx)
 
     @on(JointInspectionLaunched)
     async def launched(self, e: JointInspectionLaunched, env: Envelope, tx: AsyncConnection) -> None:

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
+from libs.events.projection.rows import Rows
 from services.deputies.events import DeputyTerminated
 from services.supervision import tables as t
-from services.supervision.projections.rows import Rows
 from services.supervision.tables import utc_text
 
 

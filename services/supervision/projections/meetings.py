@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 import services.meetings.events as mt
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
+from libs.events.projection.rows import Rows
 from services.supervision import tables as t
-from services.supervision.projections.rows import Rows
 from services.supervision.tables import utc_text
 
 PRESENCE_EVENTS = (mt.MeetingChanged, mt.MeetingCancelled, mt.MeetingAdjourned, mt.AttendanceRecorded)

@@ -23,8 +23,8 @@ import services.deputies.events  # noqa: F401  (the types register for decoding)
 import services.suggestions.events as sg
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
+from libs.events.projection.rows import Rows
 from services.supervision import tables as t
-from services.supervision.projections.rows import Rows
 from services.supervision.tables import utc_text
 
 STATUS_OF: dict[type, str] = {

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import Table, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from libs.db.bulk import insert_rows
+
 CHUNK = 500  # ids per IN (…) when loading
 
 
@@ -111,7 +113,7 @@ class Rows:
             stmt = self.table.update().where(where_key).values({n: bindparam(f"v_{n}") for n in columns})
             await tx.execute(stmt, params)
         if self.new:
-            await tx.execute(self.table.insert(), list(self.new.values()))
+            await insert_rows(tx, self.table, list(self.new.values()))
 
     def _keyed(self, k: tuple[Any, ...]) -> dict[str, Any]:
         return {f"k_{n}": v for n, v in zip(self.key, k, strict=True)}

@@ -1,0 +1,36 @@
+"""libs/events/client.py: renda's header parser gives what nats-py's own gives, on every form it handles."""
+
+from __future__ import annotations
+
+import pytest
+from nats.aio.client import Client as NatsClient
+
+from libs.events.client import Client
+
+BLOCKS = [
+    b"Nats-Msg-Id: abc\r\nNats-Batch-Id: b1\r\nNats-Batch-Sequence: 3\r\n\r\n",
+    b"Name:Value\r\nOther:\tspaced \r\n\r\n",  # no space after the colon; tab and trailing space
+    b"Key: a: b: c\r\n\r\n",  # a colon in the value
+    b"No colon here\r\nGood: 1\r\n\r\n",
+    b"Bad Name: 1\r\nBad\tTab: 2\r\nBad\x1fUnit: 3\r\nok: 4\r\n\r\n",  # whitespace inside a name
+    "Ünïcode: 1\r\nValue: 中文\r\n\r\n".encode(),  # a non-ASCII name is skipped, a UTF-8 value kept
+    b"Broken: \xff\xfe\r\n\r\n",  # malformed UTF-8 in a value
+    b"  Padded  :  x  \r\n\r\n",
+    b": empty name\r\n\r\n",
+    b"Dup: 1\r\nDup: 2\r\n\r\n",  # the last wins
+    b"",
+    b"\r\n\r\n",
+]
+
+
+@pytest.mark.parametrize("raw", BLOCKS)
+def test_headers_parse_as_nats_py_parses_them(raw: bytes) -> None:
+    ours = Client._parse_header_lines(raw)
+    assert ours == NatsClient._parse_header_lines(raw)
+    assert Client._parse_header_lines is not NatsClient._parse_header_lines
+
+
+def test_the_overridden_method_is_nats_py_s_own() -> None:
+    # an upgrade that renames or drops the method would leave the override unused: fail here instead
+    assert "_parse_header_lines" in vars(NatsClient)
+    assert "_parse_header_lines" in vars(Client)
