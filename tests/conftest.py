@@ -6,13 +6,13 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import nats
 import pytest
 from nats.aio.client import Client as NATS
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.config.settings import Settings
 from libs.db.engine import make_engine
+from libs.events.client import connect as nats_connect
 from libs.events.streams import ensure_streams
 from libs.runtime.nats_server import EmbeddedNats, free_port
 from tests.support.postgres import Postgres, postgres
@@ -45,7 +45,7 @@ def fresh_nats(tmp_path: Path) -> Iterator[EmbeddedNats]:
 
 
 async def _connect(url: str, create_streams: bool = True) -> NATS:
-    nc = await nats.connect(url, name="renda-tests")
+    nc = await nats_connect(servers=url, name="renda-tests")  # what the services use
     if create_streams:
         await ensure_streams(nc, 1, create_missing=True)
     return nc

@@ -212,6 +212,21 @@ class CorruptEnvelope(ValueError):
     pass
 
 
+_ACTORS: dict[tuple[str, str], Actor] = {}
+_ACTORS_KEPT = 10_000  # distinct actors remembered (a city has ~12,000 deputies and a few thousand staff)
+
+
+def _actor(subject: str, role: str) -> Actor:
+    """One ``Actor`` per (subject, role), shared: it is frozen, and a replay decodes the same few
+    thousand again and again (its dataclass ``__init__`` was a tenth of decoding an envelope)."""
+    got = _ACTORS.get((subject, role))
+    if got is None:
+        if len(_ACTORS) >= _ACTORS_KEPT:
+            _ACTORS.clear()
+        got = _ACTORS[(subject, role)] = Actor(subject=subject, role=role)
+    return got
+
+
 def from_body(b: dict[str, Any], *, stream_seq: int = 0, subject: str = "", decode_data: bool = True) -> Envelope:
     """An envelope from its parsed stored body; the event is upcast to its current class.
 
@@ -229,7 +244,7 @@ def from_body(b: dict[str, Any], *, stream_seq: int = 0, subject: str = "", deco
         sequence=b["sequence"],
         jurisdiction=b["jurisdiction"],
         occurred_at=datetime.fromisoformat(b["occurred_at"]),
-        actor=Actor(subject=actor["subject"], role=actor["role"]),
+        actor=_actor(actor["subject"], actor["role"]),
         correlation_id=b["correlation_id"],
         causation_id=b["causation_id"],
         prev_hash=b["prev_hash"],

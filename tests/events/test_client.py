@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
 import pytest
 from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
 
 from libs.events.client import Client
 
@@ -34,3 +38,39 @@ def test_the_overridden_method_is_nats_py_s_own() -> None:
     # an upgrade that renames or drops the method would leave the override unused: fail here instead
     assert "_parse_header_lines" in vars(NatsClient)
     assert "_parse_header_lines" in vars(Client)
+
+
+async def test_a_bare_subscription_takes_payloads_without_their_headers(js: NatsClient) -> None:
+    assert isinstance(js, Client)  # the suite connects as the services do
+    got: dict[str, list[Msg]] = {"bare": [], "full": []}
+
+    async def into(name: str) -> Callable[[Msg], Awaitable[None]]:
+        async def cb(m: Msg) -> None:
+            got[name].append(m)
+
+        return cb
+
+    bare = await js.subscribe("t.bare", cb=await into("bare"))
+    js.deliver_bare(bare)
+    await js.subscribe("t.full", cb=await into("full"))
+    headers = {"Nats-Msg-Id": "m1", "Status": "100"}
+    for subject in ("t.bare", "t.full"):
+        await js.publish(subject, b"payload", headers=headers)
+        await js.publish(subject, b"", headers={"Status": "404", "Description": "No Messages"})
+    await js.flush()
+    for _ in range(100):
+        if len(got["bare"]) == 2 and len(got["full"]) == 2:
+            break
+        await asyncio.sleep(0.01)
+    (data, status), (full_data, full_status) = got["bare"], got["full"]
+    assert data.data == b"payload" and data.headers is None
+    assert status.headers == {"Status": "404", "Description": "No Messages"}  # a status keeps its headers
+    assert full_data.headers == headers and full_status.headers == status.headers
+    js.forget_bare(bare)
+    await js.publish("t.bare", b"again", headers=headers)
+    await js.flush()
+    for _ in range(100):
+        if len(got["bare"]) == 3:
+            break
+        await asyncio.sleep(0.01)
+    assert got["bare"][2].headers == headers

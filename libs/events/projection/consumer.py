@@ -20,6 +20,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
 from libs.events import jetstream as jsapi
+from libs.events.client import Client
 from libs.events.envelope import Envelope, from_body
 from libs.events.event import registry
 from libs.events.subjects import stream_name, stream_subjects
@@ -81,9 +82,13 @@ class PullSource:
             self._queue.put_nowait(m)
 
         self._sub = await self.nc.subscribe(self._inbox, cb=cb)
+        if isinstance(self.nc, Client):
+            self.nc.deliver_bare(self._sub)  # only a status message's headers are read (next_batch)
 
     async def close(self) -> None:
         if self._sub is not None:
+            if isinstance(self.nc, Client):
+                self.nc.forget_bare(self._sub)
             with contextlib.suppress(nats_errors.ConnectionClosedError):
                 await self._sub.unsubscribe()
             self._sub = None
