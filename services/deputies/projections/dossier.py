@@ -14,6 +14,7 @@ depends on another stream's rows. Dates are local dates in ``RENDA_TIMEZONE``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from libs.db.bulk import insert_rows
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
+from libs.events.projection.rows import Rows
 from services.deputies.events import DutyActivityRecorded
 from services.deputies.projections.columns import Instant
 from services.meetings.events import (
@@ -173,8 +175,12 @@ class DutyRecords(Projection):
         return t.astimezone(self.tz).date()
 
     async def apply_many(self, envs: list[Envelope], tx: AsyncConnection) -> None:
-        """Duty activities (most of the deputies stream) as one executemany per run, the rest one by one."""
+        """Duty activities (most of the deputies stream) as one executemany per run; the suggestions'
+        rows held for the batch (``Rows``: one read, one executemany per kind of change); the rest
+        one by one."""
         run: list[dict[str, Any]] = []
+        held = _SuggestionRows()
+        await held.load(tx, [env.data for env in envs if isinstance(env.data, CoSubmittersAdded)])
         for env in envs:
             if isinstance(env.data, DutyActivityRecorded):
                 run.append(activity_row(env.data, env))
@@ -182,9 +188,13 @@ class DutyRecords(Projection):
             if run:
                 await insert_rows(tx, activities, run)
                 run = []
-            await self.apply(env, tx)
+            if isinstance(env.data, _SUGGESTION_EVENTS):
+                held.apply(env.data, self.local)
+            else:
+                await self.apply(env, tx)
         if run:
             await insert_rows(tx, activities, run)
+        await held.flush(tx)
 
     async def apply(self, env: Envelope, tx: AsyncConnection) -> None:
         match env.data:
@@ -303,61 +313,82 @@ class DutyRecords(Projection):
 
     # -- suggestions ------------------------------------------------------------------------------
     async def _suggestion(self, e: Any, tx: AsyncConnection) -> None:
-        s = suggestions.c
+        held = _SuggestionRows()
+        await held.load(tx, [e] if isinstance(e, CoSubmittersAdded) else [])
+        held.apply(e, self.local)
+        await held.flush(tx)
+
+
+_SUGGESTION_EVENTS = (
+    SuggestionSubmitted,
+    CoSubmittersAdded,
+    SuggestionAssigned,
+    SuggestionReturned,
+    SuggestionReplied,
+    PromiseCarriedOut,
+    SuggestionClosed,
+)
+
+
+class _SuggestionRows:
+    """A batch's changes to the suggestions and their submitters, in order, written at the end."""
+
+    def __init__(self) -> None:
+        self.suggestions = Rows(suggestions)
+        self.submitters = Rows(submitters)
+
+    async def load(self, tx: AsyncConnection, added: list[CoSubmittersAdded]) -> None:
+        """The rows co-submitters are added to (their list and date are read)."""
+        await self.suggestions.load(tx, "suggestion_id", {e.suggestion_id for e in added})
+
+    def apply(self, e: Any, local: Callable[[datetime], date]) -> None:
+        key = (e.suggestion_id,)
         match e:
             case SuggestionSubmitted():
-                on = self.local(e.submitted_at)
+                on = local(e.submitted_at)
                 ids = list(dict.fromkeys(e.deputy_ids))
-                await tx.execute(
-                    suggestions.insert().values(
-                        suggestion_id=e.suggestion_id,
-                        jurisdiction=e.jurisdiction,
-                        submitted_on=on,
-                        deputy_ids=ids,
-                        source=e.source,
-                        assigned=False,
-                        promise_carried_out=False,
-                    )
+                self.suggestions.add(
+                    suggestion_id=e.suggestion_id,
+                    jurisdiction=e.jurisdiction,
+                    submitted_on=on,
+                    deputy_ids=ids,
+                    source=e.source,
+                    assigned=False,
+                    result=None,
+                    promise_carried_out=False,
+                    closed_because=None,
                 )
                 for position, deputy_id in enumerate(ids):
-                    await tx.execute(
-                        submitters.insert().values(
-                            suggestion_id=e.suggestion_id, deputy_id=deputy_id, position=position, submitted_on=on
-                        )
+                    self.submitters.add(
+                        suggestion_id=e.suggestion_id, deputy_id=deputy_id, position=position, submitted_on=on
                     )
             case CoSubmittersAdded():
-                row = (
-                    (await tx.execute(suggestions.select().where(s.suggestion_id == e.suggestion_id)))
-                    .mappings()
-                    .first()
-                )
+                row = self.suggestions.get(*key)
                 if row is None:
                     return
                 ids = list(row["deputy_ids"])
                 for deputy_id in e.deputy_ids:
                     if deputy_id in ids:
                         continue
-                    await tx.execute(
-                        submitters.insert().values(
-                            suggestion_id=e.suggestion_id,
-                            deputy_id=deputy_id,
-                            position=len(ids),
-                            submitted_on=row["submitted_on"],
-                        )
+                    self.submitters.add(
+                        suggestion_id=e.suggestion_id,
+                        deputy_id=deputy_id,
+                        position=len(ids),
+                        submitted_on=row["submitted_on"],
                     )
                     ids.append(deputy_id)
-                await tx.execute(suggestions.update().where(s.suggestion_id == e.suggestion_id).values(deputy_ids=ids))
+                self.suggestions.set(row, deputy_ids=ids)
             case SuggestionAssigned():
-                await tx.execute(suggestions.update().where(s.suggestion_id == e.suggestion_id).values(assigned=True))
+                self.suggestions.set_by_key(key, assigned=True)
             case SuggestionReturned():
-                await tx.execute(suggestions.update().where(s.suggestion_id == e.suggestion_id).values(assigned=False))
+                self.suggestions.set_by_key(key, assigned=False)
             case SuggestionReplied():
-                await tx.execute(suggestions.update().where(s.suggestion_id == e.suggestion_id).values(result=e.result))
+                self.suggestions.set_by_key(key, result=e.result)
             case PromiseCarriedOut():
-                await tx.execute(
-                    suggestions.update().where(s.suggestion_id == e.suggestion_id).values(promise_carried_out=True)
-                )
+                self.suggestions.set_by_key(key, promise_carried_out=True)
             case SuggestionClosed():
-                await tx.execute(
-                    suggestions.update().where(s.suggestion_id == e.suggestion_id).values(closed_because=e.because)
-                )
+                self.suggestions.set_by_key(key, closed_because=e.because)
+
+    async def flush(self, tx: AsyncConnection) -> None:
+        await self.suggestions.flush(tx)
+        await self.submitters.flush(tx)
