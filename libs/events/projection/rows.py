@@ -2,9 +2,10 @@
 
 A projection applies a batch's events in order to rows held here: rows inserted by the batch
 (``add``), rows read from the database once for the whole batch (``load``), and changes to rows
-it never read (``set_by_key``: a blind update). ``flush`` then writes one executemany per table
-and per set of changed columns. The outcome is the same as one statement per event, in order:
-every change lands on the row it would have, and the last value of a column wins.
+it never read (``set_by_key``, ``delete_by_key``: a blind update or delete). ``flush`` then
+writes one executemany per table and per set of changed columns. The outcome is the same as one
+statement per event, in order: every change lands on the row it would have, and the last value of
+a column wins.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ class Rows:
         k = self.pk(row)
         if k in self.new or (k in self.loaded and k not in self.deleted):
             raise ValueError(f"{self.table.name}: a second row {k}")  # as the insert would have failed
-        self.deleted.discard(k)
+        # A key deleted earlier in the batch stays deleted: the flush deletes the stored row first,
+        # then inserts this one.
         self.new[k] = row
         if self.group:
             self.by_group[row[self.group]].append(row)
@@ -87,6 +89,15 @@ class Rows:
             self.set(row, **values)
         else:
             self.changed.setdefault(key, {}).update(values)
+
+    def delete_by_key(self, key: tuple[Any, ...]) -> None:
+        """Delete a row that may not be held (a delete of a row never read): applied at flush."""
+        row = self.get(*key)
+        if row is not None:
+            self.delete(row)
+        else:
+            self.deleted.add(key)
+            self.changed.pop(key, None)
 
     def delete(self, row: dict[str, Any]) -> None:
         """Delete a held row."""

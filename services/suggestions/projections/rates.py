@@ -7,13 +7,14 @@ township, county or unit.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from sqlalchemy import MetaData, bindparam, select, update
+from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
+from libs.events.projection.rows import Rows
 from services.suggestions.events import (
     DeadlineExtended,
     PromiseCarriedOut,
@@ -34,34 +35,6 @@ from services.suggestions.projections.tables import (
     utc_text,
 )
 
-# Built once: building a statement per event cost more than running it (bench/suggestions.py).
-_r, _p = rate_rounds.c, rate_promises.c
-INSERT_ROUND = rate_rounds.insert()
-DELETE_ROUND = rate_rounds.delete().where(_r.suggestion_id == bindparam("sid"), _r.round == bindparam("rnd"))
-ROUND_DUE = (
-    update(rate_rounds)
-    .where(_r.suggestion_id == bindparam("sid"), _r.round == bindparam("rnd"))
-    .values(due_at=bindparam("at"))
-)
-ROUND_REPLIED = (
-    update(rate_rounds)
-    .where(_r.suggestion_id == bindparam("sid"), _r.round == bindparam("rnd"))
-    .values(replied_at=bindparam("at"))
-)
-INSERT_REPLY = rate_replies.insert()
-SUPERSEDE = (
-    update(rate_promises)
-    .where(_p.suggestion_id == bindparam("sid"), _p.carried_out_on.is_(None), _p.superseded.is_(False))
-    .values(superseded=True)
-)
-INSERT_PROMISE = rate_promises.insert()
-INSERT_EVALUATION = rate_evaluations.insert()
-CARRIED_OUT = (
-    update(rate_promises)
-    .where(_p.suggestion_id == bindparam("sid"), _p.round == bindparam("rnd"))
-    .values(carried_out_on=bindparam("on"))
-)
-
 
 class RateRecords(Projection):
     name: ClassVar[str] = "suggestions-rate-records"
@@ -79,72 +52,74 @@ class RateRecords(Projection):
     )
 
     async def apply(self, env: Envelope, tx: AsyncConnection) -> None:
-        e = env.data
-        match e:
-            case SuggestionAssigned() | RehandlingStarted():
-                await tx.execute(
-                    INSERT_ROUND,
-                    {
-                        "suggestion_id": e.suggestion_id,
-                        "round": e.round,
-                        "jurisdiction": e.jurisdiction,
-                        "lead_unit_id": e.lead_unit_id,
-                        "due_at": utc_text(e.due_at),
-                    },
-                )
-            case SuggestionReturned():  # the withdrawn round never counts
-                await tx.execute(DELETE_ROUND, {"sid": e.suggestion_id, "rnd": e.round})
-            case DeadlineExtended():
-                await tx.execute(ROUND_DUE, {"sid": e.suggestion_id, "rnd": e.round, "at": utc_text(e.new_due_at)})
-            case SuggestionReplied():
-                at = utc_text(e.replied_at)
-                await tx.execute(ROUND_REPLIED, {"sid": e.suggestion_id, "rnd": e.round, "at": at})
-                await tx.execute(
-                    INSERT_REPLY,
-                    {
-                        "suggestion_id": e.suggestion_id,
-                        "round": e.round,
-                        "jurisdiction": e.jurisdiction,
-                        "lead_unit_id": e.unit_id,
-                        "result": e.result,
-                        "replied_at": at,
-                        "consultation_modes": list(e.consultation_modes),
-                    },
-                )
-                # A later reply replaces a promise not yet carried out (as the aggregate does).
-                await tx.execute(SUPERSEDE, {"sid": e.suggestion_id})
-                if e.result == "B" and e.promised_by is not None:
-                    await tx.execute(
-                        INSERT_PROMISE,
-                        {
-                            "suggestion_id": e.suggestion_id,
-                            "round": e.round,
-                            "jurisdiction": e.jurisdiction,
-                            "lead_unit_id": e.unit_id,
-                            "promised_by": e.promised_by.isoformat(),
-                            "carried_out_on": None,
-                            "superseded": False,
-                        },
+        await self.apply_many([env], tx)
+
+    async def apply_many(self, envs: list[Envelope], tx: AsyncConnection) -> None:
+        """The batch applied in order to its rows held in memory (``Rows``), written at the end: one
+        read of the promises a reply may supersede and of the justified marks, one executemany per
+        table and kind of change (was up to four statements per event)."""
+        rounds, replies = Rows(rate_rounds), Rows(rate_replies)
+        evaluations, promises = Rows(rate_evaluations), Rows(rate_promises, group="suggestion_id")
+        justified = Rows(rate_justified)
+        replied = {r.suggestion_id for env in envs if isinstance(r := env.data, SuggestionReplied)}
+        await promises.load(tx, "suggestion_id", replied)
+        marked = {j.suggestion_id for env in envs if isinstance(j := env.data, UnsatisfiedJustified)}
+        await justified.load(tx, "suggestion_id", marked)
+        for env in envs:
+            e: Any = env.data
+            match e:
+                case SuggestionAssigned() | RehandlingStarted():
+                    rounds.add(
+                        suggestion_id=e.suggestion_id,
+                        round=e.round,
+                        jurisdiction=e.jurisdiction,
+                        lead_unit_id=e.lead_unit_id,
+                        due_at=utc_text(e.due_at),
+                        replied_at=None,
                     )
-            case SatisfactionEvaluated():
-                await tx.execute(
-                    INSERT_EVALUATION,
-                    {
-                        "suggestion_id": e.suggestion_id,
-                        "round": e.round,
-                        "jurisdiction": e.jurisdiction,
-                        "lead_unit_id": e.lead_unit_id,
-                        "satisfaction": e.satisfaction,
-                        "evaluated_at": utc_text(e.evaluated_at),
-                    },
-                )
-            case PromiseCarriedOut():
-                await tx.execute(
-                    CARRIED_OUT, {"sid": e.suggestion_id, "rnd": e.round, "on": e.carried_out_on.isoformat()}
-                )
-            case UnsatisfiedJustified():
-                q = select(rate_justified.c.suggestion_id).where(rate_justified.c.suggestion_id == e.suggestion_id)
-                if (await tx.execute(q)).first() is None:
-                    await tx.execute(
-                        rate_justified.insert().values(suggestion_id=e.suggestion_id, jurisdiction=e.jurisdiction)
+                case SuggestionReturned():  # the withdrawn round never counts
+                    rounds.delete_by_key((e.suggestion_id, e.round))
+                case DeadlineExtended():
+                    rounds.set_by_key((e.suggestion_id, e.round), due_at=utc_text(e.new_due_at))
+                case SuggestionReplied():
+                    at = utc_text(e.replied_at)
+                    rounds.set_by_key((e.suggestion_id, e.round), replied_at=at)
+                    replies.add(
+                        suggestion_id=e.suggestion_id,
+                        round=e.round,
+                        jurisdiction=e.jurisdiction,
+                        lead_unit_id=e.unit_id,
+                        result=e.result,
+                        replied_at=at,
+                        consultation_modes=list(e.consultation_modes),
                     )
+                    # A later reply replaces a promise not yet carried out (as the aggregate does).
+                    for promise in promises.of(e.suggestion_id):
+                        if promise["carried_out_on"] is None and not promise["superseded"]:
+                            promises.set(promise, superseded=True)
+                    if e.result == "B" and e.promised_by is not None:
+                        promises.add(
+                            suggestion_id=e.suggestion_id,
+                            round=e.round,
+                            jurisdiction=e.jurisdiction,
+                            lead_unit_id=e.unit_id,
+                            promised_by=e.promised_by.isoformat(),
+                            carried_out_on=None,
+                            superseded=False,
+                        )
+                case SatisfactionEvaluated():
+                    evaluations.add(
+                        suggestion_id=e.suggestion_id,
+                        round=e.round,
+                        jurisdiction=e.jurisdiction,
+                        lead_unit_id=e.lead_unit_id,
+                        satisfaction=e.satisfaction,
+                        evaluated_at=utc_text(e.evaluated_at),
+                    )
+                case PromiseCarriedOut():
+                    promises.set_by_key((e.suggestion_id, e.round), carried_out_on=e.carried_out_on.isoformat())
+                case UnsatisfiedJustified():
+                    if justified.get(e.suggestion_id) is None:
+                        justified.add(suggestion_id=e.suggestion_id, jurisdiction=e.jurisdiction)
+        for rows in (rounds, replies, evaluations, promises, justified):
+            await rows.flush(tx)
