@@ -114,6 +114,10 @@ async def _suggestion(tx: AsyncConnection, suggestion_id: str, **values: Any) ->
 _FOLLOWED = (sug.ReplyOverdue, sug.DeadlineExtended, *_SUGGESTION_STATES)  # changes to a raised suggestion
 
 
+def _about(e: Any) -> str:
+    return str(e.suggestion_id)
+
+
 class JointInspectionProgress(Projection):
     name: ClassVar[str] = "meetings-joint-progress"
     contexts: ClassVar[tuple[str, ...]] = ("meetings", "suggestions")
@@ -126,14 +130,14 @@ class JointInspectionProgress(Projection):
         stream: one read per batch finds the raised ones (the rest would be updates of no row,
         which were most of this read model's replay: 12 s of a county's 65, profiled).
         """
-        ids = {env.data.suggestion_id for env in envs if isinstance(env.data, _FOLLOWED)}
+        ids = {_about(env.data) for env in envs if isinstance(env.data, _FOLLOWED)}
         raised: set[str] = set()
         key = joint_suggestions.c.suggestion_id
         for part in chunks(ids):
             raised.update((await tx.execute(select(key).where(key.in_(part)))).scalars())
         for env in envs:
             e = env.data
-            if isinstance(e, _FOLLOWED) and e.suggestion_id not in raised:
+            if isinstance(e, _FOLLOWED) and _about(e) not in raised:
                 continue
             if isinstance(e, sug.SuggestionSubmitted) and e.source == "joint_inspection" and e.source_id:
                 raised.add(e.suggestion_id)  # inserted below (``submitted``)

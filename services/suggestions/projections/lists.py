@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, MetaData, bindparam, select
+from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
+from libs.events.projection.rows import Rows
 from services.suggestions.events import (
     ConstituentOpinionAnswered,
     ConstituentOpinionConverted,
@@ -42,15 +43,6 @@ from services.suggestions.projections.tables import (
     utc_text,
 )
 
-# Built once: building a statement per event cost more than running it (SQLAlchemy's construction
-# and cache key, ~0.3 ms here; bench/).
-UPDATE_ONE = suggestions.update().where(suggestions.c.suggestion_id == bindparam("sid"))
-INSERT_SUGGESTION = suggestions.insert()
-INSERT_DEPUTY = suggestion_deputies.insert()
-INSERT_UNIT = suggestion_units.insert()
-DELETE_UNITS = suggestion_units.delete().where(suggestion_units.c.suggestion_id == bindparam("sid"))
-CONSULTED = UPDATE_ONE.values(consultations=suggestions.c.consultations + 1)
-
 
 class SuggestionLists(Projection):
     name: ClassVar[str] = "suggestions-lists"
@@ -81,52 +73,69 @@ class SuggestionLists(Projection):
     )
 
     async def apply(self, env: Envelope, tx: AsyncConnection) -> None:
-        e = env.data
+        await self.apply_many([env], tx)
+
+    async def apply_many(self, envs: list[Envelope], tx: AsyncConnection) -> None:
+        """The batch applied in order to its rows held in memory (``Rows``), written at the end: one
+        read of the rows it reads or replaces, one executemany per table and kind of change (was a
+        statement or more per event: most of this read model's replay, bench.replay_scale)."""
+        held = _Lists()
+        await held.load(tx, [env.data for env in envs])
+        for env in envs:
+            held.apply(env.data)
+        await held.flush(tx)
+
+
+_READS = (ConsultationHeld, CoSubmittersAdded)  # read the suggestion's row
+_REPLACES_UNITS = (SuggestionAssigned, SuggestionReturned)  # replace the suggestion's units
+
+
+class _Lists:
+    def __init__(self) -> None:
+        self.units = Rows(units)
+        self.suggestions = Rows(suggestions)
+        self.deputies = Rows(suggestion_deputies)
+        self.assigned = Rows(suggestion_units, group="suggestion_id")
+        self.opinions = Rows(opinions)
+
+    async def load(self, tx: AsyncConnection, events: list[Any]) -> None:
+        await self.suggestions.load(tx, "suggestion_id", {e.suggestion_id for e in events if isinstance(e, _READS)})
+        replaced = {e.suggestion_id for e in events if isinstance(e, _REPLACES_UNITS)}
+        await self.assigned.load(tx, "suggestion_id", replaced)
+
+    async def flush(self, tx: AsyncConnection) -> None:
+        for rows in (self.units, self.suggestions, self.deputies, self.assigned, self.opinions):
+            await rows.flush(tx)
+
+    def _set(self, suggestion_id: str, **values: Any) -> None:
+        self.suggestions.set_by_key((suggestion_id,), **values)
+
+    def _units(self, suggestion_id: str, lead: str | None = None, co: tuple[str, ...] = ()) -> None:
+        for row in self.assigned.of(suggestion_id):
+            self.assigned.delete(row)
+        if lead is not None:
+            for unit_id, is_lead in [(lead, True), *((c, False) for c in co)]:
+                self.assigned.add(suggestion_id=suggestion_id, unit_id=unit_id, lead=is_lead)
+
+    def apply(self, e: Any) -> None:
         match e:
             case OrganizerUnitRegistered():
-                await tx.execute(
-                    units.insert().values(
-                        unit_id=e.unit_id,
-                        jurisdiction=e.jurisdiction,
-                        name=e.name,
-                        kind=e.kind,
-                        head=e.head,
-                        deputy_head=e.deputy_head,
-                        supervising_department=e.supervising_department,
-                        registered_at=utc_text(e.registered_at),
-                    )
+                self.units.add(
+                    unit_id=e.unit_id,
+                    jurisdiction=e.jurisdiction,
+                    name=e.name,
+                    kind=e.kind,
+                    head=e.head,
+                    deputy_head=e.deputy_head,
+                    supervising_department=e.supervising_department,
+                    registered_at=utc_text(e.registered_at),
                 )
             case SuggestionSubmitted():
-                await tx.execute(
-                    INSERT_SUGGESTION,
-                    dict(
-                        suggestion_id=e.suggestion_id,
-                        jurisdiction=e.jurisdiction,
-                        title=e.title,
-                        category=e.category,
-                        source=e.source,
-                        source_id=e.source_id,
-                        submitted_during=e.submitted_during,
-                        status="submitted",
-                        deputy_ids=list(e.deputy_ids),
-                        co_unit_ids=[],
-                        round=0,
-                        ever_assigned=False,
-                        acknowledged=False,
-                        overdue_raised=False,
-                        consultations=0,
-                        key_supervision=False,
-                        justified=False,
-                        submitted_at=utc_text(e.submitted_at),
-                    ),
-                )
-                await tx.execute(
-                    INSERT_DEPUTY,
-                    [{"suggestion_id": e.suggestion_id, "deputy_id": d} for d in e.deputy_ids],
-                )
+                self.suggestions.add(**{**EMPTY_SUGGESTION, **submitted_row(e)})
+                for d in e.deputy_ids:
+                    self.deputies.add(suggestion_id=e.suggestion_id, deputy_id=d)
             case SuggestionAssigned():
-                await self._set(
-                    tx,
+                self._set(
                     e.suggestion_id,
                     status="assigned",
                     lead_unit_id=e.lead_unit_id,
@@ -139,19 +148,11 @@ class SuggestionLists(Projection):
                     overdue_raised=False,
                     assigned_at=utc_text(e.assigned_at),
                 )
-                await tx.execute(DELETE_UNITS, {"sid": e.suggestion_id})
-                await tx.execute(
-                    INSERT_UNIT,
-                    [
-                        {"suggestion_id": e.suggestion_id, "unit_id": u, "lead": lead}
-                        for u, lead in [(e.lead_unit_id, True), *((c, False) for c in e.co_unit_ids)]
-                    ],
-                )
+                self._units(e.suggestion_id, e.lead_unit_id, e.co_unit_ids)
             case SuggestionAcknowledged():
-                await self._set(tx, e.suggestion_id, acknowledged=True)
+                self._set(e.suggestion_id, acknowledged=True)
             case SuggestionReturned():
-                await self._set(
-                    tx,
+                self._set(
                     e.suggestion_id,
                     status="submitted",
                     lead_unit_id=None,
@@ -162,28 +163,25 @@ class SuggestionLists(Projection):
                     overdue_raised=False,
                     round=e.round - 1,
                 )
-                await tx.execute(DELETE_UNITS, {"sid": e.suggestion_id})
+                self._units(e.suggestion_id)
             case ConsultationHeld():
-                await tx.execute(CONSULTED, {"sid": e.suggestion_id})
+                row = self.suggestions.get(e.suggestion_id)
+                if row is not None:
+                    self.suggestions.set(row, consultations=row["consultations"] + 1)
             case SuggestionReplied():
-                await self._set(tx, e.suggestion_id, status="replied", latest_result=e.result)
+                self._set(e.suggestion_id, status="replied", latest_result=e.result)
             case ReplyOverdue():
-                await self._set(tx, e.suggestion_id, overdue_raised=True)
+                self._set(e.suggestion_id, overdue_raised=True)
             case DeadlineExtended():
-                await self._set(tx, e.suggestion_id, due_at=utc_text(e.new_due_at), overdue_raised=False)
+                self._set(e.suggestion_id, due_at=utc_text(e.new_due_at), overdue_raised=False)
             case SatisfactionEvaluated():
-                await self._set(tx, e.suggestion_id, latest_satisfaction=e.satisfaction)
+                self._set(e.suggestion_id, latest_satisfaction=e.satisfaction)
             case RehandlingStarted():
-                await self._set(
-                    tx,
-                    e.suggestion_id,
-                    status="rehandling",
-                    round=e.round,
-                    due_at=utc_text(e.due_at),
-                    overdue_raised=False,
+                self._set(
+                    e.suggestion_id, status="rehandling", round=e.round, due_at=utc_text(e.due_at), overdue_raised=False
                 )
             case KeySupervisionSet():
-                await self._set(tx, e.suggestion_id, key_supervision=True)
+                self._set(e.suggestion_id, key_supervision=True)
             case SuggestionClosed():
                 changes: dict[str, Any] = {
                     "revision_requested_at": None,  # merged or escalated while sent back: no longer awaited
@@ -196,64 +194,69 @@ class SuggestionLists(Projection):
                     changes["merged_into"] = e.merged_into
                 if e.escalated_to:
                     changes["escalated_to"] = e.escalated_to
-                await self._set(tx, e.suggestion_id, **changes)
+                self._set(e.suggestion_id, **changes)
             case CoSubmittersAdded():
-                row = await self._row(tx, e.suggestion_id)
+                row = self.suggestions.get(e.suggestion_id)
                 have = list(row["deputy_ids"]) if row else []
                 new = [d for d in e.deputy_ids if d not in have]
-                await self._set(tx, e.suggestion_id, deputy_ids=have + new)
+                self._set(e.suggestion_id, deputy_ids=have + new)
                 for d in new:
-                    await tx.execute(suggestion_deputies.insert().values(suggestion_id=e.suggestion_id, deputy_id=d))
+                    self.deputies.add(suggestion_id=e.suggestion_id, deputy_id=d)
             case SuggestionEscalated():
-                await self._set(tx, e.suggestion_id, escalated_to=e.escalated_to)
+                self._set(e.suggestion_id, escalated_to=e.escalated_to)
             case UnsatisfiedJustified():
-                await self._set(tx, e.suggestion_id, justified=True)
+                self._set(e.suggestion_id, justified=True)
             case SuggestionSentBack():
-                await self._set(
-                    tx, e.suggestion_id, revision_requested_at=utc_text(e.sent_back_at), revision_reason=e.reason
-                )
+                self._set(e.suggestion_id, revision_requested_at=utc_text(e.sent_back_at), revision_reason=e.reason)
             case SuggestionRevised():
                 revised: dict[str, Any] = {"revision_requested_at": None, "revision_reason": None}
                 if e.title is not None:
                     revised["title"] = e.title
                 if e.category is not None:
                     revised["category"] = e.category
-                await self._set(tx, e.suggestion_id, **revised)
+                self._set(e.suggestion_id, **revised)
             case ConstituentOpinionRecorded():
-                await tx.execute(
-                    opinions.insert().values(
-                        opinion_id=e.opinion_id,
-                        jurisdiction=e.jurisdiction,
-                        deputy_id=e.deputy_id,
-                        on=e.on.isoformat(),
-                        place=e.place,
-                        content=e.content,
-                        people_count=e.people_count,
-                        status="recorded",
-                        recorded_at=utc_text(e.recorded_at),
-                    )
+                self.opinions.add(
+                    opinion_id=e.opinion_id,
+                    jurisdiction=e.jurisdiction,
+                    deputy_id=e.deputy_id,
+                    on=e.on.isoformat(),
+                    place=e.place,
+                    content=e.content,
+                    people_count=e.people_count,
+                    status="recorded",
+                    suggestion_id=None,
+                    answer=None,
+                    recorded_at=utc_text(e.recorded_at),
                 )
             case ConstituentOpinionConverted():
-                await tx.execute(
-                    opinions.update()
-                    .where(opinions.c.opinion_id == e.opinion_id)
-                    .values(status="converted", suggestion_id=e.suggestion_id)
-                )
+                self.opinions.set_by_key((e.opinion_id,), status="converted", suggestion_id=e.suggestion_id)
             case ConstituentOpinionAnswered():
-                await tx.execute(
-                    opinions.update()
-                    .where(opinions.c.opinion_id == e.opinion_id)
-                    .values(status="answered", answer=e.content)
-                )
+                self.opinions.set_by_key((e.opinion_id,), status="answered", answer=e.content)
 
-    @staticmethod
-    async def _set(tx: AsyncConnection, suggestion_id: str, **values: Any) -> None:
-        if any(isinstance(v, ColumnElement) for v in values.values()):
-            await tx.execute(UPDATE_ONE.values(**values), {"sid": suggestion_id})
-        else:
-            await tx.execute(UPDATE_ONE, {"sid": suggestion_id, **values})
 
-    @staticmethod
-    async def _row(tx: AsyncConnection, suggestion_id: str) -> Any:
-        q = select(suggestions).where(suggestions.c.suggestion_id == suggestion_id)
-        return (await tx.execute(q)).mappings().first()
+# Every column of a new suggestion's row: the batch's later changes then land on keys it holds.
+EMPTY_SUGGESTION: dict[str, Any] = {c.key: None for c in suggestions.columns}
+
+
+def submitted_row(e: SuggestionSubmitted) -> dict[str, Any]:
+    return dict(
+        suggestion_id=e.suggestion_id,
+        jurisdiction=e.jurisdiction,
+        title=e.title,
+        category=e.category,
+        source=e.source,
+        source_id=e.source_id,
+        submitted_during=e.submitted_during,
+        status="submitted",
+        deputy_ids=list(e.deputy_ids),
+        co_unit_ids=[],
+        round=0,
+        ever_assigned=False,
+        acknowledged=False,
+        overdue_raised=False,
+        consultations=0,
+        key_supervision=False,
+        justified=False,
+        submitted_at=utc_text(e.submitted_at),
+    )
