@@ -9,14 +9,16 @@ index only says where to look: the domain decides, and decides nothing twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import MetaData, and_, bindparam, select, update
+from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
+from libs.events.projection.rows import Rows
 from services.suggestions.domain import rules
 from services.suggestions.domain.rules import SuggestionPolicy
 from services.suggestions.events import (
@@ -36,38 +38,11 @@ from services.suggestions.projections.tables import due, due_metadata, from_text
 REPLY = "reply_overdue"
 REMINDER = "reply_reminder:"
 PROMISE = "promise_overdue"
-REPLACED = due.delete().where(
-    due.c.suggestion_id == bindparam("sid"), due.c.kind == bindparam("k"), due.c.due_at == bindparam("at")
-)
-INSERT = due.insert()
-# Built once: building a statement per event cost more than running it (bench/suggestions.py, watcher).
-# ``settled IS NOT true``, not ``settled IS false`` (nor ``NOT settled``, which SQLite gets as
-# ``settled = 0``): with an equality SQLite searches the open-rows index (settled, due_at) instead
-# of the suggestion's key, a scan of every open row per row settled (a 10,000-deadline wave: ~1 s
-# a batch of 500). The column is NOT NULL: the same rows.
-_OPEN = and_(due.c.suggestion_id == bindparam("sid"), due.c.settled.is_not(True))
-SETTLE_ROUND = update(due).where(_OPEN, due.c.kind != PROMISE).values(settled=True)
-SETTLE_PROMISE = update(due).where(_OPEN, due.c.kind == PROMISE).values(settled=True)
-SETTLE_REMINDER = (
-    update(due).where(_OPEN, due.c.kind == bindparam("k"), due.c.round == bindparam("r")).values(settled=True)
-)
 
 
 def promise_due_at(promised_by: date, policy: SuggestionPolicy) -> datetime:
     """The first moment after the promised (local) day (as ``clocks.next_check_at`` counts it)."""
     return datetime.combine(promised_by + timedelta(days=1), time(0), tzinfo=policy.tz)
-
-
-def _settles(e: Any) -> list[tuple[Any, dict[str, Any]]] | None:
-    """The settling statements of an event that only settles rows; None for any other event."""
-    match e:
-        case SuggestionReturned() | ReplyOverdue() | SuggestionClosed():
-            return [(SETTLE_ROUND, {"sid": e.suggestion_id})]
-        case ReplyReminderDue():
-            return [(SETTLE_REMINDER, {"sid": e.suggestion_id, "k": REMINDER + e.lead_time, "r": e.round})]
-        case PromiseCarriedOut() | PromiseOverdue():
-            return [(SETTLE_PROMISE, {"sid": e.suggestion_id})]
-    return None
 
 
 class DueIndex(Projection):
@@ -90,59 +65,48 @@ class DueIndex(Projection):
     def __init__(self, policy: SuggestionPolicy) -> None:
         self.policy = policy
 
-    async def apply_many(self, envs: list[Envelope], tx: AsyncConnection) -> None:
-        """As ``apply`` one by one, but a run of events that only settle rows is one executemany per
-        statement (a year-end wave settles thousands at once). Settling commutes with settling, never
-        with opening rows: the run is written before any other event."""
-        runs: dict[Any, list[dict[str, Any]]] = {}
-        for env in envs:
-            got = _settles(env.data)
-            if got is None:
-                for stmt, many in runs.items():
-                    await tx.execute(stmt, many)
-                runs = {}
-                await self.apply(env, tx)
-            else:
-                for stmt, one in got:
-                    runs.setdefault(stmt, []).append(one)
-        for stmt, many in runs.items():
-            await tx.execute(stmt, many)
-
     async def apply(self, env: Envelope, tx: AsyncConnection) -> None:
-        e = env.data
+        await self.apply_many([env], tx)
+
+    async def apply_many(self, envs: list[Envelope], tx: AsyncConnection) -> None:
+        """The batch applied in order to the rows of its suggestions, read once and held in memory
+        (``Rows``), then written with one executemany per kind of change (a year-end wave settles
+        thousands at once; a replay was three statements per event)."""
+        rows = Rows(due, group="suggestion_id")
+        await rows.load(tx, "suggestion_id", {_about(env.data) for env in envs})
+        for env in envs:
+            self._apply(rows, env)
+        await rows.flush(tx)
+
+    def _apply(self, rows: Rows, env: Envelope) -> None:
+        e: Any = env.data
         match e:
             case SuggestionAssigned():
-                await self._open_round(tx, e.suggestion_id, e.round, e.assigned_at, e.due_at, env.jurisdiction)
+                self._open_round(rows, e.suggestion_id, e.round, e.assigned_at, e.due_at, env.jurisdiction)
             case RehandlingStarted():
-                await self._open_round(tx, e.suggestion_id, e.round, e.started_at, e.due_at, env.jurisdiction)
+                self._open_round(rows, e.suggestion_id, e.round, e.started_at, e.due_at, env.jurisdiction)
             case DeadlineExtended():
-                q = (
-                    select(due.c.started_at)
-                    .where(due.c.suggestion_id == e.suggestion_id, due.c.kind == REPLY, due.c.round == e.round)
-                    .order_by(due.c.due_at.desc())
-                    .limit(1)
-                )
-                started = from_text((await tx.execute(q)).scalar_one_or_none()) or env.occurred_at
-                await tx.execute(SETTLE_ROUND, {"sid": e.suggestion_id})
-                await self._open_round(tx, e.suggestion_id, e.round, started, e.new_due_at, env.jurisdiction)
+                replies = [r for r in rows.of(e.suggestion_id) if r["kind"] == REPLY and r["round"] == e.round]
+                latest = max(replies, key=lambda r: r["due_at"], default=None)
+                started = from_text(latest["started_at"] if latest else None) or env.occurred_at
+                _settle(rows, e.suggestion_id, lambda r: r["kind"] != PROMISE)
+                self._open_round(rows, e.suggestion_id, e.round, started, e.new_due_at, env.jurisdiction)
             case SuggestionReplied():
-                await tx.execute(SETTLE_ROUND, {"sid": e.suggestion_id})
-                await tx.execute(SETTLE_PROMISE, {"sid": e.suggestion_id})  # a later reply supersedes
+                _settle(rows, e.suggestion_id, lambda r: True)  # the round's, and a promise a later reply supersedes
                 if e.result == "B" and e.promised_by is not None:
                     at = promise_due_at(e.promised_by, self.policy)
-                    await self._insert_all(tx, e.suggestion_id, [(PROMISE, at)], e.round, None, env.jurisdiction)
-            case SuggestionReturned() | ReplyOverdue():
-                await tx.execute(SETTLE_ROUND, {"sid": e.suggestion_id})
-            case SuggestionClosed():
-                await tx.execute(SETTLE_ROUND, {"sid": e.suggestion_id})  # promises stay tracked after closing
+                    _insert_all(rows, e.suggestion_id, [(PROMISE, at)], e.round, None, env.jurisdiction)
+            case SuggestionReturned() | ReplyOverdue() | SuggestionClosed():  # promises stay tracked after closing
+                _settle(rows, e.suggestion_id, lambda r: r["kind"] != PROMISE)
             case ReplyReminderDue():
-                await tx.execute(SETTLE_REMINDER, {"sid": e.suggestion_id, "k": REMINDER + e.lead_time, "r": e.round})
+                kind = REMINDER + e.lead_time
+                _settle(rows, e.suggestion_id, lambda r: r["kind"] == kind and r["round"] == e.round)
             case PromiseCarriedOut() | PromiseOverdue():
-                await tx.execute(SETTLE_PROMISE, {"sid": e.suggestion_id})
+                _settle(rows, e.suggestion_id, lambda r: r["kind"] == PROMISE)
 
-    async def _open_round(
+    def _open_round(
         self,
-        tx: AsyncConnection,
+        rows: Rows,
         suggestion_id: str,
         round: int,
         started_at: datetime,
@@ -153,29 +117,40 @@ class DueIndex(Projection):
             (REPLY, due_at),
             *((REMINDER + lead, at) for lead, at in rules.reminder_schedule(started_at, due_at, self.policy)),
         ]
-        await self._insert_all(tx, suggestion_id, schedule, round, started_at, jurisdiction)
+        _insert_all(rows, suggestion_id, schedule, round, started_at, jurisdiction)
 
-    @staticmethod
-    async def _insert_all(
-        tx: AsyncConnection,
-        suggestion_id: str,
-        schedule: list[tuple[str, datetime]],
-        round: int,
-        started_at: datetime | None,
-        jurisdiction: str | None,
-    ) -> None:
-        """One row per (kind, due_at), replacing a row already there (a redelivered event)."""
-        rows = [
-            {
-                "suggestion_id": suggestion_id,
-                "kind": kind,
-                "due_at": utc_text(at),
-                "round": round,
-                "started_at": utc_text(started_at) if started_at else None,
-                "settled": False,
-                "jurisdiction": jurisdiction,
-            }
-            for kind, at in schedule
-        ]
-        await tx.execute(REPLACED, [{"sid": r["suggestion_id"], "k": r["kind"], "at": r["due_at"]} for r in rows])
-        await tx.execute(INSERT, rows)
+
+def _about(e: Any) -> str:
+    return str(e.suggestion_id)
+
+
+def _settle(rows: Rows, suggestion_id: str, which: Callable[[dict[str, Any]], bool]) -> None:
+    """Settle the suggestion's open rows that ``which`` picks."""
+    for row in rows.of(suggestion_id):
+        if not row["settled"] and which(row):
+            rows.set(row, settled=True)
+
+
+def _insert_all(
+    rows: Rows,
+    suggestion_id: str,
+    schedule: list[tuple[str, datetime]],
+    round: int,
+    started_at: datetime | None,
+    jurisdiction: str | None,
+) -> None:
+    """One row per (kind, due_at), replacing a row already there (a redelivered event)."""
+    for kind, at in schedule:
+        due_at = utc_text(at)
+        old = rows.get(suggestion_id, kind, due_at)
+        if old is not None:
+            rows.delete(old)
+        rows.add(
+            suggestion_id=suggestion_id,
+            kind=kind,
+            due_at=due_at,
+            round=round,
+            started_at=utc_text(started_at) if started_at else None,
+            settled=False,
+            jurisdiction=jurisdiction,
+        )
