@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Integer, MetaData, String, Table, Text, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs.db.bulk import insert_rows
+from libs.db.bulk import COPY_FROM, insert_rows
 from libs.db.engine import writing
 from libs.events.projection.buffered import BufferedTx
 from services.deputies.projections.columns import Instant
@@ -112,3 +112,16 @@ async def test_rows_naming_other_columns_are_written_whole(engine: AsyncEngine) 
     async with writing(engine) as tx:
         await insert_rows(tx, ours, [{"id": "f", "note": "有"}, {"id": "g"}, {"id": "h", "note": "再"}])
     assert [(r[0], r[7]) for r in await _read(engine, ours)] == [("f", "有"), ("g", ""), ("h", "再")]
+
+
+async def test_many_rows_read_back_alike_copied_or_inserted(engine: AsyncEngine) -> None:
+    """On PostgreSQL, COPY_FROM rows or more go by COPY: every column type reads back as an INSERT's."""
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    many = [{**ROWS[i % len(ROWS)], "id": f"r{i:04d}"} for i in range(COPY_FROM + 5)]
+    async with writing(engine) as tx:
+        await insert_rows(tx, ours, many)
+        await tx.execute(theirs.insert(), many)
+    got = await _read(engine, ours)
+    assert len(got) == COPY_FROM + 5
+    assert got == await _read(engine, theirs)
