@@ -143,6 +143,17 @@ def activity_row(e: DutyActivityRecorded, env: Envelope) -> dict[str, Any]:
     }
 
 
+_SUGGESTION_EVENTS = (  # kept in the batch's rows (``_SuggestionRows``)
+    SuggestionSubmitted,
+    CoSubmittersAdded,
+    SuggestionAssigned,
+    SuggestionReturned,
+    SuggestionReplied,
+    PromiseCarriedOut,
+    SuggestionClosed,
+)
+
+
 class DutyRecords(Projection):
     name: ClassVar[str] = "deputies-dossier"
     contexts: ClassVar[tuple[str, ...]] = ("deputies", "meetings", "suggestions")
@@ -155,13 +166,7 @@ class DutyRecords(Projection):
         AttendanceRecorded,
         SpeechRecorded,
         MeetingAdjourned,
-        SuggestionSubmitted,
-        CoSubmittersAdded,
-        SuggestionAssigned,
-        SuggestionReturned,
-        SuggestionReplied,
-        PromiseCarriedOut,
-        SuggestionClosed,
+        *_SUGGESTION_EVENTS,
         ConstituentOpinionRecorded,
     )
 
@@ -317,17 +322,6 @@ class DutyRecords(Projection):
         await held.load(tx, [e] if isinstance(e, CoSubmittersAdded) else [])
         held.apply(e, self.local)
         await held.flush(tx)
-
-
-_SUGGESTION_EVENTS = (
-    SuggestionSubmitted,
-    CoSubmittersAdded,
-    SuggestionAssigned,
-    SuggestionReturned,
-    SuggestionReplied,
-    PromiseCarriedOut,
-    SuggestionClosed,
-)
 
 
 class _SuggestionRows:
