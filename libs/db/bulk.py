@@ -94,7 +94,7 @@ def _copy(conn: Connection, table: Table, plan: _Plan, rows: Sequence[dict[str, 
     """PostgreSQL: the rows by COPY on the transaction's own connection (asyncpg's binary copy)."""
     driver = conn.connection.driver_connection
     columns = [key for key, _process, _default in plan[1]]
-    records = _values(plan, rows) if plan[2] else [tuple(v.values()) for v in _values(plan, rows)]
+    records = _values(plan, rows)  # tuples: asyncpg's paramstyle is positional
     await_only(
         driver.copy_records_to_table(table.name, records=records, columns=columns, schema_name=table.schema)  # type: ignore[union-attr]
     )
