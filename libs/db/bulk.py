@@ -47,7 +47,8 @@ def _plan(conn: Connection, table: Table, keys: tuple[str, ...]) -> _Plan | None
     unknown = [k for k in keys if k not in table.c]
     if unknown:
         raise KeyError(f"{table.name} has no column {unknown}")
-    compiled = table.insert().compile(dialect=conn.dialect, column_keys=names)
+    # for_executemany: no RETURNING of a generated key (PostgreSQL adds one to a single-row INSERT)
+    compiled = table.insert().compile(dialect=conn.dialect, column_keys=names, for_executemany=True)
     order = list(compiled.positiontup or ()) if compiled.positional else names
     binds = compiled.binds
     columns = tuple(

@@ -246,7 +246,9 @@ duty_metadata = MetaData()
 activities = Table(
     "supervision_activities",
     duty_metadata,
-    Column("activity_id", String(64), primary_key=True),
+    # in the order of recording, the activity's id a deferred unique index (as deputies_activities)
+    Column("row_id", Integer, primary_key=True),
+    Column("activity_id", String(64), nullable=False),
     Column("deputy_id", String(64), nullable=False),
     Column("township", String(12), nullable=True, index=True),
     Column("kind", String(30), nullable=False),
@@ -257,6 +259,7 @@ activities = Table(
     # covering the reads of the view: each deputy's latest activity, and reports to voters
     Index("ix_supervision_activities_latest", "deputy_id", "on_date", "known_at"),
     Index("ix_supervision_activities_reports", "kind", "deputy_id", "on_date"),
+    Index("ux_supervision_activities_activity_id", "activity_id", unique=True),
 )
 # When each jurisdiction, deputy and group became known to the view, and when a deputy's
 # termination was recorded (``ended_at``; effective ``ended_on``): the past shows what was known then.

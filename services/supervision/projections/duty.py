@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from libs.db.bulk import insert_rows
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
 from libs.events.projection.rows import Rows
@@ -39,7 +40,7 @@ class DutyFacts(Projection):
         await self.apply_many([env], tx)
 
     async def apply_many(self, envs: list[Envelope], tx: AsyncConnection) -> None:
-        activities = Rows(t.activities)
+        activities: list[dict[str, Any]] = []  # only inserted, in the order of recording
         known = Rows(t.known)
         ended: set[str] = {t_.deputy_id for env in envs if isinstance(t_ := env.data, DeputyTerminated)}
         await known.load(tx, "id", ended, t.known.c.kind == "deputy")
@@ -48,15 +49,17 @@ class DutyFacts(Projection):
             when = utc_text(env.occurred_at)
             match env.type:
                 case "DutyActivityRecorded":
-                    activities.add(
-                        activity_id=e.activity_id,
-                        deputy_id=e.deputy_id,
-                        township=e.township,
-                        kind=e.kind,
-                        on_date=e.on.isoformat(),
-                        people_count=e.people_count,
-                        report_mode=e.report_mode,
-                        known_at=when,
+                    activities.append(
+                        {
+                            "activity_id": e.activity_id,
+                            "deputy_id": e.deputy_id,
+                            "township": e.township,
+                            "kind": e.kind,
+                            "on_date": e.on.isoformat(),
+                            "people_count": e.people_count,
+                            "report_mode": e.report_mode,
+                            "known_at": when,
+                        }
                     )
                 case "JurisdictionRegistered":
                     self._known(known, "jurisdiction", e.code, when)
@@ -68,7 +71,7 @@ class DutyFacts(Projection):
                     row = known.get("deputy", e.deputy_id)
                     if row is not None and row["ended_at"] is None:
                         known.set(row, ended_at=when, ended_on=e.effective_on.isoformat())
-        await activities.flush(tx)
+        await insert_rows(tx, t.activities, activities)
         await known.flush(tx)
 
     @staticmethod
