@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 import pytest
 from nats.aio.client import Client as NatsClient
@@ -40,37 +39,35 @@ def test_the_overridden_method_is_nats_py_s_own() -> None:
     assert "_parse_header_lines" in vars(Client)
 
 
-async def test_a_bare_subscription_takes_payloads_without_their_headers(js: NatsClient) -> None:
+async def test_a_sink_takes_its_subscription_s_messages_as_they_are_read(js: NatsClient) -> None:
     assert isinstance(js, Client)  # the suite connects as the services do
-    got: dict[str, list[Msg]] = {"bare": [], "full": []}
+    sunk: list[tuple[bytes, bytes, bytes, dict[str, str] | None]] = []
+    full: list[Msg] = []
 
-    async def into(name: str) -> Callable[[Msg], Awaitable[None]]:
-        async def cb(m: Msg) -> None:
-            got[name].append(m)
+    async def cb(m: Msg) -> None:
+        full.append(m)
 
-        return cb
-
-    bare = await js.subscribe("t.bare", cb=await into("bare"))
-    js.deliver_bare(bare)
-    await js.subscribe("t.full", cb=await into("full"))
+    sub = await js.subscribe("t.sunk", cb=cb)
+    js.sink(sub, lambda *args: sunk.append(args))
     headers = {"Nats-Msg-Id": "m1", "Status": "100"}
-    for subject in ("t.bare", "t.full"):
-        await js.publish(subject, b"payload", headers=headers)
-        await js.publish(subject, b"", headers={"Status": "404", "Description": "No Messages"})
+    await js.publish("t.sunk", b"payload", reply="r.1", headers=headers)
+    await js.publish("t.sunk", b"", headers={"Status": "404", "Description": "No Messages"})
     await js.flush()
     for _ in range(100):
-        if len(got["bare"]) == 2 and len(got["full"]) == 2:
+        if len(sunk) == 2:
             break
         await asyncio.sleep(0.01)
-    (data, status), (full_data, full_status) = got["bare"], got["full"]
-    assert data.data == b"payload" and data.headers is None
-    assert status.headers == {"Status": "404", "Description": "No Messages"}  # a status keeps its headers
-    assert full_data.headers == headers and full_status.headers == status.headers
-    js.forget_bare(bare)
-    await js.publish("t.bare", b"again", headers=headers)
+    # a payload without its headers parsed; a status with them; the callback got neither
+    assert sunk == [
+        (b"t.sunk", b"r.1", b"payload", None),
+        (b"t.sunk", b"", b"", {"Status": "404", "Description": "No Messages"}),
+    ]
+    assert full == []
+    js.unsink(sub)
+    await js.publish("t.sunk", b"again", headers=headers)
     await js.flush()
     for _ in range(100):
-        if len(got["bare"]) == 3:
+        if full:
             break
         await asyncio.sleep(0.01)
-    assert got["bare"][2].headers == headers
+    assert len(sunk) == 2 and full[0].data == b"again" and full[0].headers == headers

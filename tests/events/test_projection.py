@@ -208,6 +208,23 @@ async def test_a_redelivered_batch_is_a_no_op(js: NATS, engine: AsyncEngine) -> 
     assert await table_checksum(engine) == await fresh_rebuild_checksum(js, engine)
 
 
+async def test_a_read_over_nats_py_s_own_client_gives_what_renda_s_gives(js: NATS, fresh_nats: EmbeddedNats) -> None:
+    """renda's client hands the inbox's messages straight from the parser (``Client.sink``); another
+    client goes through its subscription callback. Same messages, same batches, same end."""
+    await fill(js, aggregates=3, increments=10)
+    head = await jsapi.last_seq(js, STREAM)
+    stock = await nats.connect(fresh_nats.url)
+    try:
+        assert type(stock) is NATS  # not renda's subclass
+        theirs = [[(d.seq, d.subject, d.data) for d in b] async for b in read_stream(stock, "notify", batch=7)]
+    finally:
+        await stock.close()
+    ours = [[(d.seq, d.subject, d.data) for d in b] async for b in read_stream(js, "notify", batch=7)]
+    assert ours == theirs
+    assert [seq for b in ours for seq, _, _ in b] == list(range(1, head + 1))
+    assert max(len(b) for b in ours) == 7
+
+
 async def test_a_read_whose_consumer_is_lost_resumes_after_its_last_message(js: NATS) -> None:
     """A leader change or a restarted server loses an ephemeral consumer: the read goes on, nothing twice."""
     await fill(js, aggregates=3, increments=10)

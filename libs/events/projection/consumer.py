@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -63,32 +64,60 @@ class ConsumerGone(RuntimeError):
 
 
 class PullSource:
-    """A hand-driven pull consumer: ask for a batch, hand over what has arrived so far."""
+    """A hand-driven pull consumer: ask for a batch, hand over what has arrived so far.
+
+    On renda's ``Client`` the inbox's messages come straight from the parser (``Client.sink``):
+    no ``Msg``, no subscription queue, no callback task per message.
+    """
 
     def __init__(self, nc: NATS, stream: str, consumer: str, batch: int) -> None:
         self.nc = nc
         self.stream = stream
         self.consumer = consumer
         self.batch = batch
-        self._queue: asyncio.Queue[Msg] = asyncio.Queue()
+        # Arrived messages, and the headers of each status message (a pull request's end).
+        self._arrived: deque[Delivered | dict[str, str]] = deque()
+        self._wake = asyncio.Event()
         self._sub: Any = None
         self._inbox = ""
         self._outstanding = 0
 
     async def open(self) -> None:
         self._inbox = self.nc.new_inbox()
+        if isinstance(self.nc, Client):
+            self._sub = await self.nc.subscribe(self._inbox)
+            self.nc.sink(self._sub, self._take)
+            return
 
-        async def cb(m: Msg) -> None:
-            self._queue.put_nowait(m)
+        async def cb(m: Msg) -> None:  # another client (nats-py's own): its messages as they come
+            status = m.headers if m.headers and m.headers.get("Status") and not m.data else None
+            self._take(m.subject.encode(), m.reply.encode(), m.data, status)
 
         self._sub = await self.nc.subscribe(self._inbox, cb=cb)
-        if isinstance(self.nc, Client):
-            self.nc.deliver_bare(self._sub)  # only a status message's headers are read (next_batch)
+
+    def _take(self, subject: bytes, reply: bytes, data: bytes, headers: dict[str, str] | None) -> None:
+        if headers and headers.get("Status"):
+            self._arrived.append(headers)
+        else:
+            r = reply.decode()
+            seq, ts, pending = parse_ack_subject(r)
+            self._arrived.append(Delivered(seq, ts, pending, data, subject.decode(), r))
+        self._wake.set()
+
+    async def _next(self, timeout: float) -> Delivered | dict[str, str] | None:
+        """The next arrived message, waiting up to ``timeout`` seconds for one; None if none came."""
+        if not self._arrived:
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                return None
+        return self._arrived.popleft()
 
     async def close(self) -> None:
         if self._sub is not None:
             if isinstance(self.nc, Client):
-                self.nc.forget_bare(self._sub)
+                self.nc.unsink(self._sub)
             with contextlib.suppress(nats_errors.ConnectionClosedError):
                 await self._sub.unsubscribe()
             self._sub = None
@@ -96,11 +125,10 @@ class PullSource:
     def reset(self) -> None:
         """Forget the pull request in flight (the consumer was re-created)."""
         self._outstanding = 0
-        while not self._queue.empty():
-            self._queue.get_nowait()
+        self._arrived.clear()
 
     async def next_batch(self, expires: float = 2.0) -> list[Delivered]:
-        """Up to ``batch`` messages: waits for the first (up to ``expires``), then takes what is queued.
+        """Up to ``batch`` messages: waits for the first (up to ``expires``), then takes what has arrived.
 
         While the server says more are pending for this request, it waits a moment for them
         rather than handing over a handful: catching up then commits big batches, not one
@@ -113,16 +141,11 @@ class PullSource:
             )
             self._outstanding = self.batch
         out: list[Delivered] = []
-        try:
-            m = await asyncio.wait_for(self._queue.get(), expires + 1.0)
-        except TimeoutError:
-            self._outstanding = 0
-            return out
-        while True:
-            if m.headers and m.headers.get("Status") and not m.data:
+        m = await self._next(expires + 1.0)
+        while m is not None:
+            if isinstance(m, dict):
                 self._outstanding = 0  # 404/408/409: this request is over
-                status = m.headers.get("Status")
-                description = m.headers.get("Description", "")
+                status, description = m["Status"], m.get("Description", "")
                 if status == "503" or (status == "409" and "Deleted" in description):
                     raise ConsumerGone(f"{self.stream}/{self.consumer}: {status} {description}")
                 if status == "409":
@@ -130,20 +153,18 @@ class PullSource:
                         "projection.pull_409", stream=self.stream, consumer=self.consumer, description=description
                     )
                 break
-            seq, ts, pending = parse_ack_subject(m.reply)
-            out.append(Delivered(seq, ts, pending, m.data, m.subject, m.reply))
+            out.append(m)
             self._outstanding -= 1
             if self._outstanding <= 0 or len(out) >= self.batch:
                 break
-            if self._queue.empty():
-                if pending == 0:
-                    break
-                try:
-                    m = await asyncio.wait_for(self._queue.get(), FILL_WAIT)
-                except TimeoutError:
-                    break
-                continue
-            m = self._queue.get_nowait()
+            if self._arrived:
+                m = self._arrived.popleft()
+            elif m.pending == 0:
+                break
+            else:
+                m = await self._next(FILL_WAIT)
+        if not out and m is None:
+            self._outstanding = 0  # nothing came in time: the next call asks again
         return out
 
 
