@@ -12,6 +12,7 @@ from typing import ClassVar
 from sqlalchemy import Column, MetaData, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from libs.db.bulk import insert_rows
 from libs.db.engine import reading
 from libs.events.envelope import Envelope
 from libs.events.projection import Projection
@@ -33,12 +34,16 @@ def locator_projection(context: str) -> Projection:
         raw: ClassVar[bool] = True  # every event of the context, whatever its type: no event class needed
 
         async def apply(self, env: Envelope, tx: AsyncConnection) -> None:
-            if env.sequence == 1:
-                await tx.execute(
-                    table.insert().values(
-                        aggregate_type=env.aggregate_type, aggregate_id=env.aggregate_id, jurisdiction=env.jurisdiction
-                    )
-                )
+            await self.apply_many([env], tx)
+
+        async def apply_many(self, envs: list[Envelope], tx: AsyncConnection) -> None:
+            """An aggregate's first event places it; the others (most of a stream) change nothing."""
+            born = [
+                {"aggregate_type": e.aggregate_type, "aggregate_id": e.aggregate_id, "jurisdiction": e.jurisdiction}
+                for e in envs
+                if e.sequence == 1
+            ]
+            await insert_rows(tx, table, born)
 
     Locator.metadata = metadata
     Locator.table = table  # type: ignore[attr-defined]

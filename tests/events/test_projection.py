@@ -25,11 +25,14 @@ from libs.db.engine import make_engine
 from libs.events import jetstream as jsapi
 from libs.events.envelope import Envelope
 from libs.events.errors import ProjectionAhead
-from libs.events.projection import ProjectionRunner, checkpoints, read_stream, rebuild
+from libs.events.locator import locator_projection
+from libs.events.projection import ProjectionRunner, checkpoints, read_stream, rebuild, rebuild_all
+from libs.events.projection.batch import Decoder, _plan
 from libs.events.store import EventStore
 from libs.events.streams import ensure_streams
 from libs.runtime.nats_server import EmbeddedNats, free_port
 from tests.events.fixtures_domain import (
+    CONTEXT,
     COUNTER,
     JURISDICTION,
     STREAM,
@@ -206,6 +209,32 @@ async def test_a_redelivered_batch_is_a_no_op(js: NATS, engine: AsyncEngine) -> 
     assert await values(engine) == expected
     assert await position(engine) == await jsapi.last_seq(js, STREAM)
     assert await table_checksum(engine) == await fresh_rebuild_checksum(js, engine)
+
+
+async def test_a_locator_beside_a_typed_read_model_decodes_each_event_once(js: NATS, engine: AsyncEngine) -> None:
+    """One batch for a typed reader and a raw one (the locator): the raw one takes the typed
+    envelopes, and places each aggregate once, by its first event, whatever the batch size."""
+    expected = await fill(js, aggregates=4, increments=6)
+    delivered = [d for b in [b async for b in read_stream(js, "notify", batch=9)] for d in b]
+    typed, locator = (
+        ProjectionRunner(js, engine, CounterTotals()),
+        ProjectionRunner(js, engine, locator_projection(CONTEXT)),
+    )
+    decoder = Decoder(delivered)
+    plan = _plan(STREAM, delivered, [locator, typed], decoder)  # the raw reader listed first
+    (typed_envs, _), (raw_envs, _) = plan[typed], plan[locator]
+    assert len(raw_envs) == len(delivered) and all(e.data is not None for e in raw_envs)
+    by_seq = {e.stream_seq: e for e in typed_envs}
+    assert all(by_seq[e.stream_seq] is e for e in raw_envs if e.stream_seq in by_seq)  # the same objects
+    alone = Decoder(delivered)  # without a typed reader: envelopes only
+    assert all(isinstance(e, Envelope) and e.data is None for e in (alone.envelope(i, True) for i in range(3)))
+
+    placed = locator_projection(CONTEXT)
+    await rebuild_all(js, engine, [placed], batch=5)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(placed.table))).all()  # type: ignore[attr-defined]
+    assert sorted(r.aggregate_id for r in rows) == sorted(expected)
+    assert {r.jurisdiction for r in rows} == {JURISDICTION} and {r.aggregate_type for r in rows} == {COUNTER.name}
 
 
 async def test_a_read_over_nats_py_s_own_client_gives_what_renda_s_gives(js: NATS, fresh_nats: EmbeddedNats) -> None:

@@ -85,6 +85,10 @@ class Decoder:
         return got
 
     def envelope(self, i: int, raw: bool) -> Envelope | str:
+        """Message ``i`` decoded; ``raw``: its envelope only. A raw reader takes the typed envelope
+        when one was decoded (its ``data`` is then set, which it ignores): each event once."""
+        if raw and isinstance(typed := self._typed.get(i), Envelope):
+            return typed
         cache = self._raw if raw else self._typed
         got = cache.get(i)
         if got is None:
@@ -111,7 +115,7 @@ def _plan(
     by_type, bad = decoder.positions()
     seqs = decoder.seqs
     plan: dict[ProjectionRunner, tuple[list[Envelope], Halt | None]] = {}
-    for r in members:
+    for r in sorted(members, key=lambda r: r.projection.raw):  # typed readers first: raw ones reuse theirs
         if stream in r.halted:
             continue
         first = bisect.bisect_right(seqs, r.positions.get(stream, 0))  # past its checkpoint
