@@ -22,6 +22,8 @@ from typing import Any
 
 from nats.aio.client import Client as _NatsClient
 from nats.aio.subscription import Subscription
+from nats.errors import ProtocolError
+from nats.protocol import parser as _proto
 
 _CRLF = b"\r\n"
 # What ``str.isspace`` is true for among ASCII characters (a name is ASCII, or skipped).
@@ -33,10 +35,65 @@ _SPACE = re.compile(rb"[\t\n\x0b\x0c\r\x1c-\x1f ]")
 Sink = Callable[[bytes, bytes, bytes, dict[str, str] | None], None]
 
 
+class _Parser(_proto.Parser):
+    """nats-py's protocol parser, with messages (``MSG``, ``HMSG``) read without its regular expressions
+    and a sink's messages handed over without a coroutine each. Any other line (``PING``, ``INFO``,
+    ``-ERR`` …) goes to nats-py's own parser, which takes the rest of the buffer from there."""
+
+    nc: Client
+
+    async def parse(self, data: bytes = b"") -> None:
+        buf = self.buf
+        buf.extend(data)
+        nc = self.nc
+        while buf:
+            if self.state == _proto.AWAITING_CONTROL_LINE:
+                if not (buf.startswith(b"HMSG ") or buf.startswith(b"MSG ")):
+                    await super().parse()
+                    return
+                end = buf.find(_CRLF)
+                if end < 0:
+                    if len(buf) > _proto.MAX_CONTROL_LINE_SIZE:
+                        raise ProtocolError("nats: malformed MSG")
+                    return  # the rest of the line is on its way
+                args = bytes(buf[:end]).split()
+                try:
+                    if args[0] == b"HMSG":  # HMSG <subject> <sid> [reply] <header bytes> <total bytes>
+                        self.header_needed, self.needed = int(args[-2]), int(args[-1])
+                        reply = args[3] if len(args) == 6 else b""
+                    else:  # MSG <subject> <sid> [reply] <bytes>
+                        self.header_needed, self.needed = 0, int(args[-1])
+                        reply = args[3] if len(args) == 5 else b""
+                    self.msg_arg = {"subject": args[1], "sid": int(args[2]), "reply": reply}
+                except (IndexError, ValueError):
+                    raise ProtocolError("nats: malformed MSG") from None
+                del buf[: end + 2]
+                self.state = _proto.AWAITING_MSG_PAYLOAD
+            else:
+                needed = self.needed
+                if len(buf) < needed + 2:
+                    return  # the payload is on its way
+                header_needed = self.header_needed
+                headers = bytes(buf[:header_needed]) if header_needed else None
+                payload = bytes(buf[header_needed:needed])
+                del buf[: needed + 2]
+                self.header_needed = 0
+                self.state = _proto.AWAITING_CONTROL_LINE
+                arg = self.msg_arg
+                take = nc._sinks.get(arg["sid"])
+                if take is not None and (payload or not headers):
+                    nc.stats["in_msgs"] += 1
+                    nc.stats["in_bytes"] += len(payload)
+                    take(arg["subject"], arg["reply"], payload, None)
+                else:
+                    await nc._process_msg(arg["sid"], arg["subject"], arg["reply"], payload, headers)  # type: ignore[arg-type]
+
+
 class Client(_NatsClient):
     def __init__(self) -> None:
         super().__init__()
         self._sinks: dict[int, Sink] = {}
+        self._ps = _Parser(self)
 
     def sink(self, sub: Subscription, take: Sink) -> None:
         """``sub``'s messages go to ``take``, called in the reading task; the subscription's own

@@ -71,3 +71,74 @@ async def test_a_sink_takes_its_subscription_s_messages_as_they_are_read(js: Nat
             break
         await asyncio.sleep(0.01)
     assert len(sunk) == 2 and full[0].data == b"again" and full[0].headers == headers
+
+
+class _Recorder:
+    """What a parser hands the client: every call, in order."""
+
+    def __init__(self, sink_sid: int | None = None) -> None:
+        self.calls: list[tuple[object, ...]] = []
+        self.stats = {"in_msgs": 0, "in_bytes": 0}
+        self._sinks = {} if sink_sid is None else {sink_sid: lambda *a: self.calls.append(("msg", sink_sid, *a))}
+
+    async def _process_msg(self, sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes | None) -> None:
+        # as Client._process_msg: a sink's message with a payload carries no headers
+        self.calls.append(("msg", sid, subject, reply, data, headers if sid not in self._sinks else None))
+
+    async def _process_ping(self) -> None:
+        self.calls.append(("ping",))
+
+    async def _process_pong(self) -> None:
+        self.calls.append(("pong",))
+
+    async def _process_info(self, info: dict[str, object]) -> None:
+        self.calls.append(("info", info))
+
+    async def _process_err(self, err: str) -> None:
+        self.calls.append(("err", err))
+
+
+def _msg(subject: str, sid: int, reply: str, payload: bytes, headers: bytes | None = None, pad: str = " ") -> bytes:
+    args = [subject, str(sid), *([reply] if reply else [])]
+    if headers is None:
+        line = f"MSG{pad}{pad.join(args)}{pad}{len(payload)}"
+    else:
+        line = f"HMSG{pad}{pad.join(args)}{pad}{len(headers)}{pad}{len(headers) + len(payload)}"
+    return line.encode() + b"\r\n" + (headers or b"") + payload + b"\r\n"
+
+
+WIRE = b"".join(
+    [
+        b'INFO {"server_id":"x","max_payload":1048576}\r\n',
+        _msg("a.b", 1, "", b"hello"),
+        _msg("a.b", 1, "reply.to", b"hel\r\nlo"),  # CRLF inside a payload
+        b"+OK\r\n",
+        _msg(
+            "$JS.ACK.x", 2, "$JS.ACK.S.C.1.5.5.1700000000000000000.3", b"hello", b"NATS/1.0\r\nNats-Msg-Id: m1\r\n\r\n"
+        ),
+        b"PING\r\n",
+        _msg("_INBOX.x", 2, "", b"", b"NATS/1.0 404 No Messages\r\n\r\n"),  # a status: headers, no payload
+        _msg("spaced", 1, "", b"", pad="   "),  # several spaces, an empty payload
+        b"PONG\r\n",
+        _msg("a.c", 3, "r", b"", b"NATS/1.0\r\n\r\n"),  # headers only, no status
+        b"-ERR 'Stale Connection'\r\n",
+        _msg("a.d", 1, "", b"end"),
+    ]
+)
+
+
+@pytest.mark.parametrize("sink_sid", [None, 2])
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 16, 64, len(WIRE)])
+async def test_renda_s_protocol_parser_reads_the_wire_as_nats_py_s_does(chunk: int, sink_sid: int | None) -> None:
+    from nats.protocol.parser import Parser
+
+    from libs.events.client import _Parser
+
+    theirs, ours = _Recorder(sink_sid), _Recorder(sink_sid)
+    stock, fast = Parser(theirs), _Parser(ours)  # type: ignore[arg-type]
+    for i in range(0, len(WIRE), chunk):
+        await stock.parse(WIRE[i : i + chunk])
+        await fast.parse(WIRE[i : i + chunk])
+    assert ours.calls == theirs.calls
+    assert [c[0] for c in ours.calls].count("msg") == 7 and ("ping",) in ours.calls and ("pong",) in ours.calls
+    assert not fast.buf and fast.state == stock.state
