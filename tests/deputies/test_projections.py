@@ -194,7 +194,8 @@ async def test_a_rebuild_builds_the_deferred_indexes_last_and_a_runner_restores_
         return {ix["name"] for ix in inspect(conn).get_indexes("deputies_activities")}
 
     dossier = DutyRecords(TZ)
-    assert len(dossier.deferred()) == 4
+    # four lookup indexes and the activity id's unique one (the table is keyed by row_id)
+    assert len(dossier.deferred()) == 5 and "ux_deputies_activities_activity_id" in dossier.deferred_indexes
     engine = make_engine(database_url)
     try:
         await rebuild(nc, engine, dossier)
