@@ -81,10 +81,8 @@ class _Parser(_proto.Parser):
                 self.state = _proto.AWAITING_CONTROL_LINE
                 arg = self.msg_arg
                 take = nc._sinks.get(arg["sid"])
-                if take is not None and (payload or not headers):
-                    nc.stats["in_msgs"] += 1
-                    nc.stats["in_bytes"] += len(payload)
-                    take(arg["subject"], arg["reply"], payload, None)
+                if take is not None and (payload or not headers):  # no headers to parse: no coroutine
+                    nc._hand(take, arg["subject"], arg["reply"], payload, None)
                 else:
                     await nc._process_msg(arg["sid"], arg["subject"], arg["reply"], payload, headers)  # type: ignore[arg-type]
 
@@ -110,9 +108,13 @@ class Client(_NatsClient):
         if take is None:
             await super()._process_msg(sid, subject, reply, data, headers)
             return
+        self._hand(take, subject, reply, data, None if data or not headers else await self._process_headers(headers))
+
+    def _hand(self, take: Sink, subject: bytes, reply: bytes, data: bytes, status: dict[str, str] | None) -> None:
+        """A sink's message, counted in the connection's statistics as nats-py counts its own."""
         self.stats["in_msgs"] += 1
         self.stats["in_bytes"] += len(data)
-        take(subject, reply, data, None if data or not headers else await self._process_headers(headers))
+        take(subject, reply, data, status)
 
     @staticmethod
     def _parse_header_lines(raw: bytes) -> dict[str, str]:

@@ -85,6 +85,9 @@ class _Recorder:
         # as Client._process_msg: a sink's message with a payload carries no headers
         self.calls.append(("msg", sid, subject, reply, data, headers if sid not in self._sinks else None))
 
+    def _hand(self, *args: object) -> None:
+        Client._hand(self, *args)  # type: ignore[arg-type]  # the client's own, on this stand-in
+
     async def _process_ping(self) -> None:
         self.calls.append(("ping",))
 

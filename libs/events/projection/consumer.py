@@ -89,9 +89,8 @@ class PullSource:
             self.nc.sink(self._sub, self._take)
             return
 
-        async def cb(m: Msg) -> None:  # another client (nats-py's own): its messages as they come
-            status = m.headers if m.headers and m.headers.get("Status") and not m.data else None
-            self._take(m.subject.encode(), m.reply.encode(), m.data, status)
+        async def cb(m: Msg) -> None:  # another client (nats-py's own): its messages as a sink gets them
+            self._take(m.subject.encode(), m.reply.encode(), m.data, None if m.data else m.headers)
 
         self._sub = await self.nc.subscribe(self._inbox, cb=cb)
 
