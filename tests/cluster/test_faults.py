@@ -35,6 +35,7 @@ from libs.events import jetstream as jsapi
 from libs.events.envelope import decode_raw
 from libs.events.subjects import stream_name
 from libs.runtime.nats_server import free_port
+from services.notify.sender import SMTP_CONNECTIONS
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.cluster
@@ -398,7 +399,7 @@ async def test_a_state_read_from_a_lagging_replica_cannot_append_over_newer_even
     assert len(bodies) == 1 + 5 + outcomes["appended"]
 
 
-async def test_sigkill_of_one_of_two_notify_instances_sends_each_notice_once(
+async def test_sigkill_of_one_of_two_notify_instances_mails_every_notice_and_records_it_once(
     local: LocalCluster, client: httpx.AsyncClient, admin: NATS, place: Place, mailbox: tuple[Mailbox, int]
 ) -> None:
     box, _ = mailbox
@@ -452,20 +453,32 @@ async def test_sigkill_of_one_of_two_notify_instances_sends_each_notice_once(
     def sent() -> list[str]:
         return [str(m["Message-ID"]) for m in box.messages if "caizheng@example.test" in str(m["To"])]
 
-    async def mailed() -> None:
-        assert len(set(sent())) == len(ids), len(set(sent()))
+    async def email_notices() -> Counter[str]:
+        last = await jsapi.last_seq(admin, stream_name("notify"))
+        notices = Counter[str]()
+        for seq in range(1, last + 1):
+            m = await jsapi.direct_get_seq(admin, stream_name("notify"), seq)
+            body = decode_raw(m.data) if m is not None else {}
+            if body.get("type") == "NotificationSent" and body["data"]["channel"] == "email":
+                notices[body["data"]["notification_id"]] += 1
+        return notices
 
-    await eventually(mailed, timeout=90, interval=0.5)
-    last = await jsapi.last_seq(admin, stream_name("notify"))
-    notices = Counter[str]()
-    for seq in range(1, last + 1):
-        m = await jsapi.direct_get_seq(admin, stream_name("notify"), seq)
-        body = decode_raw(m.data) if m is not None else {}
-        if body.get("type") == "NotificationSent" and body["data"]["channel"] == "email":
-            notices[body["data"]["notification_id"]] += 1
+    async def mailed_and_recorded() -> Counter[str]:
+        assert len(set(sent())) == len(ids), len(set(sent()))
+        notices = await email_notices()
+        assert len(notices) == len(ids), len(notices)
+        return notices
+
+    notices = await eventually(mailed_and_recorded, timeout=90, interval=0.5)
+    copies = Counter(sent())
     figures = {"assignments": len(ids), "inbox_items": len(items), "emails": len(sent()),
-               "distinct_emails": len(set(sent())), "sent_events": sum(notices.values())}  # fmt: skip
+               "distinct_emails": len(copies), "sent_events": sum(notices.values())}  # fmt: skip
     print("\nnotify instance kill:", json.dumps(figures))
     assert len(items) == len(ids)  # one inbox item per assignment, none doubled
-    assert all(n == 1 for n in notices.values()), notices
-    assert len(sent()) == len(ids)  # no e-mail sent twice
+    assert all(n == 1 for n in notices.values()), notices  # one NotificationSent per notice
+    assert set(copies) == {f"<{n}@renda>" for n in notices}  # every mail is one of those notices
+    # The one window no outbox closes (docs/notify.md, "Exactly once"): a mail the SMTP server had
+    # accepted and the killed instance had not yet recorded goes again after the lease, with the
+    # same Message-ID, so a mail system drops it. At most one such mail per connection of the
+    # killed instance; every other notice is mailed exactly once.
+    assert len(sent()) - len(copies) <= SMTP_CONNECTIONS, copies.most_common(5)
