@@ -95,6 +95,7 @@ class NotifyConsumer(Projection):
         ref.memoise(tx)
         try:
             await self._plan_all(envs, tx, now, oldest, boxes, deliveries)
+            await ref.flush(tx)
         finally:
             ref.release(tx)
         if boxes:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import Envelope
@@ -20,7 +20,7 @@ from services.notify.tables import (
     review_opinions,
     suggestions,
     units,
-    upsert,
+    update_statement,
     upsert_statement,
     users,
 )
@@ -65,27 +65,26 @@ def _contacts(env: Envelope) -> dict[str, Any]:
 async def remember(env: Envelope, tx: AsyncConnection) -> None:
     """Update the reference tables with one event (before any notice of it is planned)."""
     d: Any = env.data
-    dialect = dialect_of(tx)
     t = env.type
     if t == "JurisdictionRegistered":
-        await tx.execute(upsert(places, dialect, ["code"], {"code": d.code, "name": d.name}))
+        await _upsert(tx, places, "code", {"code": d.code, "name": d.name})
     elif t == "DeputyRegistered":
         values = {"deputy_id": d.deputy_id, "name": d.name, "township": d.township, "phone": _contact(env, "phone")}
-        await tx.execute(upsert(deputies, dialect, ["deputy_id"], values))
+        await _upsert(tx, deputies, "deputy_id", values)
     elif t == "DeputyContactChanged":
         if c := _contacts(env):
-            await tx.execute(update(deputies).where(deputies.c.deputy_id == d.deputy_id).values(**c))
+            await _update(tx, deputies, "deputy_id", d.deputy_id, c)
     elif t in USER_EVENTS:
         await _user(env, tx)
     elif t in UNIT_EVENTS:
-        values = {"unit_id": d.unit_id, **_contacts(env)}
+        values = _contacts(env)
         for name in ("jurisdiction", "name"):
             if getattr(d, name, None):
                 values[name] = getattr(d, name)
         if t == "OrganizerUnitRegistered":
-            await tx.execute(upsert(units, dialect, ["unit_id"], values))
+            await _upsert(tx, units, "unit_id", {"unit_id": d.unit_id, **values})
         else:
-            await tx.execute(update(units).where(units.c.unit_id == d.unit_id).values(**values))
+            await _update(tx, units, "unit_id", d.unit_id, values)
     elif t == "SuggestionSubmitted":
         values = {
             "suggestion_id": d.suggestion_id,
@@ -93,41 +92,24 @@ async def remember(env: Envelope, tx: AsyncConnection) -> None:
             "jurisdiction": d.jurisdiction,
             "deputy_ids": list(d.deputy_ids),
         }
-        # The row as stored (RETURNING): the notices of this suggestion later in the batch read no SELECT.
-        stmt = upsert_statement(suggestions, dialect, ("suggestion_id",), tuple(values))
-        stored = (await tx.execute(stmt, values)).mappings().first()
-        if stored is not None:
-            keep(tx, "suggestion", d.suggestion_id, dict(stored))
+        await _upsert(tx, suggestions, "suggestion_id", values)
     elif t == "SuggestionAssigned":
-        await tx.execute(
-            update(suggestions)
-            .where(suggestions.c.suggestion_id == d.suggestion_id)
-            .values(lead_unit_id=d.lead_unit_id, co_unit_ids=list(d.co_unit_ids))
-        )
+        values = {"lead_unit_id": d.lead_unit_id, "co_unit_ids": list(d.co_unit_ids)}
+        await _update(tx, suggestions, "suggestion_id", d.suggestion_id, values)
     elif t == "SatisfactionEvaluated":
-        await tx.execute(
-            update(suggestions).where(suggestions.c.suggestion_id == d.suggestion_id).values(last_comment=d.comment)
-        )
+        await _update(tx, suggestions, "suggestion_id", d.suggestion_id, {"last_comment": d.comment})
     elif t == "CoSubmittersAdded":
         row = await suggestion(tx, d.suggestion_id)
         if row is not None:
             ids = list(row["deputy_ids"]) + [i for i in d.deputy_ids if i not in row["deputy_ids"]]
-            await tx.execute(
-                update(suggestions).where(suggestions.c.suggestion_id == d.suggestion_id).values(deputy_ids=ids)
-            )
+            await _update(tx, suggestions, "suggestion_id", d.suggestion_id, {"deputy_ids": ids})
             forget(tx, env)  # read above, changed since
     elif t in ("MeetingScheduled", "MeetingChanged"):
-        values = {
-            "meeting_id": d.meeting_id,
-            "title": d.title,
-            "starts_at": d.starts_at,
-            "venue": d.venue,
-            "invitee_ids": list(d.invitee_ids),
-        }
+        values = {"title": d.title, "starts_at": d.starts_at, "venue": d.venue, "invitee_ids": list(d.invitee_ids)}
         if t == "MeetingScheduled":
-            await tx.execute(upsert(meetings, dialect, ["meeting_id"], {**values, "body": d.body}))
+            await _upsert(tx, meetings, "meeting_id", {"meeting_id": d.meeting_id, **values, "body": d.body})
         else:
-            await tx.execute(update(meetings).where(meetings.c.meeting_id == d.meeting_id).values(**values))
+            await _update(tx, meetings, "meeting_id", d.meeting_id, values)
     elif t == "ReviewOpinionSent":
         values = {
             "review_opinion_id": d.review_opinion_id,
@@ -135,12 +117,11 @@ async def remember(env: Envelope, tx: AsyncConnection) -> None:
             "body": d.body,
             "to_unit_id": d.to_unit_id,
         }
-        await tx.execute(upsert(review_opinions, dialect, ["review_opinion_id"], values))
+        await _upsert(tx, review_opinions, "review_opinion_id", values)
 
 
 async def _user(env: Envelope, tx: AsyncConnection) -> None:
     d: Any = env.data
-    dialect = dialect_of(tx)
     values: dict[str, Any] = {"username": d.username, **_contacts(env)}
     if env.type == "RoleGranted":
         values.update(role=d.role, jurisdiction=d.jurisdiction, deputy_id=d.deputy_id, unit_id=d.unit_id)
@@ -148,7 +129,42 @@ async def _user(env: Envelope, tx: AsyncConnection) -> None:
         values["disabled"] = True
     elif env.type == "UserCreated":
         values["disabled"] = False
-    await tx.execute(upsert(users, dialect, ["username"], values))
+    await _upsert(tx, users, "username", values)
+
+
+# -- writes, queued per transaction while a batch is planned (``memoise``): a run of writes of one
+# statement goes as one executemany (on PostgreSQL a round trip each was most of the consumer's
+# time in a replay); every read on a memo miss, and the end of the batch, sends the queue first.
+_queued: dict[int, list[tuple[Any, list[dict[str, Any]]]]] = {}
+
+
+async def _upsert(tx: AsyncConnection, table: Any, key: str, values: dict[str, Any]) -> None:
+    await _write(tx, upsert_statement(table, dialect_of(tx), (key,), tuple(values)), values)
+
+
+async def _update(tx: AsyncConnection, table: Any, key: str, key_value: str, values: dict[str, Any]) -> None:
+    if not values:
+        return
+    params = {"key_": key_value, **{f"v_{c}": v for c, v in values.items()}}
+    await _write(tx, update_statement(table, key, tuple(values)), params)
+
+
+async def _write(tx: AsyncConnection, stmt: Any, params: dict[str, Any]) -> None:
+    queue = _queued.get(id(tx))
+    if queue is None:  # not within a planned batch: at once
+        await tx.execute(stmt, params)
+    elif queue and queue[-1][0] is stmt:
+        queue[-1][1].append(params)
+    else:
+        queue.append((stmt, [params]))
+
+
+async def flush(tx: AsyncConnection) -> None:
+    """Send the queued writes, in order."""
+    queue = _queued.get(id(tx))
+    while queue:
+        stmt, rows = queue.pop(0)
+        await tx.execute(stmt, rows if len(rows) > 1 else rows[0])
 
 
 # -- reads, memoised per transaction (a batch reads the same units, staff and deputies again and
@@ -173,10 +189,13 @@ _TABLE_OF = {
 
 def memoise(tx: AsyncConnection) -> None:
     _memo[id(tx)] = {}
+    _queued[id(tx)] = []
 
 
 def release(tx: AsyncConnection) -> None:
+    """Forget the batch's memo and any write not sent (after an error: the transaction rolls back)."""
     _memo.pop(id(tx), None)
+    _queued.pop(id(tx), None)
 
 
 _KEY_OF = {  # the field naming the one memoised row an event changes (the users' memo is by addressee)
@@ -203,16 +222,11 @@ def forget(tx: AsyncConnection, env: Envelope) -> None:
         del memo[k]
 
 
-def keep(tx: AsyncConnection, table: str, key: str, row: dict[str, Any]) -> None:
-    memo = _memo.get(id(tx))
-    if memo is not None:
-        memo[(table, key)] = row
-
-
 async def _cached(tx: AsyncConnection, table: str, key: str, read: Any) -> Any:
     memo = _memo.get(id(tx))
     if memo is not None and (table, key) in memo:
         return memo[(table, key)]
+    await flush(tx)
     value = await read()
     if memo is not None:
         memo[(table, key)] = value

@@ -25,7 +25,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     text,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -177,11 +179,20 @@ def upsert(table: Table, dialect: str, keys: list[str], values: dict[str, Any]) 
     return stmt.on_conflict_do_update(index_elements=keys, set_={k: v for k, v in values.items() if k not in keys})
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=128)
 def upsert_statement(table: Table, dialect: str, keys: tuple[str, ...], columns: tuple[str, ...]) -> Any:
-    """``upsert`` built once, run with the values as parameters (statement building costs more than the
-    row on a hot path); it answers the row as stored (RETURNING)."""
+    """``upsert`` built once and run with the values as parameters, one row or many (statement
+    building costs more than the row on a hot path). Only the given columns are set on a conflict."""
     mod: Any = postgresql if dialect == "postgresql" else sqlite
     stmt = mod.insert(table)
     set_ = {c: stmt.excluded[c] for c in columns if c not in keys}
-    return stmt.on_conflict_do_update(index_elements=list(keys), set_=set_).returning(*table.c)
+    if not set_:
+        return stmt.on_conflict_do_nothing(index_elements=list(keys))
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_=set_)
+
+
+@functools.lru_cache(maxsize=128)
+def update_statement(table: Table, key: str, columns: tuple[str, ...]) -> Any:
+    """``UPDATE table SET columns WHERE key = …`` built once; parameters ``key_`` and ``v_<column>``."""
+    values = {c: bindparam(f"v_{c}", type_=table.c[c].type) for c in columns}
+    return update(table).where(table.c[key] == bindparam("key_", type_=table.c[key].type)).values(values)
