@@ -153,6 +153,8 @@ def ours(settings: Settings, db_url: str, jobs: int | None) -> tuple[int, float,
             print(f"  process {index + 1}: {stream} {seq:,}/{head:,}", file=sys.stderr, flush=True)
 
     results = replay_all(settings, jobs=jobs, database_url=db_url, on_plan=planned, on_progress=progress)
+    for i, r in enumerate(results, 1):
+        print(f"  process {i} {r.services}: {r.seconds:.1f} s, {r.vmhwm_mb:.0f} MB", file=sys.stderr, flush=True)
     events: dict[str, int] = {}
     for r in results:  # each process reads the streams its read models need: count each event once
         for stream, n in r.events.items():
