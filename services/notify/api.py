@@ -16,7 +16,7 @@ from libs.domain.errors import NotFound
 from libs.domain.times import local_iso
 from libs.web.deps import RuntimeDep, allow
 from libs.web.lists import CursorParam, LimitParam, Page, decode_cursor, page
-from services.notify.tables import create_ledger, dialect_of, inbox, outbox, preferences, upsert
+from services.notify.tables import create_ledger, dialect_of, inbox, outbox, preferences, upsert_statement
 
 router = APIRouter(prefix="/api/notify", tags=["通知"])
 Anyone = Annotated[Principal, Depends(allow(*ROLES))]
@@ -147,7 +147,7 @@ async def put_preferences(body: Preferences, p: Anyone, rt: RuntimeDep) -> Prefe
     async with writing(engine) as tx:
         for owner in owners(p):
             values = {"owner": owner, "muted": muted, "updated_at": datetime.now(UTC)}
-            await tx.execute(upsert(preferences, dialect_of(tx), ["owner"], values))
+            await tx.execute(upsert_statement(preferences, dialect_of(tx), ("owner",), tuple(values)), values)
     return Preferences(muted=muted)
 
 

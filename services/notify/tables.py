@@ -173,16 +173,11 @@ def insert_ignore(table: Table, dialect: str) -> Any:
     return mod.insert(table).on_conflict_do_nothing()
 
 
-def upsert(table: Table, dialect: str, keys: list[str], values: dict[str, Any]) -> Any:
-    mod: Any = postgresql if dialect == "postgresql" else sqlite
-    stmt = mod.insert(table).values(**values)
-    return stmt.on_conflict_do_update(index_elements=keys, set_={k: v for k, v in values.items() if k not in keys})
-
-
 @functools.lru_cache(maxsize=128)
 def upsert_statement(table: Table, dialect: str, keys: tuple[str, ...], columns: tuple[str, ...]) -> Any:
-    """``upsert`` built once and run with the values as parameters, one row or many (statement
-    building costs more than the row on a hot path). Only the given columns are set on a conflict."""
+    """INSERT … ON CONFLICT (keys) DO UPDATE of ``columns``, on both databases, built once and run
+    with the values as parameters, one row or many (statement building costs more than the row on a
+    hot path). Only the given columns are set on a conflict."""
     mod: Any = postgresql if dialect == "postgresql" else sqlite
     stmt = mod.insert(table)
     set_ = {c: stmt.excluded[c] for c in columns if c not in keys}
